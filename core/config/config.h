@@ -1,0 +1,129 @@
+// The server's configuration as typed values. Loaded from YAML (plus
+// command-line `--set key=value` overrides) by LoadConfig(); every key and its
+// default is documented in docs/configuration.md. Plain data: copyable, no
+// yaml-cpp in this header.
+#ifndef FACESERVE_CORE_CONFIG_CONFIG_H_
+#define FACESERVE_CORE_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/batching/batched_model.h"
+#include "core/types.h"
+
+namespace faceserve {
+
+struct ServerConfig {
+  std::string listen = "0.0.0.0:50051";
+  int64_t max_message_bytes = 32 << 20;  // gRPC max receive message size
+  int max_concurrent_calls = 256;        // beyond this: RESOURCE_EXHAUSTED
+  int request_threads = 2;  // CPU work of requests: decode, crop, NMS, drawing
+  int64_t default_deadline_ms = 30000;  // applied when the client sets none
+};
+
+struct MetricsConfig {
+  std::string listen = "0.0.0.0:9464";  // empty: no metrics endpoint
+};
+
+struct ReaderConfig {
+  int64_t max_bytes = 20 << 20;     // encoded or raw bytes per image
+  int64_t max_pixels = 40000000;    // width * height, checked before decoding
+};
+
+struct DeviceConfig {
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  bool fp16 = false;            // half precision on CUDA (ignored on CPU)
+  int intra_op_threads = 0;     // LibTorch threads per op; 0: cores / workers
+  bool preheat = true;          // run every model at every batch size first
+};
+
+// The face detector.
+struct DetectorConfig {
+  std::string name = "ssd_mobilenetv1";
+  std::string model;       // .pt path (relative: to models_dir); card beside it
+  float min_score = 0.5f;  // default when a request sets none
+  float nms_iou = 0.3f;
+  int max_faces = 64;      // per image, highest scores kept
+  BatchingOptions batching;
+};
+
+// How a predictor's input crop is made from a face.
+struct CropConfig {
+  enum class Method {
+    kBox,         // a box padded to a centred square (zeros), resized (face-api)
+    kSimilarity,  // similarity transform of 5 landmarks onto a template (dlib chip)
+  };
+  enum class BoxSource {
+    kDetection,   // the detector's box
+    kLandmarks,   // the box around the 68 landmarks (face-api's alignedRect)
+    kLandmarksDlib,  // the square face-api cuts for descriptors (alignDlib) from eyes and mouth
+  };
+  Method method = Method::kBox;
+  BoxSource box = BoxSource::kDetection;
+  float scale = 1.0f;     // kBox: box scaled around its centre (MiniFASNet: 2.7)
+  float padding = 0.25f;  // kSimilarity: dlib's get_face_chip padding
+  int size = 0;           // side of the square crop; 0: the model card's input
+};
+
+struct HeadConfig {
+  std::string name;
+  int output = 0;  // index into the model's outputs
+  HeadKind kind = HeadKind::kClassification;
+  std::vector<std::string> labels;  // classes (0: the card's labels)
+  bool apply_softmax = true;        // kClassification: false if model outputs probabilities
+  float threshold = 0.5f;           // kMultiLabel
+  std::vector<std::string> value_names;  // kRegression: one name per value
+  float value_scale = 1.0f, value_offset = 0.0f;  // kRegression: v*scale+offset
+};
+
+struct PredictorConfig {
+  std::string name;   // how requests and responses refer to it
+  std::string model;  // .pt path (relative: to models_dir); card beside it
+  CropConfig crop;
+  std::vector<HeadConfig> heads;
+  // For predictors with an embedding head: the cosine-similarity threshold
+  // for Verify (chosen from data; see docs).
+  float verify_threshold = 0.0f;
+  BatchingOptions batching;
+};
+
+struct Config {
+  ServerConfig server;
+  MetricsConfig metrics;
+  ReaderConfig reader;
+  DeviceConfig device;
+  std::string models_dir = "models/exported";
+  DetectorConfig detector;
+  std::vector<PredictorConfig> predictors;  // run order is derived, not this order
+  std::string default_embedding_predictor;  // for Embed / Verify; empty: the first
+};
+
+// Reads the YAML file at `path`, applies `overrides` ("a.b.c=value", YAML
+// scalar or flow syntax for the value, list items by index: predictors.0.name)
+// and validates. Errors (INVALID_ARGUMENT / NOT_FOUND) name the offending key.
+absl::StatusOr<Config> LoadConfig(const std::string& path,
+                                  const std::vector<std::string>& overrides);
+
+// Same, from YAML text (for tests).
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
+                                   const std::vector<std::string>& overrides);
+
+// The path of a model file named in the configuration: `model` itself when
+// absolute, else `config.models_dir`/`model`. (LoadConfig / ParseConfig make
+// models_dir absolute, resolving a relative one against the current working
+// directory.)
+std::string ResolveModelPath(const Config& config, const std::string& model);
+
+// Every configuration key, one per line as "path: type", list items written
+// as N (e.g. "predictors.N.heads.N.kind: one of classification, ..."). The
+// schema that LoadConfig validates against; docs/configuration.md lists the
+// same keys (a test checks that).
+std::string FormatConfigKeys();
+
+}  // namespace faceserve
+
+#endif  // FACESERVE_CORE_CONFIG_CONFIG_H_

@@ -1,0 +1,39 @@
+#include "core/tensor.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace faceserve {
+
+std::string Tensor::ShapeString() const {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+Tensor StackBatch(const std::vector<const Tensor*>& items) {
+  assert(!items.empty());
+  Tensor out;
+  out.shape.push_back(static_cast<int64_t>(items.size()));
+  out.shape.insert(out.shape.end(), items[0]->shape.begin(), items[0]->shape.end());
+  const size_t per_item = items[0]->data.size();
+  out.data.resize(per_item * items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    assert(items[i]->data.size() == per_item);
+    std::copy(items[i]->data.begin(), items[i]->data.end(), out.data.begin() + i * per_item);
+  }
+  return out;
+}
+
+Tensor SliceBatch(const Tensor& batch, int64_t index) {
+  Tensor out;
+  out.shape.assign(batch.shape.begin() + 1, batch.shape.end());
+  const int64_t per_item = Tensor::NumElements(out.shape);
+  out.data.assign(batch.data.begin() + index * per_item, batch.data.begin() + (index + 1) * per_item);
+  return out;
+}
+
+}  // namespace faceserve

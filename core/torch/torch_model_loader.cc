@@ -1,0 +1,82 @@
+#include "core/torch/torch_model_loader.h"
+
+#include <ATen/Parallel.h>
+
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/torch/torch_compat.h"
+#include "core/torch/torch_model_runner.h"
+
+namespace faceserve {
+namespace {
+
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
+  if (name == "auto") {
+    return torch_compat::CudaAvailable() ? torch::Device(torch::kCUDA, 0)
+                                         : torch::Device(torch::kCPU);
+  }
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (name == "cuda" || absl::StartsWith(name, "cuda:")) {
+    int index = 0;
+    if (name != "cuda" && !absl::SimpleAtoi(name.substr(5), &index)) {
+      return absl::InvalidArgumentError(absl::StrCat("device: bad CUDA index in '", name, "'"));
+    }
+    if (!torch_compat::CudaAvailable()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("device: '", name, "' requested but LibTorch sees no CUDA device"));
+    }
+    if (index < 0 || index >= torch_compat::CudaDeviceCount()) {
+      return absl::InvalidArgumentError(absl::StrCat("device: no CUDA device ", index));
+    }
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("device: expected auto, cpu, cuda or cuda:N, got '", name, "'"));
+}
+
+// Thread settings are process-wide and may be set only once, before any
+// parallel work.
+void ConfigureThreadsOnce(int intra_op_threads) {
+  static std::once_flag once;
+  std::call_once(once, [intra_op_threads] {
+    int threads = intra_op_threads;
+    if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    at::set_num_threads(threads);
+    try {
+      at::set_num_interop_threads(1);
+    } catch (const std::exception&) {
+      // Already set by someone else; harmless.
+    }
+  });
+}
+
+}  // namespace
+
+std::string ResolveTorchDevice(const DeviceConfig& device) {
+  absl::StatusOr<torch::Device> d = ParseDevice(device.device);
+  return d.ok() ? d->str() : "invalid";
+}
+
+std::string TorchVersion() { return torch_compat::Version(); }
+
+ModelLoader MakeTorchModelLoader(const DeviceConfig& device) {
+  return [device](const std::string& path) -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
+    absl::StatusOr<torch::Device> d = ParseDevice(device.device);
+    if (!d.ok()) return d.status();
+    if (d->is_cuda()) {
+      torch_compat::EnableCudnnBenchmark();
+    } else {
+      ConfigureThreadsOnce(device.intra_op_threads);
+    }
+    const bool fp16 = device.fp16 && d->is_cuda();
+    auto runner = TorchModelRunner::Load(path, *d, fp16);
+    if (!runner.ok()) return runner.status();
+    return std::shared_ptr<ModelRunner>(std::move(*runner));
+  };
+}
+
+}  // namespace faceserve

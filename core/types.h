@@ -1,0 +1,111 @@
+// Plain data types of the face pipeline, shared by every stage, the gRPC
+// layer and the tests. No behaviour, no dependencies beyond the standard
+// library.
+#ifndef FACESERVE_CORE_TYPES_H_
+#define FACESERVE_CORE_TYPES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace faceserve {
+
+// Pixel coordinates in the (EXIF-rotated) input image.
+struct Point {
+  float x = 0;
+  float y = 0;
+};
+
+// Axis-aligned box in pixels, [x1, x2) x [y1, y2).
+struct Box {
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+  float width() const { return x2 - x1; }
+  float height() const { return y2 - y1; }
+  float area() const { return width() > 0 && height() > 0 ? width() * height() : 0.0f; }
+};
+
+// Intersection over union of two boxes; 0 when either is empty.
+float IoU(const Box& a, const Box& b);
+
+// One face found by a detector, in original-image pixels.
+struct Detection {
+  Box box;
+  float score = 0;
+  // Landmarks the detector itself predicts (RetinaFace: 5), else empty.
+  std::vector<Point> landmarks;
+};
+
+// Raw pixels handed in by a client (see proto RawImage).
+enum class ChannelOrder { kUnspecified, kRgb, kBgr, kRgba, kBgra, kGray };
+
+// An image as received: either encoded bytes or raw pixels.
+struct ImageInput {
+  std::string encoded;  // JPEG / PNG / WebP / BMP file bytes, or empty
+  bool is_raw = false;
+  int width = 0;
+  int height = 0;
+  int stride_bytes = 0;  // 0: tightly packed
+  ChannelOrder channel_order = ChannelOrder::kUnspecified;
+  std::string pixels;
+};
+
+// ---------------------------------------------------------------------------
+// Predictor results
+
+struct ClassScore {
+  std::string label;
+  float score = 0;
+};
+
+// How a model output is turned into a result (chosen in configuration).
+enum class HeadKind {
+  kClassification,  // softmax (unless the model already outputs probabilities), top label
+  kMultiLabel,      // sigmoid per label, labels above a threshold
+  kRegression,      // named scalar values, optionally scaled
+  kEmbedding,       // L2-normalised vector
+  kLandmarks,       // points normalised to the crop, mapped back to the image
+};
+
+// The result of one output head for one face.
+struct HeadResult {
+  std::string name;
+  HeadKind kind = HeadKind::kClassification;
+  // kClassification / kMultiLabel: every class in model order.
+  std::vector<ClassScore> scores;
+  std::string label;                       // kClassification: argmax
+  float label_score = 0;                   // kClassification: its probability
+  std::vector<std::string> active_labels;  // kMultiLabel
+  float threshold = 0;                     // kMultiLabel
+  // kRegression: (name, value) pairs.
+  std::vector<std::pair<std::string, float>> values;
+  std::vector<float> embedding;  // kEmbedding (unit length)
+  std::vector<Point> points;     // kLandmarks, image pixels
+};
+
+// What one predictor produced for one face.
+struct Prediction {
+  std::string predictor;      // configured name
+  std::string model;          // model name from its card
+  std::string model_version;  // version from its card
+  std::vector<HeadResult> heads;
+};
+
+// A fully analysed face.
+struct Face {
+  Detection detection;
+  std::string detector_model;
+  std::vector<Point> landmarks5;   // always filled when any landmark source ran
+  std::vector<Point> landmarks68;  // when the 68-point model ran
+  std::vector<Prediction> predictions;
+  std::string crop_jpeg;  // when requested
+};
+
+// Wall time spent in one stage of one request, queueing included.
+struct StageTiming {
+  std::string stage;
+  double seconds = 0;
+};
+
+}  // namespace faceserve
+
+#endif  // FACESERVE_CORE_TYPES_H_

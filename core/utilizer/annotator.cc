@@ -1,0 +1,155 @@
+#include "core/utilizer/annotator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace faceserve {
+namespace {
+
+absl::Status CheckImage(const cv::Mat& rgb) {
+  if (rgb.empty() || rgb.channels() != 3) {
+    return absl::InvalidArgumentError("image must be a non-empty 3-channel image");
+  }
+  return absl::OkStatus();
+}
+
+// BGR 8-bit copy for OpenCV's drawing and encoding.
+cv::Mat ToBgr8(const cv::Mat& rgb) {
+  cv::Mat u8;
+  if (rgb.depth() == CV_8U) {
+    u8 = rgb;
+  } else {
+    rgb.convertTo(u8, CV_8U);
+  }
+  cv::Mat bgr;
+  cv::cvtColor(u8, bgr, cv::COLOR_RGB2BGR);
+  return bgr;
+}
+
+absl::StatusOr<std::string> EncodeBgr(const cv::Mat& bgr, int quality) {
+  std::vector<uchar> buf;
+  if (!cv::imencode(".jpg", bgr, buf, {cv::IMWRITE_JPEG_QUALITY, quality})) {
+    return absl::InternalError("JPEG encoding failed");
+  }
+  return std::string(buf.begin(), buf.end());
+}
+
+std::string FormatValue(float v) {
+  if (!std::isfinite(v)) return "nan";
+  return std::fabs(v) >= 10 ? absl::StrCat(std::lround(v)) : absl::StrFormat("%.2f", v);
+}
+
+cv::Point ToPixel(const Point& p) {
+  if (!std::isfinite(p.x) || !std::isfinite(p.y)) return cv::Point(-1, -1);
+  return cv::Point(static_cast<int>(std::lround(std::clamp(p.x, -1e6f, 1e6f))),
+                   static_cast<int>(std::lround(std::clamp(p.y, -1e6f, 1e6f))));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> EncodeJpeg(const cv::Mat& rgb, int quality) {
+  if (absl::Status s = CheckImage(rgb); !s.ok()) return s;
+  if (quality < 1 || quality > 100) {
+    return absl::InvalidArgumentError(absl::StrCat("JPEG quality ", quality, " not in 1..100"));
+  }
+  try {
+    return EncodeBgr(ToBgr8(rgb), quality);
+  } catch (const cv::Exception& e) {
+    return absl::InternalError(absl::StrCat("JPEG encoding failed: ", e.what()));
+  }
+}
+
+std::string FaceLabel(const Face& face) {
+  std::vector<std::string> parts;
+  for (const Prediction& p : face.predictions) {
+    for (const HeadResult& h : p.heads) {
+      switch (h.kind) {
+        case HeadKind::kClassification:
+          if (!h.label.empty()) parts.push_back(absl::StrFormat("%s %.2f", h.label, h.label_score));
+          break;
+        case HeadKind::kMultiLabel:
+          if (!h.active_labels.empty()) parts.push_back(absl::StrJoin(h.active_labels, ","));
+          break;
+        case HeadKind::kRegression:
+          for (const auto& [name, value] : h.values) {
+            if (name == "age") {
+              parts.push_back(absl::StrCat(std::lround(std::clamp(value, -1e6f, 1e6f)), "y"));
+            } else {
+              parts.push_back(absl::StrCat(name, " ", FormatValue(value)));
+            }
+          }
+          break;
+        case HeadKind::kEmbedding:
+        case HeadKind::kLandmarks: break;
+      }
+    }
+  }
+  return absl::StrJoin(parts, " | ");
+}
+
+absl::StatusOr<std::string> DrawAnnotatedJpeg(const cv::Mat& rgb,
+                                              const std::vector<Face>& faces) {
+  if (absl::Status s = CheckImage(rgb); !s.ok()) return s;
+  try {
+    cv::Mat bgr = ToBgr8(rgb);
+    if (bgr.data == rgb.data) bgr = bgr.clone();
+    const int side = std::max(bgr.cols, bgr.rows);
+    const int thickness = std::max(1, static_cast<int>(std::lround(side / 400.0)));
+    const double font_scale = std::max(0.4, side / 1200.0);
+    const int font = cv::FONT_HERSHEY_SIMPLEX;
+    const cv::Scalar box_color(0, 255, 0), lm5_color(0, 0, 255), lm68_color(255, 255, 0);
+    for (const Face& face : faces) {
+      const Box& b = face.detection.box;
+      const cv::Point tl = ToPixel({b.x1, b.y1}), br = ToPixel({b.x2, b.y2});
+      cv::rectangle(bgr, tl, br, box_color, thickness, cv::LINE_AA);
+      for (const Point& p : face.landmarks68) {
+        cv::circle(bgr, ToPixel(p), thickness, lm68_color, cv::FILLED, cv::LINE_AA);
+      }
+      for (const Point& p : face.landmarks5) {
+        cv::circle(bgr, ToPixel(p), thickness + 1, lm5_color, cv::FILLED, cv::LINE_AA);
+      }
+      const std::string label = FaceLabel(face);
+      if (label.empty()) continue;
+      int baseline = 0;
+      const cv::Size text = cv::getTextSize(label, font, font_scale, thickness, &baseline);
+      // Above the box, or inside it when the box touches the top edge.
+      int y = tl.y - thickness - baseline;
+      if (y - text.height < 0) y = tl.y + text.height + thickness;
+      const cv::Point origin(tl.x, y);
+      cv::rectangle(bgr, origin + cv::Point(0, baseline),
+                    origin + cv::Point(text.width, -text.height - thickness), box_color,
+                    cv::FILLED);
+      cv::putText(bgr, label, origin, font, font_scale, cv::Scalar(0, 0, 0), thickness,
+                  cv::LINE_AA);
+    }
+    return EncodeBgr(bgr, 90);
+  } catch (const cv::Exception& e) {
+    return absl::InternalError(absl::StrCat("drawing the annotated image failed: ", e.what()));
+  }
+}
+
+absl::StatusOr<std::string> FaceCropJpeg(const cv::Mat& rgb, const Box& box) {
+  if (absl::Status s = CheckImage(rgb); !s.ok()) return s;
+  const float x1 = std::floor(std::clamp(box.x1, 0.0f, static_cast<float>(rgb.cols)));
+  const float y1 = std::floor(std::clamp(box.y1, 0.0f, static_cast<float>(rgb.rows)));
+  const float x2 = std::ceil(std::clamp(box.x2, 0.0f, static_cast<float>(rgb.cols)));
+  const float y2 = std::ceil(std::clamp(box.y2, 0.0f, static_cast<float>(rgb.rows)));
+  if (!(x2 > x1) || !(y2 > y1)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "face box (%.1f, %.1f, %.1f, %.1f) does not overlap the %dx%d image", box.x1, box.y1,
+        box.x2, box.y2, rgb.cols, rgb.rows));
+  }
+  const cv::Rect r(static_cast<int>(x1), static_cast<int>(y1), static_cast<int>(x2 - x1),
+                   static_cast<int>(y2 - y1));
+  return EncodeJpeg(rgb(r));
+}
+
+}  // namespace faceserve

@@ -1,0 +1,523 @@
+// Tests of LoadConfig / ParseConfig: the shipped YAML files, --set overrides,
+// and one test per class of error (each message must name the key).
+#include "core/config/config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace faceserve {
+namespace {
+
+const std::string kSourceDir = FACESERVE_SOURCE_DIR;
+
+// gtest-only substring check (no gmock).
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A small valid config to start error tests from.
+constexpr char kMinimal[] = R"yaml(
+detector:
+  model: det.pt
+predictors:
+  - name: landmarks
+    model: lm.pt
+    heads:
+      - {name: landmarks_68, kind: landmarks}
+  - name: embedding
+    model: emb.pt
+    crop: {method: similarity, size: 150}
+    heads:
+      - {name: embedding, kind: embedding}
+)yaml";
+
+// Expects INVALID_ARGUMENT whose message contains every string of `parts`.
+void ExpectInvalid(const absl::StatusOr<Config>& result,
+                   const std::vector<std::string>& parts) {
+  ASSERT_FALSE(result.ok()) << "expected an error containing " << parts[0];
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+      << result.status();
+  for (const std::string& part : parts) {
+    EXPECT_TRUE(Contains(std::string(result.status().message()), part));
+  }
+}
+
+absl::StatusOr<Config> Minimal(const std::vector<std::string>& overrides) {
+  return ParseConfig(kMinimal, overrides);
+}
+
+// ---------------------------------------------------------------------------
+// Shipped files
+
+TEST(ConfigTest, DefaultYamlParsesToTheFaceApiModelSet) {
+  absl::StatusOr<Config> config =
+      LoadConfig(kSourceDir + "/config/default.yaml", {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.listen, "0.0.0.0:50051");
+  EXPECT_EQ(config->metrics.listen, "0.0.0.0:9464");
+  EXPECT_EQ(config->device.device, "auto");
+  EXPECT_EQ(config->device.intra_op_threads, 0);
+  EXPECT_TRUE(config->device.preheat);
+  EXPECT_EQ(config->detector.name, "ssd_mobilenetv1");
+  EXPECT_EQ(config->detector.model, "ssd_mobilenetv1.pt");
+  EXPECT_FLOAT_EQ(config->detector.min_score, 0.5f);
+  EXPECT_FLOAT_EQ(config->detector.nms_iou, 0.5f);
+  EXPECT_EQ(config->detector.max_faces, 100);
+  EXPECT_EQ(config->detector.batching.max_batch_size, 4);
+  EXPECT_EQ(config->detector.batching.max_queue_delay_us, 5000);
+  EXPECT_EQ(config->detector.batching.max_queue_size, 256);
+  EXPECT_EQ(config->detector.batching.num_workers, 1);
+
+  ASSERT_EQ(config->predictors.size(), 4u);
+  const PredictorConfig& landmarks = config->predictors[0];
+  EXPECT_EQ(landmarks.name, "landmarks");
+  EXPECT_EQ(landmarks.model, "face_landmark_68.pt");
+  EXPECT_EQ(landmarks.crop.method, CropConfig::Method::kBox);
+  EXPECT_EQ(landmarks.crop.box, CropConfig::BoxSource::kDetection);
+  ASSERT_EQ(landmarks.heads.size(), 1u);
+  EXPECT_EQ(landmarks.heads[0].name, "landmarks_68");
+  EXPECT_EQ(landmarks.heads[0].kind, HeadKind::kLandmarks);
+
+  const PredictorConfig& expression = config->predictors[1];
+  EXPECT_EQ(expression.name, "expression");
+  EXPECT_EQ(expression.crop.box, CropConfig::BoxSource::kLandmarks);
+  ASSERT_EQ(expression.heads.size(), 1u);
+  EXPECT_EQ(expression.heads[0].kind, HeadKind::kClassification);
+  EXPECT_EQ(expression.heads[0].labels,
+            (std::vector<std::string>{"neutral", "happy", "sad", "angry", "fearful",
+                                      "disgusted", "surprised"}));
+
+  const PredictorConfig& age_gender = config->predictors[2];
+  EXPECT_EQ(age_gender.name, "age_gender");
+  ASSERT_EQ(age_gender.heads.size(), 2u);
+  EXPECT_EQ(age_gender.heads[0].name, "age");
+  EXPECT_EQ(age_gender.heads[0].kind, HeadKind::kRegression);
+  EXPECT_EQ(age_gender.heads[0].output, 0);
+  EXPECT_EQ(age_gender.heads[0].value_names, std::vector<std::string>{"age_years"});
+  EXPECT_EQ(age_gender.heads[1].name, "gender");
+  EXPECT_EQ(age_gender.heads[1].output, 1);
+  EXPECT_EQ(age_gender.heads[1].labels, (std::vector<std::string>{"male", "female"}));
+
+  const PredictorConfig& embedding = config->predictors[3];
+  EXPECT_EQ(embedding.name, "embedding");
+  EXPECT_EQ(embedding.model, "face_recognition.pt");
+  EXPECT_EQ(embedding.crop.method, CropConfig::Method::kSimilarity);
+  EXPECT_FLOAT_EQ(embedding.crop.padding, 0.25f);
+  EXPECT_EQ(embedding.crop.size, 150);
+  ASSERT_EQ(embedding.heads.size(), 1u);
+  EXPECT_EQ(embedding.heads[0].kind, HeadKind::kEmbedding);
+  for (const PredictorConfig& p : config->predictors) {
+    EXPECT_EQ(p.batching.max_batch_size, 16) << p.name;
+    EXPECT_EQ(p.batching.max_queue_delay_us, 2000) << p.name;
+    EXPECT_EQ(p.batching.max_queue_size, 1024) << p.name;
+    EXPECT_EQ(p.batching.num_workers, 1) << p.name;
+  }
+  EXPECT_EQ(config->default_embedding_predictor, "embedding");
+}
+
+TEST(ConfigTest, CpuUnbatchedIsDefaultWithEveryBatchSizeOne) {
+  absl::StatusOr<Config> batched = LoadConfig(kSourceDir + "/config/default.yaml", {});
+  absl::StatusOr<Config> unbatched =
+      LoadConfig(kSourceDir + "/config/cpu-unbatched.yaml", {});
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  ASSERT_TRUE(unbatched.ok()) << unbatched.status();
+  EXPECT_EQ(unbatched->detector.batching.max_batch_size, 1);
+  for (const PredictorConfig& p : unbatched->predictors) {
+    EXPECT_EQ(p.batching.max_batch_size, 1) << p.name;
+  }
+  // Forcing batch size 1 on the default gives the same file, key for key.
+  std::vector<std::string> unbatch = {"detector.batching.max_batch_size=1"};
+  for (size_t i = 0; i < batched->predictors.size(); ++i) {
+    unbatch.push_back("predictors." + std::to_string(i) + ".batching.max_batch_size=1");
+  }
+  absl::StatusOr<Config> forced = LoadConfig(kSourceDir + "/config/default.yaml", unbatch);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(ReadFile(kSourceDir + "/config/cpu-unbatched.yaml").find("max_batch_size: 4"),
+            std::string::npos);
+  // Compare the parts that the two files must share.
+  EXPECT_EQ(forced->server.listen, unbatched->server.listen);
+  EXPECT_EQ(forced->server.max_message_bytes, unbatched->server.max_message_bytes);
+  EXPECT_EQ(forced->server.max_concurrent_calls, unbatched->server.max_concurrent_calls);
+  EXPECT_EQ(forced->server.request_threads, unbatched->server.request_threads);
+  EXPECT_EQ(forced->server.default_deadline_ms, unbatched->server.default_deadline_ms);
+  EXPECT_EQ(forced->metrics.listen, unbatched->metrics.listen);
+  EXPECT_EQ(forced->reader.max_bytes, unbatched->reader.max_bytes);
+  EXPECT_EQ(forced->reader.max_pixels, unbatched->reader.max_pixels);
+  EXPECT_EQ(forced->device.device, unbatched->device.device);
+  EXPECT_EQ(forced->device.fp16, unbatched->device.fp16);
+  EXPECT_EQ(forced->device.intra_op_threads, unbatched->device.intra_op_threads);
+  EXPECT_EQ(forced->device.preheat, unbatched->device.preheat);
+  EXPECT_EQ(forced->models_dir, unbatched->models_dir);
+  EXPECT_EQ(forced->detector.model, unbatched->detector.model);
+  EXPECT_EQ(forced->detector.min_score, unbatched->detector.min_score);
+  EXPECT_EQ(forced->detector.nms_iou, unbatched->detector.nms_iou);
+  EXPECT_EQ(forced->detector.max_faces, unbatched->detector.max_faces);
+  EXPECT_EQ(forced->detector.batching.max_queue_delay_us,
+            unbatched->detector.batching.max_queue_delay_us);
+  ASSERT_EQ(forced->predictors.size(), unbatched->predictors.size());
+  for (size_t i = 0; i < forced->predictors.size(); ++i) {
+    const PredictorConfig& a = forced->predictors[i];
+    const PredictorConfig& b = unbatched->predictors[i];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.model, b.model);
+    EXPECT_EQ(a.crop.method, b.crop.method);
+    EXPECT_EQ(a.crop.box, b.crop.box);
+    EXPECT_EQ(a.crop.padding, b.crop.padding);
+    EXPECT_EQ(a.crop.size, b.crop.size);
+    EXPECT_EQ(a.verify_threshold, b.verify_threshold);
+    EXPECT_EQ(a.batching.max_queue_size, b.batching.max_queue_size);
+    ASSERT_EQ(a.heads.size(), b.heads.size());
+    for (size_t j = 0; j < a.heads.size(); ++j) {
+      EXPECT_EQ(a.heads[j].name, b.heads[j].name);
+      EXPECT_EQ(a.heads[j].kind, b.heads[j].kind);
+      EXPECT_EQ(a.heads[j].output, b.heads[j].output);
+      EXPECT_EQ(a.heads[j].labels, b.heads[j].labels);
+      EXPECT_EQ(a.heads[j].apply_softmax, b.heads[j].apply_softmax);
+    }
+  }
+  EXPECT_EQ(forced->default_embedding_predictor, unbatched->default_embedding_predictor);
+}
+
+TEST(ConfigTest, DocsListEveryKey) {
+  const std::string docs = ReadFile(kSourceDir + "/docs/configuration.md");
+  ASSERT_FALSE(docs.empty());
+  for (absl::string_view line : absl::StrSplit(FormatConfigKeys(), '\n', absl::SkipEmpty())) {
+    const std::string key(line.substr(0, line.find(':')));
+    EXPECT_NE(docs.find("`" + key + "`"), std::string::npos)
+        << "docs/configuration.md does not mention `" << key << "`";
+  }
+}
+
+TEST(ConfigTest, FormatConfigKeysListsPathsWithTypes) {
+  const std::string keys = FormatConfigKeys();
+  EXPECT_TRUE(Contains(keys, "server.listen: string"));
+  EXPECT_TRUE(Contains(keys, "detector.batching.max_batch_size: integer >= 1"));
+  EXPECT_TRUE(Contains(keys, "predictors.N.heads.N.kind: one of classification, "
+                              "multi_label, regression, embedding, landmarks"));
+}
+
+// ---------------------------------------------------------------------------
+// Defaults and conversion
+
+TEST(ConfigTest, EmptyTextFailsOnlyForTheMissingDetectorModel) {
+  ExpectInvalid(ParseConfig("", {}), {"detector.model"});
+  absl::StatusOr<Config> config = ParseConfig("", {"detector.model=d.pt"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  const Config defaults;
+  EXPECT_EQ(config->server.listen, defaults.server.listen);
+  EXPECT_EQ(config->server.max_message_bytes, defaults.server.max_message_bytes);
+  EXPECT_EQ(config->reader.max_pixels, defaults.reader.max_pixels);
+  EXPECT_EQ(config->detector.batching.max_batch_size,
+            defaults.detector.batching.max_batch_size);
+  EXPECT_TRUE(config->predictors.empty());
+}
+
+TEST(ConfigTest, MissingKeysTakeStructDefaults) {
+  absl::StatusOr<Config> config = Minimal({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  const PredictorConfig& p = config->predictors[1];
+  const PredictorConfig defaults;
+  const HeadConfig head_defaults;
+  EXPECT_EQ(p.crop.method, CropConfig::Method::kSimilarity);
+  EXPECT_EQ(p.crop.padding, defaults.crop.padding);
+  EXPECT_EQ(p.batching.max_batch_size, defaults.batching.max_batch_size);
+  EXPECT_EQ(p.heads[0].output, head_defaults.output);
+  EXPECT_EQ(p.heads[0].apply_softmax, head_defaults.apply_softmax);
+  EXPECT_EQ(config->default_embedding_predictor, "");
+}
+
+TEST(ConfigTest, ParsesBooleansNumbersAndNullString) {
+  absl::StatusOr<Config> config =
+      Minimal({"device.fp16=yes", "device.preheat=off", "metrics.listen=",
+               "server.max_message_bytes=1048576", "detector.min_score=.25",
+               "predictors.0.heads.0.value_offset=-1.5e1"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->device.fp16);
+  EXPECT_FALSE(config->device.preheat);
+  EXPECT_EQ(config->metrics.listen, "");
+  EXPECT_EQ(config->server.max_message_bytes, 1048576);
+  EXPECT_FLOAT_EQ(config->detector.min_score, 0.25f);
+  EXPECT_FLOAT_EQ(config->predictors[0].heads[0].value_offset, -15.0f);
+
+  config = ParseConfig(std::string(kMinimal) + "metrics:\n  listen:\n", {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics.listen, "");
+}
+
+TEST(ConfigTest, RelativeModelsDirIsResolvedAgainstTheWorkingDirectory) {
+  absl::StatusOr<Config> config = Minimal({"models_dir=some/models"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->models_dir, (std::filesystem::current_path() / "some/models").string());
+  EXPECT_EQ(ResolveModelPath(*config, "det.pt"),
+            (std::filesystem::current_path() / "some/models/det.pt").string());
+  EXPECT_EQ(ResolveModelPath(*config, "/abs/det.pt"), "/abs/det.pt");
+
+  config = Minimal({"models_dir=/srv/models/"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(ResolveModelPath(*config, "x.pt"), "/srv/models/x.pt");
+}
+
+// ---------------------------------------------------------------------------
+// Overrides
+
+TEST(ConfigTest, OverridesScalars) {
+  absl::StatusOr<Config> config =
+      LoadConfig(kSourceDir + "/config/default.yaml",
+                 {"server.listen=127.0.0.1:50052", "device.device=cpu",
+                  "device.intra_op_threads=4", "detector.min_score=0.7"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.listen, "127.0.0.1:50052");
+  EXPECT_EQ(config->device.device, "cpu");
+  EXPECT_EQ(config->device.intra_op_threads, 4);
+  EXPECT_FLOAT_EQ(config->detector.min_score, 0.7f);
+}
+
+TEST(ConfigTest, OverridesNestedKeysAndListItemsByIndex) {
+  absl::StatusOr<Config> config =
+      LoadConfig(kSourceDir + "/config/default.yaml",
+                 {"predictors.1.batching.max_batch_size=32",
+                  "predictors.2.heads.1.labels=[m, f]",
+                  "predictors.3.verify_threshold=0.42"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->predictors[1].batching.max_batch_size, 32);
+  EXPECT_EQ(config->predictors[0].batching.max_batch_size, 16);
+  EXPECT_EQ(config->predictors[2].heads[1].labels, (std::vector<std::string>{"m", "f"}));
+  EXPECT_FLOAT_EQ(config->predictors[3].verify_threshold, 0.42f);
+}
+
+TEST(ConfigTest, FlowMapOverrideMergesIntoTheMap) {
+  absl::StatusOr<Config> config =
+      LoadConfig(kSourceDir + "/config/default.yaml",
+                 {"detector.batching={max_batch_size: 1, num_workers: 2}"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->detector.batching.max_batch_size, 1);
+  EXPECT_EQ(config->detector.batching.num_workers, 2);
+  // Keys the override leaves out keep the file's values.
+  EXPECT_EQ(config->detector.batching.max_queue_delay_us, 5000);
+  EXPECT_EQ(config->detector.batching.max_queue_size, 256);
+}
+
+TEST(ConfigTest, OverrideCreatesMissingKnownSections) {
+  absl::StatusOr<Config> config =
+      Minimal({"server.listen=[::]:6000", "predictors.0.batching.num_workers=3",
+               "reader={max_bytes: 100}"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.listen, "[::]:6000");
+  EXPECT_EQ(config->predictors[0].batching.num_workers, 3);
+  EXPECT_EQ(config->reader.max_bytes, 100);
+}
+
+TEST(ConfigTest, OverrideAtListSizeAppendsAnItem) {
+  absl::StatusOr<Config> config =
+      Minimal({"predictors.2={name: extra, model: x.pt, heads: [{name: h}]}"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->predictors.size(), 3u);
+  EXPECT_EQ(config->predictors[2].name, "extra");
+  EXPECT_EQ(config->predictors[2].heads[0].kind, HeadKind::kClassification);
+
+  config = ParseConfig("detector: {model: d.pt}",
+                       {"predictors.0.name=p", "predictors.0.model=p.pt",
+                        "predictors.0.heads.0.name=h"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->predictors.size(), 1u);
+  EXPECT_EQ(config->predictors[0].heads[0].name, "h");
+}
+
+TEST(ConfigTest, OverrideOfAStringKeyIsLiteralUnlessQuoted) {
+  absl::StatusOr<Config> config =
+      Minimal({"server.listen=[::]:50051", "metrics.listen='127.0.0.1:1'",
+               "detector.name=\"a b\"", "predictors.0.name=x # not a comment"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.listen, "[::]:50051");
+  EXPECT_EQ(config->metrics.listen, "127.0.0.1:1");
+  EXPECT_EQ(config->detector.name, "a b");
+  EXPECT_EQ(config->predictors[0].name, "x # not a comment");
+}
+
+TEST(ConfigTest, LaterOverridesWin) {
+  absl::StatusOr<Config> config = Minimal({"server.listen=a:1", "server.listen=b:2"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.listen, "b:2");
+}
+
+// ---------------------------------------------------------------------------
+// Errors: every message names the key.
+
+TEST(ConfigErrorTest, UnknownKeyInFileNamesKeyAndKnownKeys) {
+  ExpectInvalid(ParseConfig(std::string(kMinimal) + "server:\n  lisen: x:1\n", {}),
+                {"unknown key 'server.lisen'", "known: listen, max_message_bytes",
+                 "line 15"});
+  ExpectInvalid(ParseConfig(std::string(kMinimal) + "sever: {}\n", {}),
+                {"unknown key 'sever'"});
+  ExpectInvalid(ParseConfig(R"yaml(
+detector: {model: d.pt}
+predictors:
+  - name: p
+    model: p.pt
+    heads: [{name: h, kinds: embedding}]
+)yaml",
+                            {}),
+                {"unknown key 'predictors.0.heads.0.kinds'"});
+}
+
+TEST(ConfigErrorTest, UnknownKeyInOverrideNamesKey) {
+  ExpectInvalid(Minimal({"server.lisen=127.0.0.1:1"}),
+                {"unknown key 'server.lisen'", "known: listen"});
+  ExpectInvalid(Minimal({"nope.x=1"}), {"unknown key 'nope'"});
+  ExpectInvalid(Minimal({"server.listen.port=1"}), {"server.listen.port"});
+  ExpectInvalid(Minimal({"detector.batching={max_batch_sise: 1}"}),
+                {"unknown key 'detector.batching.max_batch_sise'", "--set"});
+}
+
+TEST(ConfigErrorTest, BadOverrideSyntaxAndIndices) {
+  ExpectInvalid(Minimal({"server.listen"}), {"server.listen", "key=value"});
+  ExpectInvalid(Minimal({"server..listen=x"}), {"server..listen"});
+  ExpectInvalid(Minimal({"predictors.5.name=x"}), {"predictors.5", "out of range"});
+  ExpectInvalid(Minimal({"predictors.first.name=x"}), {"predictors.first"});
+  ExpectInvalid(Minimal({"predictors.-1.name=x"}), {"predictors.-1"});
+  ExpectInvalid(Minimal({"detector.batching={max_batch_size: 1"}),
+                {"detector.batching", "not valid YAML"});
+}
+
+TEST(ConfigErrorTest, WrongEnumNamesKeyAndChoices) {
+  ExpectInvalid(Minimal({"predictors.1.heads.0.kind=foo"}),
+                {"predictors.1.heads.0.kind: expected one of classification, multi_label, "
+                 "regression, embedding, landmarks, got 'foo'",
+                 "from --set predictors.1.heads.0.kind=foo"});
+  ExpectInvalid(Minimal({"predictors.0.crop.method=warp"}),
+                {"predictors.0.crop.method", "box, similarity"});
+  ExpectInvalid(Minimal({"predictors.0.crop.box=face"}),
+                {"predictors.0.crop.box", "detection, landmarks"});
+}
+
+TEST(ConfigErrorTest, WrongScalarTypesNameKey) {
+  ExpectInvalid(Minimal({"server.max_concurrent_calls=many"}),
+                {"server.max_concurrent_calls: expected an integer, got 'many'"});
+  ExpectInvalid(Minimal({"device.fp16=maybe"}), {"device.fp16: expected a boolean"});
+  ExpectInvalid(Minimal({"detector.nms_iou=abc"}), {"detector.nms_iou: expected a number"});
+  ExpectInvalid(ParseConfig(std::string(kMinimal) + "server: {listen: {a: 1}}\n", {}),
+                {"server.listen: expected a string, got a map"});
+  ExpectInvalid(Minimal({"server=5"}), {"server: expected a map"});
+  ExpectInvalid(Minimal({"predictors.0.heads.0.labels=abc"}),
+                {"predictors.0.heads.0.labels: expected a list"});
+  ExpectInvalid(Minimal({"server.max_concurrent_calls=99999999999"}),
+                {"server.max_concurrent_calls"});
+  ExpectInvalid(Minimal({"detector.min_score=nan"}), {"detector.min_score"});
+}
+
+TEST(ConfigErrorTest, WrongTypeInFileGivesLine) {
+  ExpectInvalid(ParseConfig(std::string(kMinimal) + "device:\n  intra_op_threads: four\n", {}),
+                {"device.intra_op_threads: expected an integer, got 'four'", "line 15"});
+}
+
+TEST(ConfigErrorTest, RangesNameKey) {
+  ExpectInvalid(Minimal({"server.listen="}), {"server.listen: must not be empty"});
+  ExpectInvalid(Minimal({"server.request_threads=0"}), {"server.request_threads", ">= 1"});
+  ExpectInvalid(Minimal({"device.intra_op_threads=-1"}), {"device.intra_op_threads", ">= 0"});
+  ExpectInvalid(Minimal({"device.device=gpu"}), {"device.device"});
+  ExpectInvalid(Minimal({"device.device=cuda:x"}), {"device.device"});
+  ExpectInvalid(Minimal({"detector.batching.max_batch_size=0"}),
+                {"detector.batching.max_batch_size: must be >= 1, got '0'"});
+  ExpectInvalid(Minimal({"predictors.1.batching.num_workers=0"}),
+                {"predictors.1.batching.num_workers"});
+  ExpectInvalid(Minimal({"predictors.1.batching.max_queue_delay_us=-5"}),
+                {"predictors.1.batching.max_queue_delay_us"});
+  ExpectInvalid(Minimal({"detector.nms_iou=0"}), {"detector.nms_iou: must be in (0, 1]"});
+  ExpectInvalid(Minimal({"detector.nms_iou=1.5"}), {"detector.nms_iou"});
+  ExpectInvalid(Minimal({"detector.min_score=-0.1"}), {"detector.min_score: must be in [0, 1]"});
+  ExpectInvalid(Minimal({"detector.max_faces=0"}), {"detector.max_faces"});
+  ExpectInvalid(Minimal({"reader.max_bytes=0"}), {"reader.max_bytes: must be >= 1"});
+  ExpectInvalid(Minimal({"reader.max_pixels=-1"}), {"reader.max_pixels"});
+  ExpectInvalid(Minimal({"server.max_message_bytes=0"}), {"server.max_message_bytes"});
+  ExpectInvalid(Minimal({"predictors.0.heads.0.output=-1"}),
+                {"predictors.0.heads.0.output: must be >= 0"});
+  ExpectInvalid(Minimal({"predictors.0.crop.scale=0"}), {"predictors.0.crop.scale"});
+  ExpectInvalid(Minimal({"predictors.0.heads.0.threshold=2"}),
+                {"predictors.0.heads.0.threshold"});
+  ExpectInvalid(Minimal({"predictors.1.verify_threshold=1.5"}),
+                {"predictors.1.verify_threshold"});
+
+  EXPECT_TRUE(Minimal({"device.device=cuda:1"}).ok());
+  EXPECT_TRUE(Minimal({"detector.nms_iou=1"}).ok());
+}
+
+TEST(ConfigErrorTest, DuplicatePredictorNames) {
+  ExpectInvalid(Minimal({"predictors.1.name=landmarks"}),
+                {"predictors.1.name: duplicate predictor name 'landmarks'",
+                 "predictors.0.name"});
+}
+
+TEST(ConfigErrorTest, DuplicateHeadNamesAndMissingParts) {
+  ExpectInvalid(Minimal({"predictors.1.heads.1={name: embedding}"}),
+                {"predictors.1.heads.1.name: duplicate head name 'embedding'"});
+  ExpectInvalid(Minimal({"predictors.1.heads=[]"}), {"predictors.1.heads"});
+  ExpectInvalid(ParseConfig("detector: {model: d.pt}\npredictors: [{model: m.pt}]\n", {}),
+                {"predictors.0.name"});
+  ExpectInvalid(ParseConfig("detector: {model: d.pt}\npredictors: [{name: p}]\n", {}),
+                {"predictors.0.model"});
+}
+
+TEST(ConfigErrorTest, DuplicateYamlKey) {
+  ExpectInvalid(ParseConfig(std::string(kMinimal) + "server: {listen: a:1, listen: b:2}\n", {}),
+                {"duplicate key 'server.listen'"});
+}
+
+TEST(ConfigErrorTest, DefaultEmbeddingPredictorMustHaveEmbeddingHead) {
+  EXPECT_TRUE(Minimal({"default_embedding_predictor=embedding"}).ok());
+  ExpectInvalid(Minimal({"default_embedding_predictor=landmarks"}),
+                {"default_embedding_predictor", "'landmarks' has no head of kind embedding"});
+  ExpectInvalid(Minimal({"default_embedding_predictor=face"}),
+                {"default_embedding_predictor", "no predictor named 'face'"});
+}
+
+TEST(ConfigErrorTest, TopLevelMustBeAMap) {
+  ExpectInvalid(ParseConfig("- a\n- b\n", {}), {"top level"});
+}
+
+TEST(ConfigErrorTest, MalformedYamlGivesLine) {
+  ExpectInvalid(ParseConfig("server:\n  listen: [a, b\nmetrics: {}\n", {}),
+                {"invalid YAML at line"});
+  absl::StatusOr<Config> result = ParseConfig("server:\n  listen: x\n bad: indent\n", {});
+  ExpectInvalid(result, {"invalid YAML at line 3"});
+}
+
+TEST(ConfigErrorTest, MissingFileIsNotFound) {
+  absl::StatusOr<Config> result = LoadConfig("/nonexistent/faceserve.yaml", {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(std::string(result.status().message()), "/nonexistent/faceserve.yaml"));
+}
+
+TEST(ConfigErrorTest, FileErrorsNameTheFile) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() /
+       ("faceserve_config_test_" + std::to_string(::getpid()) + ".yaml"))
+          .string();
+  {
+    std::ofstream out(path);
+    out << "server:\n  listen: 1.2.3.4:5\n  threads: 3\n";
+  }
+  absl::StatusOr<Config> result = LoadConfig(path, {});
+  std::filesystem::remove(path);
+  ExpectInvalid(result, {path, "unknown key 'server.threads'", "line 3"});
+}
+
+}  // namespace
+}  // namespace faceserve

@@ -1,0 +1,386 @@
+// FacePipeline with fake models: the stage wiring, options, errors and
+// batching across requests, without LibTorch.
+#include "core/pipeline/face_pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "tests/testing/fake_model_runner.h"
+
+namespace faceserve {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A detector that sees one face at (0.25..0.5) of its square input with
+// score 0.9, and a second candidate at score 0.2.
+std::vector<Tensor> FakeDetections(const Tensor& input) {
+  const int64_t n = input.shape[0];
+  Tensor boxes({n, 2, 4});
+  Tensor scores({n, 2});
+  for (int64_t i = 0; i < n; ++i) {
+    const float b[8] = {0.25f, 0.25f, 0.5f, 0.5f, 0.6f, 0.6f, 0.9f, 0.9f};
+    std::copy(b, b + 8, boxes.data.begin() + i * 8);
+    scores.data[i * 2] = 0.9f;
+    scores.data[i * 2 + 1] = 0.2f;
+  }
+  return {boxes, scores};
+}
+
+// 68 points on a grid inside the crop, normalised.
+std::vector<Tensor> FakeLandmarks(const Tensor& input) {
+  const int64_t n = input.shape[0];
+  Tensor out({n, 136});
+  for (int64_t i = 0; i < n; ++i) {
+    for (int p = 0; p < 68; ++p) {
+      out.data[i * 136 + p * 2] = 0.2f + 0.6f * (p % 9) / 8.0f;
+      out.data[i * 136 + p * 2 + 1] = 0.2f + 0.6f * (p / 9) / 7.0f;
+    }
+  }
+  return {out};
+}
+
+std::vector<Tensor> FakeLogits(const Tensor& input) {
+  const int64_t n = input.shape[0];
+  Tensor out({n, 3});
+  for (int64_t i = 0; i < n; ++i) {
+    out.data[i * 3 + 1] = 2;
+    out.data[i * 3 + 2] = 1;
+  }
+  return {out};
+}
+
+// The embedding is the mean of each channel plus a constant, so images of
+// one colour embed alike and images of different colours differ.
+std::vector<Tensor> FakeEmbedding(const Tensor& input) {
+  const int64_t n = input.shape[0];
+  const int64_t plane = input.shape[2] * input.shape[3];
+  Tensor out({n, 4});
+  for (int64_t i = 0; i < n; ++i) {
+    for (int c = 0; c < 3; ++c) {
+      double sum = 0;
+      for (int64_t j = 0; j < plane; ++j) sum += input.data[(i * 3 + c) * plane + j];
+      out.data[i * 4 + c] = static_cast<float>(sum / plane);
+    }
+    out.data[i * 4 + 3] = 10;
+  }
+  return {out};
+}
+
+void WriteCard(const fs::path& path, const std::string& name, int size,
+               const std::string& outputs) {
+  std::ofstream out(path);
+  out << "name: " << name << "\nversion: test-1\ntask: test\ninput:\n  shape: [3, " << size
+      << ", " << size << "]\n  letterbox: top_left\noutputs:\n"
+      << outputs;
+}
+
+class FacePipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("faceserve_pipeline_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    WriteCard(dir_ / "det.yaml", "fake_detector", 64,
+              "- {name: boxes, shape: [2, 4]}\n- {name: scores, shape: [2]}\n");
+    WriteCard(dir_ / "lm.yaml", "fake_landmarks", 32, "- {name: points, shape: [136]}\n");
+    WriteCard(dir_ / "cls.yaml", "fake_classifier", 16,
+              "- {name: logits, shape: [3], labels: [a, b, c]}\n");
+    WriteCard(dir_ / "emb.yaml", "fake_embedder", 16, "- {name: embedding, shape: [4]}\n");
+    for (const char* name : {"det", "lm", "cls", "emb"}) {
+      std::ofstream(dir_ / (std::string(name) + ".pt")) << "fake";
+      runners_[name] = std::make_shared<FakeModelRunner>();
+    }
+    runners_["det"]->SetOutputFn([](const Tensor& t) { return FakeDetections(t); });
+    runners_["lm"]->SetOutputFn([](const Tensor& t) { return FakeLandmarks(t); });
+    runners_["cls"]->SetOutputFn([](const Tensor& t) { return FakeLogits(t); });
+    runners_["emb"]->SetOutputFn([](const Tensor& t) { return FakeEmbedding(t); });
+
+    config_.models_dir = dir_.string();
+    config_.server.request_threads = 2;
+    config_.detector.model = "det.pt";
+    config_.detector.batching.max_queue_delay_us = 0;
+    PredictorConfig lm;
+    lm.name = "landmarks";
+    lm.model = "lm.pt";
+    lm.heads.push_back(HeadConfig{});
+    lm.heads[0].name = "landmarks_68";
+    lm.heads[0].kind = HeadKind::kLandmarks;
+    PredictorConfig cls;
+    cls.name = "expression";
+    cls.model = "cls.pt";
+    cls.crop.box = CropConfig::BoxSource::kLandmarks;
+    cls.heads.push_back(HeadConfig{});
+    cls.heads[0].name = "expression";
+    PredictorConfig emb;
+    emb.name = "embedding";
+    emb.model = "emb.pt";
+    emb.crop.method = CropConfig::Method::kSimilarity;
+    emb.verify_threshold = 0.9f;
+    emb.heads.push_back(HeadConfig{});
+    emb.heads[0].name = "embedding";
+    emb.heads[0].kind = HeadKind::kEmbedding;
+    for (PredictorConfig* p : {&lm, &cls, &emb}) p->batching.max_queue_delay_us = 0;
+    config_.predictors = {lm, cls, emb};
+  }
+  void TearDown() override {
+    pipeline_.reset();
+    fs::remove_all(dir_);
+  }
+
+  ModelLoader Loader() {
+    return [this](const std::string& path) -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
+      const std::string stem = fs::path(path).stem().string();
+      auto it = runners_.find(stem);
+      if (it == runners_.end()) return absl::NotFoundError("no fake model " + path);
+      return std::shared_ptr<ModelRunner>(it->second);
+    };
+  }
+
+  void CreateAndPreheat() {
+    absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
+    ASSERT_TRUE(p.ok()) << p.status();
+    pipeline_ = *std::move(p);
+    ASSERT_TRUE(pipeline_->Preheat().ok());
+  }
+
+  static ImageInput Png(int width, int height, cv::Scalar rgb) {
+    cv::Mat image(height, width, CV_8UC3, rgb);
+    std::vector<uchar> bytes;
+    cv::imencode(".png", image, bytes);
+    ImageInput input;
+    input.encoded.assign(bytes.begin(), bytes.end());
+    return input;
+  }
+
+  absl::StatusOr<AnalyzeResult> Analyze(ImageInput image, AnalyzeOptions options = {},
+                                        CallContext ctx = {}) {
+    std::promise<absl::StatusOr<AnalyzeResult>> promise;
+    pipeline_->Analyze(std::move(image), std::move(options), std::move(ctx),
+                       [&](absl::StatusOr<AnalyzeResult> r) { promise.set_value(std::move(r)); });
+    return promise.get_future().get();
+  }
+  absl::StatusOr<EmbedResult> Embed(ImageInput image, EmbedOptions options = {}) {
+    std::promise<absl::StatusOr<EmbedResult>> promise;
+    pipeline_->Embed(std::move(image), std::move(options), {},
+                     [&](absl::StatusOr<EmbedResult> r) { promise.set_value(std::move(r)); });
+    return promise.get_future().get();
+  }
+  absl::StatusOr<VerifyResult> Verify(VerifyInput a, VerifyInput b, VerifyOptions options = {}) {
+    std::promise<absl::StatusOr<VerifyResult>> promise;
+    pipeline_->Verify(std::move(a), std::move(b), std::move(options), {},
+                      [&](absl::StatusOr<VerifyResult> r) { promise.set_value(std::move(r)); });
+    return promise.get_future().get();
+  }
+
+  fs::path dir_;
+  std::map<std::string, std::shared_ptr<FakeModelRunner>> runners_;
+  Config config_;
+  std::unique_ptr<FacePipeline> pipeline_;
+};
+
+TEST_F(FacePipelineTest, AnalyzeFindsTheFaceAndRunsEveryPredictorInConfiguredOrder) {
+  CreateAndPreheat();
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(128, 64, {200, 100, 50}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->width, 128);
+  EXPECT_EQ(r->height, 64);
+  ASSERT_EQ(r->faces.size(), 1u);  // the 0.2 candidate is below min_score
+  const Face& face = r->faces[0];
+  // Letterboxed top-left into a 128 px square: 0.25..0.5 -> 32..64.
+  EXPECT_FLOAT_EQ(face.detection.box.x1, 32);
+  EXPECT_FLOAT_EQ(face.detection.box.y1, 32);
+  EXPECT_FLOAT_EQ(face.detection.box.x2, 64);
+  EXPECT_FLOAT_EQ(face.detection.box.y2, 64);
+  EXPECT_FLOAT_EQ(face.detection.score, 0.9f);
+  EXPECT_EQ(face.detector_model, "fake_detector");
+  EXPECT_EQ(face.landmarks68.size(), 68u);
+  EXPECT_EQ(face.landmarks5.size(), 5u);
+  ASSERT_EQ(face.predictions.size(), 3u);
+  EXPECT_EQ(face.predictions[0].predictor, "landmarks");
+  EXPECT_EQ(face.predictions[1].predictor, "expression");
+  EXPECT_EQ(face.predictions[1].model, "fake_classifier");
+  EXPECT_EQ(face.predictions[1].model_version, "test-1");
+  EXPECT_EQ(face.predictions[1].heads[0].label, "b");
+  EXPECT_EQ(face.predictions[2].predictor, "embedding");
+  // Embeddings are left out unless asked for.
+  EXPECT_TRUE(face.predictions[2].heads[0].embedding.empty());
+  std::set<std::string> stages;
+  for (const StageTiming& t : r->timings) stages.insert(t.stage);
+  for (const char* s : {"reader", "detector", "unifier", "predictor/landmarks",
+                        "predictor/expression", "predictor/embedding"}) {
+    EXPECT_TRUE(stages.count(s)) << s;
+  }
+}
+
+TEST_F(FacePipelineTest, AnalyzeRunsOnlyTheRequestedPredictorsAndTheirLandmarkSource) {
+  CreateAndPreheat();
+  AnalyzeOptions options;
+  options.predictors = {"expression"};
+  options.return_embeddings = true;
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(64, 64, {1, 2, 3}), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->faces.size(), 1u);
+  // expression crops from the 68 landmarks, so the landmark model ran too.
+  ASSERT_EQ(r->faces[0].predictions.size(), 2u);
+  EXPECT_EQ(r->faces[0].predictions[0].predictor, "landmarks");
+  EXPECT_EQ(r->faces[0].predictions[1].predictor, "expression");
+}
+
+TEST_F(FacePipelineTest, UnknownPredictorIsInvalidArgumentNamingIt) {
+  CreateAndPreheat();
+  AnalyzeOptions options;
+  options.predictors = {"nope"};
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(64, 64, {1, 2, 3}), options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("nope"), std::string::npos);
+}
+
+TEST_F(FacePipelineTest, UndecodableImageIsInvalidArgumentAndTheNextCallWorks) {
+  CreateAndPreheat();
+  ImageInput garbage;
+  garbage.encoded = "this is not an image";
+  EXPECT_EQ(Analyze(garbage).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Analyze(Png(64, 64, {1, 2, 3})).ok());
+}
+
+TEST_F(FacePipelineTest, MinScoreAboveEveryDetectionFindsNoFace) {
+  CreateAndPreheat();
+  AnalyzeOptions options;
+  options.min_detection_score = 0.95f;
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(64, 64, {1, 2, 3}), options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->faces.empty());
+}
+
+TEST_F(FacePipelineTest, CallsBeforePreheatAreUnavailable) {
+  absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
+  ASSERT_TRUE(p.ok()) << p.status();
+  pipeline_ = *std::move(p);
+  EXPECT_EQ(pipeline_->state(), PipelineState::kWarming);
+  EXPECT_EQ(Analyze(Png(64, 64, {1, 2, 3})).status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(pipeline_->Preheat().ok());
+  EXPECT_EQ(pipeline_->state(), PipelineState::kReady);
+  // Preheat ran every batch size up to the configured maximum.
+  std::vector<int> sizes = runners_["det"]->batch_sizes();
+  for (int b = 1; b <= config_.detector.batching.max_batch_size; ++b) {
+    EXPECT_NE(std::find(sizes.begin(), sizes.end(), b), sizes.end()) << b;
+  }
+}
+
+TEST_F(FacePipelineTest, MissingModelCardFailsCreateNamingTheRole) {
+  fs::remove(dir_ / "cls.yaml");
+  absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(p.status().message().find("expression"), std::string::npos);
+}
+
+TEST_F(FacePipelineTest, LabelCountDisagreeingWithTheModelFailsCreate) {
+  config_.predictors[1].heads[0].labels = {"x", "y"};
+  absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FacePipelineTest, PassedDeadlineIsDeadlineExceeded) {
+  CreateAndPreheat();
+  CallContext ctx;
+  ctx.deadline = absl::Now() - absl::Seconds(1);
+  EXPECT_EQ(Analyze(Png(64, 64, {1, 2, 3}), {}, ctx).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(FacePipelineTest, WholeImageEmbedSkipsTheDetector) {
+  CreateAndPreheat();
+  const int detector_calls = runners_["det"]->num_calls();
+  EmbedOptions options;
+  options.selection = FaceSelection::kWholeImage;
+  absl::StatusOr<EmbedResult> r = Embed(Png(40, 40, {10, 20, 30}), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(runners_["det"]->num_calls(), detector_calls);
+  ASSERT_EQ(r->faces.size(), 1u);
+  EXPECT_FLOAT_EQ(r->faces[0].box.x2, 40);
+  EXPECT_EQ(r->faces[0].embedding.size(), 4u);
+  EXPECT_EQ(r->model, "fake_embedder");
+}
+
+TEST_F(FacePipelineTest, VerifyMatchesImagesOfOneColourAndNotOfAnother) {
+  CreateAndPreheat();
+  VerifyInput a, b, c;
+  a.image = Png(80, 80, {200, 10, 10});
+  b.image = Png(100, 100, {200, 10, 10});
+  c.image = Png(80, 80, {10, 10, 200});
+  absl::StatusOr<VerifyResult> same = Verify(a, b);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_NEAR(same->similarity, 1.0, 1e-3);
+  EXPECT_TRUE(same->match);
+  EXPECT_FLOAT_EQ(same->threshold, 0.9f);
+  ASSERT_TRUE(same->box_a.has_value());
+  absl::StatusOr<VerifyResult> different = Verify(a, c);
+  ASSERT_TRUE(different.ok());
+  EXPECT_LT(different->similarity, 0.9f);
+  EXPECT_FALSE(different->match);
+}
+
+TEST_F(FacePipelineTest, VerifyTwoEmbeddingsNeedsNoModel) {
+  CreateAndPreheat();
+  const int calls = runners_["emb"]->num_calls();
+  VerifyInput a, b;
+  a.is_embedding = b.is_embedding = true;
+  a.embedding = {1, 0, 0, 0};
+  b.embedding = {1, 1, 0, 0};
+  VerifyOptions options;
+  options.threshold = 0.5f;
+  absl::StatusOr<VerifyResult> r = Verify(a, b, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->similarity, std::sqrt(0.5), 1e-6);
+  EXPECT_TRUE(r->match);
+  EXPECT_FLOAT_EQ(r->threshold, 0.5f);
+  EXPECT_EQ(runners_["emb"]->num_calls(), calls);
+}
+
+TEST_F(FacePipelineTest, VerifyEmbeddingOfWrongSizeIsInvalidArgument) {
+  CreateAndPreheat();
+  VerifyInput a, b;
+  a.is_embedding = b.is_embedding = true;
+  a.embedding = {1, 0};
+  b.embedding = {1, 0, 0, 0};
+  EXPECT_EQ(Verify(a, b).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FacePipelineTest, ConcurrentRequestsShareDetectorBatches) {
+  config_.detector.batching.max_batch_size = 4;
+  config_.detector.batching.max_queue_delay_us = 10 * 1000 * 1000;  // flush only when full
+  CreateAndPreheat();
+  const int before = runners_["det"]->num_calls();
+  std::vector<std::future<absl::StatusOr<AnalyzeResult>>> results;
+  for (int i = 0; i < 4; ++i) {
+    results.push_back(std::async(std::launch::async, [this] {
+      return Analyze(Png(64, 64, {1, 2, 3}));
+    }));
+  }
+  for (auto& f : results) {
+    absl::StatusOr<AnalyzeResult> r = f.get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->faces.size(), 1u);
+  }
+  std::vector<int> sizes = runners_["det"]->batch_sizes();
+  ASSERT_EQ(static_cast<int>(sizes.size()), before + 1);
+  EXPECT_EQ(sizes.back(), 4);
+}
+
+TEST_F(FacePipelineTest, ShutdownRefusesNewCalls) {
+  CreateAndPreheat();
+  pipeline_->Shutdown();
+  EXPECT_EQ(Analyze(Png(64, 64, {1, 2, 3})).status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace faceserve
