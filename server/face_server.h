@@ -1,0 +1,84 @@
+// FaceServer: the gRPC server's lifecycle, shared by server_main.cc and the
+// tests. It serves faceserve.v1.FaceService (FaceServiceImpl), the standard
+// health service (grpc.health.v1.Health) and server reflection.
+//
+// Health: "" and "faceserve.v1.FaceService" are NOT_SERVING from Start()
+// until SetServing(true) (main calls it once Preheat() succeeded), and
+// NOT_SERVING again, for good, once Shutdown() begins.
+//
+// Ownership: `pipeline` and `metrics` are not owned and must outlive the
+// FaceServer; `metrics` may be null. FaceServer never shuts the pipeline
+// down: the caller does that after Shutdown().
+// Thread-safety: all methods are safe to call concurrently; Shutdown() is
+// idempotent (later calls wait for the first to complete).
+#ifndef FACESERVE_SERVER_FACE_SERVER_H_
+#define FACESERVE_SERVER_FACE_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/config/config.h"
+#include "core/pipeline/face_pipeline.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace faceserve {
+
+class FaceServiceImpl;
+class Metrics;
+
+class FaceServer {
+ public:
+  // The service name used for health checks besides "".
+  static constexpr const char* kServiceName = "faceserve.v1.FaceService";
+
+  // Binds `config.server.listen` (port 0: a free port, see port()) and starts
+  // serving. Fails with UNAVAILABLE when the address cannot be bound and
+  // INVALID_ARGUMENT for unusable server settings.
+  static absl::StatusOr<std::unique_ptr<FaceServer>> Start(const Config& config,
+                                                           FacePipeline* pipeline,
+                                                           Metrics* metrics);
+
+  // Shuts down with no grace period if Shutdown() was not called.
+  ~FaceServer();
+  FaceServer(const FaceServer&) = delete;
+  FaceServer& operator=(const FaceServer&) = delete;
+
+  // The bound port.
+  int port() const { return port_; }
+
+  // Sets the health of "" and kServiceName. Ignored after Shutdown() began.
+  void SetServing(bool serving);
+
+  // Graceful stop: health NOT_SERVING, new calls fail with UNAVAILABLE, calls
+  // in flight get up to `grace` to finish; then the gRPC server stops,
+  // cancelling what is left (the pipeline sees is_cancelled) and waiting for
+  // those calls to finish. Returns true when every call finished within
+  // `grace`.
+  bool Shutdown(absl::Duration grace);
+
+  // Calls accepted and not yet finished.
+  int in_flight() const;
+
+ private:
+  FaceServer() = default;
+
+  // Constant after Start().
+  std::unique_ptr<FaceServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool clean_shutdown_ ABSL_GUARDED_BY(mu_) = true;
+};
+
+}  // namespace faceserve
+
+#endif  // FACESERVE_SERVER_FACE_SERVER_H_

@@ -1,0 +1,287 @@
+#include "server/metrics.h"
+
+#include <cmath>
+#include <functional>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/http_endpoint.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+
+namespace faceserve {
+namespace {
+
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  prometheus::Histogram::BucketBoundaries b;
+  for (int k = 0; k <= 18; ++k) b.push_back(1e-4 * std::ldexp(1.0, k));  // 100 us .. 26.2 s
+  return b;
+}
+
+// Children of one family, keyed by their label values, created on first use.
+// Children are never removed, so the returned references stay valid.
+template <typename T>
+class LabelCache {
+ public:
+  using Factory = std::function<T&(prometheus::Family<T>&, const prometheus::Labels&)>;
+
+  LabelCache(prometheus::Family<T>* family, std::vector<std::string> label_names,
+             Factory factory)
+      : family_(family), label_names_(std::move(label_names)), factory_(std::move(factory)) {}
+
+  T& Get(const std::vector<std::string>& values) {
+    std::string key;
+    for (const std::string& v : values) absl::StrAppend(&key, v, "\x1f");
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      auto it = children_.find(key);
+      if (it != children_.end()) return *it->second;
+    }
+    absl::MutexLock lock(&mu_);
+    auto it = children_.find(key);
+    if (it != children_.end()) return *it->second;
+    prometheus::Labels labels;
+    for (size_t i = 0; i < label_names_.size(); ++i) labels[label_names_[i]] = values[i];
+    T* child = &factory_(*family_, labels);
+    children_.emplace(std::move(key), child);
+    return *child;
+  }
+
+ private:
+  prometheus::Family<T>* const family_;
+  const std::vector<std::string> label_names_;
+  const Factory factory_;
+  absl::Mutex mu_;
+  std::unordered_map<std::string, T*> children_ ABSL_GUARDED_BY(mu_);
+};
+
+LabelCache<prometheus::Histogram>::Factory HistogramFactory(
+    prometheus::Histogram::BucketBoundaries buckets) {
+  return [buckets = std::move(buckets)](prometheus::Family<prometheus::Histogram>& family,
+                                        const prometheus::Labels& labels)
+             -> prometheus::Histogram& { return family.Add(labels, buckets); };
+}
+
+template <typename T>
+typename LabelCache<T>::Factory PlainFactory() {
+  return [](prometheus::Family<T>& family, const prometheus::Labels& labels) -> T& {
+    return family.Add(labels);
+  };
+}
+
+}  // namespace
+
+struct Metrics::Impl {
+  Impl()
+      : registry(std::make_shared<prometheus::Registry>()),
+        stage_duration_family(prometheus::BuildHistogram()
+                                  .Name("faceserve_stage_duration_seconds")
+                                  .Help("Wall time of one pipeline stage for one request, "
+                                        "queueing included.")
+                                  .Register(*registry)),
+        queue_wait_family(prometheus::BuildHistogram()
+                              .Name("faceserve_queue_wait_seconds")
+                              .Help("Time an item waited in a model's batch queue.")
+                              .Register(*registry)),
+        batch_execution_family(prometheus::BuildHistogram()
+                                   .Name("faceserve_batch_execution_seconds")
+                                   .Help("Model execution time of one batch.")
+                                   .Register(*registry)),
+        batch_size_family(prometheus::BuildHistogram()
+                              .Name("faceserve_batch_size")
+                              .Help("Items per executed batch.")
+                              .Register(*registry)),
+        faces_per_image_family(prometheus::BuildHistogram()
+                                   .Name("faceserve_faces_per_image")
+                                   .Help("Faces detected per analysed image.")
+                                   .Register(*registry)),
+        request_duration_family(prometheus::BuildHistogram()
+                                    .Name("faceserve_request_duration_seconds")
+                                    .Help("Server-side latency of an RPC, from arrival to "
+                                          "the response being handed to gRPC.")
+                                    .Register(*registry)),
+        requests_family(prometheus::BuildCounter()
+                            .Name("faceserve_requests_total")
+                            .Help("RPCs finished, by method and status code.")
+                            .Register(*registry)),
+        dropped_family(prometheus::BuildCounter()
+                           .Name("faceserve_dropped_items_total")
+                           .Help("Items that left a batch queue without being computed.")
+                           .Register(*registry)),
+        in_flight_family(prometheus::BuildGauge()
+                             .Name("faceserve_requests_in_flight")
+                             .Help("RPCs accepted and not yet finished.")
+                             .Register(*registry)),
+        queue_depth_family(prometheus::BuildGauge()
+                               .Name("faceserve_queue_depth")
+                               .Help("Items waiting in a model's batch queue.")
+                               .Register(*registry)),
+        preheat_family(prometheus::BuildGauge()
+                           .Name("faceserve_preheat_duration_seconds")
+                           .Help("Time the start-up preheat of every model took.")
+                           .Register(*registry)),
+        model_info_family(prometheus::BuildGauge()
+                              .Name("faceserve_model_info")
+                              .Help("Loaded models (value 1).")
+                              .Register(*registry)),
+        build_info_family(prometheus::BuildGauge()
+                              .Name("faceserve_build_info")
+                              .Help("Build facts (value 1).")
+                              .Register(*registry)),
+        stage_duration(&stage_duration_family, {"stage", "model"},
+                       HistogramFactory(LatencyBuckets())),
+        queue_wait(&queue_wait_family, {"model"}, HistogramFactory(LatencyBuckets())),
+        batch_execution(&batch_execution_family, {"model"}, HistogramFactory(LatencyBuckets())),
+        batch_size(&batch_size_family, {"model"},
+                   HistogramFactory({1, 2, 4, 8, 16, 32, 64})),
+        request_duration(&request_duration_family, {"rpc"}, HistogramFactory(LatencyBuckets())),
+        requests(&requests_family, {"rpc", "code"}, PlainFactory<prometheus::Counter>()),
+        dropped(&dropped_family, {"model", "reason"}, PlainFactory<prometheus::Counter>()),
+        queue_depth(&queue_depth_family, {"model"}, PlainFactory<prometheus::Gauge>()),
+        faces_per_image(faces_per_image_family.Add({}, prometheus::Histogram::BucketBoundaries{
+                                                           0, 1, 2, 4, 8, 16, 32, 64})),
+        in_flight(in_flight_family.Add({})),
+        preheat(preheat_family.Add({})) {}
+
+  // Constant after construction.
+  std::shared_ptr<prometheus::Registry> registry;
+  prometheus::Family<prometheus::Histogram>& stage_duration_family;
+  prometheus::Family<prometheus::Histogram>& queue_wait_family;
+  prometheus::Family<prometheus::Histogram>& batch_execution_family;
+  prometheus::Family<prometheus::Histogram>& batch_size_family;
+  prometheus::Family<prometheus::Histogram>& faces_per_image_family;
+  prometheus::Family<prometheus::Histogram>& request_duration_family;
+  prometheus::Family<prometheus::Counter>& requests_family;
+  prometheus::Family<prometheus::Counter>& dropped_family;
+  prometheus::Family<prometheus::Gauge>& in_flight_family;
+  prometheus::Family<prometheus::Gauge>& queue_depth_family;
+  prometheus::Family<prometheus::Gauge>& preheat_family;
+  prometheus::Family<prometheus::Gauge>& model_info_family;
+  prometheus::Family<prometheus::Gauge>& build_info_family;
+
+  // Internally synchronised.
+  LabelCache<prometheus::Histogram> stage_duration;
+  LabelCache<prometheus::Histogram> queue_wait;
+  LabelCache<prometheus::Histogram> batch_execution;
+  LabelCache<prometheus::Histogram> batch_size;
+  LabelCache<prometheus::Histogram> request_duration;
+  LabelCache<prometheus::Counter> requests;
+  LabelCache<prometheus::Counter> dropped;
+  LabelCache<prometheus::Gauge> queue_depth;
+  prometheus::Histogram& faces_per_image;
+  prometheus::Gauge& in_flight;
+  prometheus::Gauge& preheat;
+
+  // Declared last: destroyed first, so no scrape runs while the rest goes.
+  std::unique_ptr<HttpEndpoint> endpoint;
+};
+
+Metrics::Metrics(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Metrics::~Metrics() = default;
+
+std::unique_ptr<Metrics> Metrics::CreateWithoutEndpoint() {
+  return std::unique_ptr<Metrics>(new Metrics(std::make_unique<Impl>()));
+}
+
+absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const MetricsConfig& config) {
+  auto impl = std::make_unique<Impl>();
+  if (!config.listen.empty()) {
+    Impl* const raw = impl.get();
+    absl::StatusOr<std::unique_ptr<HttpEndpoint>> endpoint =
+        HttpEndpoint::Start(config.listen, "/metrics", [raw] {
+          return prometheus::TextSerializer().Serialize(raw->registry->Collect());
+        });
+    if (!endpoint.ok()) {
+      return absl::Status(endpoint.status().code(),
+                          absl::StrCat("metrics.listen: ", endpoint.status().message()));
+    }
+    impl->endpoint = *std::move(endpoint);
+  }
+  return std::unique_ptr<Metrics>(new Metrics(std::move(impl)));
+}
+
+const char* Metrics::DropReasonName(DropReason reason) {
+  switch (reason) {
+    case DropReason::kDeadline:
+      return "deadline";
+    case DropReason::kCancelled:
+      return "cancelled";
+    case DropReason::kQueueFull:
+      return "queue_full";
+    case DropReason::kShutdown:
+      return "shutdown";
+  }
+  return "unknown";
+}
+
+void Metrics::OnBatch(const std::string& model, int batch_size,
+                      const std::vector<absl::Duration>& queue_waits,
+                      absl::Duration execution) {
+  impl_->batch_size.Get({model}).Observe(batch_size);
+  impl_->batch_execution.Get({model}).Observe(absl::ToDoubleSeconds(execution));
+  prometheus::Histogram& wait = impl_->queue_wait.Get({model});
+  for (absl::Duration d : queue_waits) wait.Observe(absl::ToDoubleSeconds(d));
+}
+
+void Metrics::OnDrop(const std::string& model, DropReason reason) {
+  impl_->dropped.Get({model, DropReasonName(reason)}).Increment();
+}
+
+void Metrics::OnQueueDepth(const std::string& model, int depth) {
+  impl_->queue_depth.Get({model}).Set(depth);
+}
+
+void Metrics::OnStage(const std::string& stage, const std::string& model,
+                      absl::Duration duration) {
+  impl_->stage_duration.Get({stage, model}).Observe(absl::ToDoubleSeconds(duration));
+}
+
+void Metrics::OnFacesPerImage(int faces) { impl_->faces_per_image.Observe(faces); }
+
+void Metrics::OnRequest(absl::string_view rpc, absl::StatusCode code, absl::Duration latency) {
+  const std::string method(rpc);
+  impl_->requests.Get({method, absl::StatusCodeToString(code)}).Increment();
+  impl_->request_duration.Get({method}).Observe(absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::AddRequestsInFlight(int delta) { impl_->in_flight.Increment(delta); }
+
+void Metrics::SetPreheatDuration(absl::Duration duration) {
+  impl_->preheat.Set(absl::ToDoubleSeconds(duration));
+}
+
+void Metrics::SetModelInfo(const std::vector<ModelInfo>& models) {
+  for (const ModelInfo& m : models) {
+    impl_->model_info_family
+        .Add({{"model", m.name},
+              {"version", m.version},
+              {"device", m.device},
+              {"dtype", m.dtype},
+              {"role", m.role}})
+        .Set(1);
+  }
+}
+
+void Metrics::SetBuildInfo(const std::string& version, const std::string& torch_version,
+                           const std::string& grpc_version) {
+  impl_->build_info_family
+      .Add({{"version", version}, {"torch_version", torch_version}, {"grpc_version", grpc_version}})
+      .Set(1);
+}
+
+int Metrics::port() const {
+  return impl_->endpoint == nullptr ? 0 : impl_->endpoint->port();
+}
+
+std::string Metrics::Scrape() const {
+  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+}
+
+}  // namespace faceserve

@@ -1,0 +1,99 @@
+// Metrics: the server's Prometheus metrics (prometheus-cpp registry and text
+// format) and, when configured, the HTTP endpoint that exposes them
+// (`metrics.listen`, path /metrics; see server/http_endpoint.h for why that
+// is not prometheus::Exposer).
+//
+// It is the pipeline's BatchObserver and StageObserver and the gRPC layer's
+// request recorder. Families (base units, bounded labels):
+//   faceserve_stage_duration_seconds{stage,model}      histogram
+//   faceserve_queue_wait_seconds{model}                 histogram
+//   faceserve_batch_execution_seconds{model}            histogram
+//   faceserve_batch_size{model}                         histogram 1..64
+//   faceserve_faces_per_image                           histogram
+//   faceserve_request_duration_seconds{rpc}             histogram
+//   faceserve_requests_total{rpc,code}                  counter
+//   faceserve_dropped_items_total{model,reason}         counter
+//   faceserve_requests_in_flight                        gauge
+//   faceserve_queue_depth{model}                        gauge
+//   faceserve_preheat_duration_seconds                  gauge
+//   faceserve_model_info{model,version,device,dtype,role} gauge = 1
+//   faceserve_build_info{version,torch_version,grpc_version} gauge = 1
+// Latency histograms have buckets 100 us * 2^k, k = 0..18 (up to ~26 s).
+//
+// Label children are created on first use and cached, so the hot paths do a
+// map lookup under a reader lock and an atomic update.
+//
+// Thread-safety: every method is safe to call concurrently. The header is
+// free of prometheus-cpp and gRPC types.
+#ifndef FACESERVE_SERVER_METRICS_H_
+#define FACESERVE_SERVER_METRICS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "core/batching/batched_model.h"
+#include "core/config/config.h"
+#include "core/pipeline/face_pipeline.h"
+
+namespace faceserve {
+
+class Metrics final : public BatchObserver, public StageObserver {
+ public:
+  // Builds the registry and, unless `config.listen` is empty, starts the HTTP
+  // endpoint ("host:port"; port 0 picks a free one, see port()). Fails with
+  // UNAVAILABLE when the address cannot be bound, INVALID_ARGUMENT when it
+  // is malformed; the message starts with "metrics.listen: ".
+  static absl::StatusOr<std::unique_ptr<Metrics>> Create(const MetricsConfig& config);
+  // A registry without an endpoint (tests).
+  static std::unique_ptr<Metrics> CreateWithoutEndpoint();
+
+  ~Metrics() override;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // BatchObserver.
+  void OnBatch(const std::string& model, int batch_size,
+               const std::vector<absl::Duration>& queue_waits,
+               absl::Duration execution) override;
+  void OnDrop(const std::string& model, DropReason reason) override;
+  void OnQueueDepth(const std::string& model, int depth) override;
+
+  // StageObserver.
+  void OnStage(const std::string& stage, const std::string& model,
+               absl::Duration duration) override;
+  void OnFacesPerImage(int faces) override;
+
+  // Requests. `rpc` is the method name ("Analyze", "Embed", "Verify"); the
+  // code label is the canonical name ("OK", "INVALID_ARGUMENT", ...).
+  void OnRequest(absl::string_view rpc, absl::StatusCode code, absl::Duration latency);
+  // Adds `delta` (+1 / -1) to faceserve_requests_in_flight.
+  void AddRequestsInFlight(int delta);
+
+  // Process facts, set once.
+  void SetPreheatDuration(absl::Duration duration);
+  void SetModelInfo(const std::vector<ModelInfo>& models);
+  void SetBuildInfo(const std::string& version, const std::string& torch_version,
+                    const std::string& grpc_version);
+
+  // The bound port of the HTTP endpoint; 0 when there is none.
+  int port() const;
+  // Everything in the Prometheus text exposition format, as a scrape sees it.
+  std::string Scrape() const;
+
+  // The label value of a DropReason: deadline, cancelled, queue_full, shutdown.
+  static const char* DropReasonName(DropReason reason);
+
+ private:
+  struct Impl;
+  explicit Metrics(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace faceserve
+
+#endif  // FACESERVE_SERVER_METRICS_H_

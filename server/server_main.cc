@@ -1,0 +1,224 @@
+// faceserve: the gRPC face-analysis server.
+//
+//   faceserve [--config PATH] [--set key=value]... [--help]
+//
+// Start-up: load the configuration, start the metrics endpoint, load every
+// model, open the gRPC port (health NOT_SERVING), preheat the models, then
+// health SERVING. SIGTERM / SIGINT: health NOT_SERVING, new calls refused,
+// calls in flight get a grace period, the pipeline stops, exit 0. A failure
+// at start-up prints the reason and exits 1.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/config/config.h"
+#include "core/pipeline/face_pipeline.h"
+#include "core/torch/torch_model_loader.h"
+#include "server/face_server.h"
+#include "server/log.h"
+#include "server/metrics.h"
+
+#ifndef FACESERVE_VERSION
+#define FACESERVE_VERSION "unknown"
+#endif
+
+namespace faceserve {
+namespace {
+
+// How long calls in flight may take to finish after SIGTERM.
+// TODO(lead): make this a config key (server.shutdown_grace_ms).
+constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
+
+constexpr char kUsage[] =
+    "Usage: faceserve [--config PATH] [--set key=value]... [--help]\n"
+    "\n"
+    "  --config PATH     YAML configuration (default: config/default.yaml)\n"
+    "  --set key=value   override one configuration key, e.g.\n"
+    "                    --set server.listen=0.0.0.0:50051 --set device.device=cpu\n"
+    "                    (repeatable; see docs/configuration.md for every key)\n"
+    "  --help            this text\n"
+    "\n"
+    "Serves faceserve.v1.FaceService, grpc.health.v1.Health and server reflection;\n"
+    "Prometheus metrics on metrics.listen at /metrics. SIGTERM/SIGINT: graceful stop.\n";
+
+struct Flags {
+  std::string config_path = "config/default.yaml";
+  std::vector<std::string> overrides;
+  bool help = false;
+};
+
+// Accepts "--flag value" and "--flag=value".
+absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value_of = [&](const std::string& name, std::string* out) -> absl::Status {
+      if (arg == name) {
+        if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
+        *out = argv[++i];
+        return absl::OkStatus();
+      }
+      *out = arg.substr(name.size() + 1);
+      return absl::OkStatus();
+    };
+    if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+    } else if (arg == "--config" || absl::StartsWith(arg, "--config=")) {
+      if (absl::Status s = value_of("--config", &flags.config_path); !s.ok()) return s;
+    } else if (arg == "--set" || absl::StartsWith(arg, "--set=")) {
+      std::string kv;
+      if (absl::Status s = value_of("--set", &kv); !s.ok()) return s;
+      if (kv.find('=') == std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--set expects key=value, got \"", kv, "\""));
+      }
+      flags.overrides.push_back(kv);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown argument \"", arg, "\""));
+    }
+  }
+  return flags;
+}
+
+// Preheat ran into an error: the main thread is told through SIGUSR1.
+std::atomic<bool> preheat_failed{false};
+
+int Run(int argc, char** argv) {
+  absl::StatusOr<Flags> flags = ParseFlags(argc, argv);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "faceserve: %s\n\n%s", std::string(flags.status().message()).c_str(),
+                 kUsage);
+    return 2;
+  }
+  if (flags->help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+
+  // Signals are taken by sigwait() in the main thread: block them before any
+  // thread starts so that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  LogEvent(absl::StrCat("faceserve ", FACESERVE_VERSION, " starting, config ",
+                        flags->config_path,
+                        flags->overrides.empty()
+                            ? ""
+                            : absl::StrCat(" with ", absl::StrJoin(flags->overrides, " "))));
+  absl::StatusOr<Config> config = LoadConfig(flags->config_path, flags->overrides);
+  if (!config.ok()) {
+    LogEvent(absl::StrCat("configuration error: ", config.status().ToString()));
+    return 1;
+  }
+
+  absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(config->metrics);
+  if (!metrics.ok()) {
+    LogEvent(absl::StrCat("cannot start metrics: ", metrics.status().ToString()));
+    return 1;
+  }
+  (*metrics)->SetBuildInfo(FACESERVE_VERSION, TorchVersion(), grpc::Version());
+  if ((*metrics)->port() != 0) {
+    LogEvent(absl::StrCat("metrics on ", config->metrics.listen, " (port ", (*metrics)->port(),
+                          ") at /metrics"));
+  }
+
+  LogEvent(absl::StrCat("loading models on device ", ResolveTorchDevice(config->device)));
+  const absl::Time load_start = absl::Now();
+  absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline = FacePipeline::Create(
+      *config, MakeTorchModelLoader(config->device), metrics->get(), metrics->get());
+  if (!pipeline.ok()) {
+    LogEvent(absl::StrCat("cannot load the pipeline: ", pipeline.status().ToString()));
+    return 1;
+  }
+  const std::vector<ModelInfo> models = (*pipeline)->models();
+  (*metrics)->SetModelInfo(models);
+  for (const ModelInfo& m : models) {
+    LogEvent(absl::StrCat("loaded ", m.role, ": ", m.name, " ", m.version, " on ", m.device, " ",
+                          m.dtype));
+  }
+  LogEvent(absl::StrCat("models loaded in ", absl::FormatDuration(absl::Now() - load_start)));
+
+  absl::StatusOr<std::unique_ptr<FaceServer>> server =
+      FaceServer::Start(*config, pipeline->get(), metrics->get());
+  if (!server.ok()) {
+    LogEvent(absl::StrCat("cannot start the gRPC server: ", server.status().ToString()));
+    (*pipeline)->Shutdown();
+    return 1;
+  }
+  LogEvent(absl::StrCat("gRPC listening on ", config->server.listen, " (port ",
+                        (*server)->port(), "), health NOT_SERVING until preheated"));
+
+  // Preheat after the port is open, so that health can be polled meanwhile.
+  // Preheat() is what makes the pipeline ready; with device.preheat off it
+  // is expected to skip the model runs.
+  FacePipeline* const p = pipeline->get();
+  FaceServer* const s = server->get();
+  Metrics* const m = metrics->get();
+  std::thread preheat([p, s, m] {
+    LogEvent("preheating models");
+    const absl::Time start = absl::Now();
+    const absl::Status status = p->Preheat();
+    const absl::Duration took = absl::Now() - start;
+    if (!status.ok()) {
+      LogEvent(absl::StrCat("preheat failed after ", absl::FormatDuration(took), ": ",
+                            status.ToString()));
+      preheat_failed.store(true);
+      kill(getpid(), SIGUSR1);  // wakes the main thread's sigwait()
+      return;
+    }
+    m->SetPreheatDuration(took);
+    s->SetServing(true);
+    LogEvent(absl::StrCat("preheated in ", absl::FormatDuration(took), "; health SERVING"));
+  });
+
+  int exit_code = 0;
+  for (;;) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal == SIGUSR1) {
+      if (!preheat_failed.load()) continue;
+      exit_code = 1;
+      break;
+    }
+    LogEvent(absl::StrCat("received ", strsignal(signal), ", shutting down (grace ",
+                          absl::FormatDuration(kShutdownGrace), ")"));
+    break;
+  }
+
+  const bool clean = (*server)->Shutdown(kShutdownGrace);
+  LogEvent(clean ? "gRPC server stopped, every call finished"
+                 : "gRPC server stopped, calls still running at the end of the grace period "
+                   "were cancelled");
+  (*pipeline)->Shutdown();
+  preheat.join();
+  LogEvent("pipeline stopped");
+  server->reset();
+  pipeline->reset();
+  LogEvent(absl::StrCat("exiting with status ", exit_code));
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace faceserve
+
+int main(int argc, char** argv) { return faceserve::Run(argc, argv); }

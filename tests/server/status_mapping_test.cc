@@ -1,0 +1,44 @@
+#include "server/status_mapping.h"
+
+#include "gtest/gtest.h"
+
+namespace faceserve {
+namespace {
+
+TEST(StatusMappingTest, OkMapsToOk) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+}
+
+TEST(StatusMappingTest, EveryCanonicalCodeMapsOneToOneAndKeepsTheMessage) {
+  for (int code = 1; code <= 16; ++code) {
+    const absl::Status status(static_cast<absl::StatusCode>(code), "message for the client");
+    const grpc::Status mapped = ToGrpcStatus(status);
+    EXPECT_EQ(static_cast<int>(mapped.error_code()), code);
+    EXPECT_EQ(mapped.error_message(), "message for the client");
+    EXPECT_EQ(FromGrpcStatus(mapped), status);
+  }
+}
+
+TEST(StatusMappingTest, NamedCodesMatch) {
+  EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("x")).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ToGrpcStatus(absl::ResourceExhaustedError("x")).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ToGrpcStatus(absl::UnavailableError("x")).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ToGrpcStatus(absl::DeadlineExceededError("x")).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(ToGrpcStatus(absl::FailedPreconditionError("x")).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST(StatusMappingTest, NonCanonicalCodeBecomesUnknown) {
+  const absl::Status odd(static_cast<absl::StatusCode>(42), "odd");
+  const grpc::Status mapped = ToGrpcStatus(odd);
+  EXPECT_EQ(mapped.error_code(), grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(mapped.error_message(), "odd");
+}
+
+}  // namespace
+}  // namespace faceserve
