@@ -1,0 +1,259 @@
+// facectl bench : load generator. Keeps --concurrency callback-API calls in
+// flight (spread over --channels connections), sending the images round-robin
+// (each read once), for --requests calls or --duration seconds; then prints a
+// summary. Latency percentiles are over successful calls only; req/s counts
+// every finished call, images/s the successful ones.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/commands.h"
+#include "client/image_files.h"
+#include "client/json_output.h"
+#include "client/latency_stats.h"
+#include "faceserve/v1/face_service.grpc.pb.h"
+
+namespace faceserve::client {
+namespace {
+
+namespace v1 = faceserve::v1;
+using Clock = std::chrono::steady_clock;
+
+// Results of the finished calls. Thread-safe.
+class BenchStats {
+ public:
+  void Record(const grpc::Status& status, double latency_ms, int faces) {
+    finished_.fetch_add(1);
+    if (status.ok()) {
+      latencies_.Add(latency_ms);
+      std::lock_guard<std::mutex> lock(mu_);
+      ++ok_;
+      faces_ += faces;
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++errors_[StatusCodeName(status.error_code())];
+      if (first_error_.ok()) first_error_ = ToAbslStatus(status);
+    }
+  }
+  int64_t finished() const { return finished_.load(); }
+
+  std::atomic<int64_t> finished_{0};
+  LatencyRecorder latencies_;
+  mutable std::mutex mu_;
+  int64_t ok_ = 0;                        // guarded by mu_
+  int64_t faces_ = 0;                     // guarded by mu_
+  std::map<std::string, int64_t> errors_; // guarded by mu_
+  absl::Status first_error_;              // guarded by mu_
+};
+
+struct Call {
+  grpc::ClientContext context;
+  v1::AnalyzeResponse analyze;
+  v1::EmbedResponse embed;
+  Clock::time_point start;
+};
+
+// Redraws a progress line on stderr every 200 ms until Stop().
+class ProgressBar {
+ public:
+  ProgressBar(std::ostream& err, const BenchStats& stats, int64_t total_requests,
+              double duration_s, Clock::time_point start)
+      : err_(err), stats_(stats), total_(total_requests), duration_s_(duration_s), start_(start),
+        thread_([this] { Loop(); }) {}
+  ~ProgressBar() { Stop(); }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    err_ << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+      const int64_t done = stats_.finished();
+      const double fraction =
+          total_ > 0 ? static_cast<double>(done) / total_ : std::min(1.0, elapsed / duration_s_);
+      constexpr int kWidth = 30;
+      const int filled = static_cast<int>(fraction * kWidth);
+      std::string bar(filled, '=');
+      if (filled < kWidth) bar += '>';
+      bar.resize(kWidth, ' ');
+      err_ << "\r[" << bar << "] " << done;
+      if (total_ > 0) err_ << "/" << total_;
+      err_ << absl::StrFormat("  %.1f s  %.1f req/s", elapsed, elapsed > 0 ? done / elapsed : 0.0)
+           << std::flush;
+    }
+  }
+
+  std::ostream& err_;
+  const BenchStats& stats_;
+  const int64_t total_;
+  const double duration_s_;
+  const Clock::time_point start_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace
+
+int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
+  if (args.positional.empty()) return ctx.UsageError("bench needs at least one IMAGE");
+  auto concurrency = args.GetInt("concurrency", 1, 1, 4096);
+  if (!concurrency.ok()) return ctx.UsageError(concurrency.status().message());
+  auto channels = args.GetInt("channels", 1, 1, 256);
+  if (!channels.ok()) return ctx.UsageError(channels.status().message());
+  if (args.Has("requests") == args.Has("duration")) {
+    return ctx.UsageError("bench needs exactly one of --requests and --duration");
+  }
+  auto requests = args.GetInt("requests", 0, 1, int64_t{1} << 40);
+  if (!requests.ok()) return ctx.UsageError(requests.status().message());
+  auto duration_s = args.GetDouble("duration", 0, 0.001, 7 * 24 * 3600.0);
+  if (!duration_s.ok()) return ctx.UsageError(duration_s.status().message());
+  const std::string rpc = args.Get("rpc", "analyze");
+  if (rpc != "analyze" && rpc != "embed") return ctx.UsageError("--rpc must be analyze or embed");
+  if (rpc == "embed" && args.Has("predictors")) {
+    return ctx.UsageError("--predictors applies to --rpc analyze");
+  }
+
+  // Every image read once; one prebuilt request each, sent round-robin.
+  std::vector<v1::AnalyzeRequest> analyze_requests;
+  std::vector<v1::EmbedRequest> embed_requests;
+  for (const std::string& path : args.positional) {
+    auto bytes = ReadFileBytes(path);
+    if (!bytes.ok()) return ctx.Fail(bytes.status());
+    if (rpc == "analyze") {
+      v1::AnalyzeRequest& r = analyze_requests.emplace_back();
+      r.mutable_image()->set_encoded(*bytes);
+      for (const std::string& p : args.GetList("predictors")) r.mutable_options()->add_predictors(p);
+    } else {
+      v1::EmbedRequest& r = embed_requests.emplace_back();
+      r.mutable_image()->set_encoded(*bytes);
+      r.set_selection(v1::FACE_SELECTION_ALL);
+    }
+  }
+  const size_t image_count = args.positional.size();
+
+  std::vector<std::unique_ptr<v1::FaceService::Stub>> stubs;
+  for (int64_t c = 0; c < *channels; ++c) {
+    auto channel = MakeChannel(ctx.connection, /*own_connection=*/*channels > 1);
+    const auto connect_deadline =
+        std::chrono::system_clock::now() +
+        std::chrono::milliseconds(ctx.connection.timeout_ms > 0 ? ctx.connection.timeout_ms : 10000);
+    if (!channel->WaitForConnected(connect_deadline)) {
+      return ctx.Fail(absl::UnavailableError(
+          absl::StrCat("cannot connect to ", ctx.connection.server)));
+    }
+    stubs.push_back(v1::FaceService::NewStub(channel));
+  }
+
+  BenchStats stats;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end =
+      start + std::chrono::microseconds(static_cast<int64_t>(*duration_s * 1e6));
+  std::unique_ptr<ProgressBar> progress;
+  if (ctx.err_is_tty) {
+    progress = std::make_unique<ProgressBar>(*ctx.err, stats, args.Has("requests") ? *requests : 0,
+                                             *duration_s, start);
+  }
+  RunWithConcurrency(
+      static_cast<int>(*concurrency),
+      [&](int64_t i) { return args.Has("requests") ? i < *requests : Clock::now() < end; },
+      [&](int64_t i, std::function<void()> done) {
+        auto* call = new Call;
+        SetDeadline(ctx.connection, call->context);
+        v1::FaceService::Stub* stub = stubs[i % stubs.size()].get();
+        const size_t image = static_cast<size_t>(i) % image_count;
+        call->start = Clock::now();
+        auto on_done = [call, done, &stats](grpc::Status status) {
+          const double ms =
+              std::chrono::duration<double, std::milli>(Clock::now() - call->start).count();
+          const int faces = call->analyze.faces_size() + call->embed.faces_size();
+          stats.Record(status, ms, faces);
+          delete call;
+          done();
+        };
+        if (rpc == "analyze") {
+          stub->async()->Analyze(&call->context, &analyze_requests[image], &call->analyze, on_done);
+        } else {
+          stub->async()->Embed(&call->context, &embed_requests[image], &call->embed, on_done);
+        }
+      });
+  const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  if (progress) progress->Stop();
+
+  const LatencySummary latency = stats.latencies_.Summary();
+  std::lock_guard<std::mutex> lock(stats.mu_);
+  const int64_t total = stats.finished();
+  const int64_t errors = total - stats.ok_;
+  const double rps = wall_s > 0 ? total / wall_s : 0;
+  const double ips = wall_s > 0 ? stats.ok_ / wall_s : 0;
+  const double faces_per_image = stats.ok_ > 0 ? static_cast<double>(stats.faces_) / stats.ok_ : 0;
+
+  if (args.Has("json")) {
+    Json out = Json::object();
+    out["rpc"] = rpc;
+    out["concurrency"] = *concurrency;
+    out["channels"] = *channels;
+    out["images"] = image_count;
+    out["requests"] = total;
+    out["ok"] = stats.ok_;
+    Json errs = Json::object();
+    for (const auto& [code, count] : stats.errors_) errs[code] = count;
+    out["errors"] = std::move(errs);
+    out["wall_s"] = wall_s;
+    out["requests_per_s"] = rps;
+    out["images_per_s"] = ips;
+    out["latency_ms"] = Json{{"p50", latency.p50}, {"p90", latency.p90}, {"p99", latency.p99},
+                             {"max", latency.max}, {"mean", latency.mean}, {"min", latency.min}};
+    out["faces_per_image"] = faces_per_image;
+    *ctx.out << ToJsonLine(out) << std::endl;
+  } else {
+    std::ostream& o = *ctx.out;
+    o << absl::StrFormat("rpc: %s  concurrency: %d  channels: %d  images: %d\n", rpc, *concurrency,
+                         *channels, image_count);
+    o << absl::StrFormat("requests: %d  ok: %d  errors: %d", total, stats.ok_, errors);
+    if (errors > 0) {
+      o << " (";
+      bool first = true;
+      for (const auto& [code, count] : stats.errors_) {
+        o << (first ? "" : ", ") << code << ": " << count;
+        first = false;
+      }
+      o << ")";
+    }
+    o << "\n";
+    o << absl::StrFormat("wall time: %.3f s\n", wall_s);
+    o << absl::StrFormat("throughput: %.1f req/s, %.1f images/s\n", rps, ips);
+    o << absl::StrFormat("latency (ms): p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", latency.p50,
+                         latency.p90, latency.p99, latency.max);
+    o << absl::StrFormat("faces per image: %.2f\n", faces_per_image);
+    o.flush();
+  }
+  if (errors > 0) {
+    return ctx.Fail(absl::Status(
+        stats.first_error_.code(),
+        absl::StrCat(errors, " of ", total, " requests failed; first: ", stats.first_error_.message())));
+  }
+  return 0;
+}
+
+}  // namespace faceserve::client

@@ -1,0 +1,209 @@
+#include "client/facectl.h"
+
+
+#include "absl/strings/str_cat.h"
+#include "client/command_line.h"
+#include "client/commands.h"
+
+namespace faceserve::client {
+namespace {
+
+using CommandFn = int (*)(const CommandContext&, const ParsedArgs&);
+
+struct CommandInfo {
+  const char* name;
+  const char* usage;
+  std::vector<FlagSpec> flags;
+  CommandFn run;
+};
+
+constexpr char kGlobalOptions[] =
+    "Global options (before or after the subcommand):\n"
+    "  --server HOST:PORT   server address (default 127.0.0.1:50051)\n"
+    "  --timeout-ms MS      deadline of each call (default 30000; 0: none)\n"
+    "  -h, --help           this text, or a subcommand's\n";
+
+const std::vector<CommandInfo>& Commands() {
+  static const auto* commands = new std::vector<CommandInfo>{
+      {"analyze",
+       "usage: facectl analyze IMAGE... [--predictors a,b] [--min-score S] [--max-faces N]\n"
+       "                       [--embeddings] [--draw OUT.jpg] [--crops DIR]\n"
+       "Detects and analyses the faces of each image; prints one JSON object per image,\n"
+       "one per line (JSON Lines).\n"
+       "  --predictors a,b  predictors to run (default: every configured one)\n"
+       "  --min-score S     drop faces scoring below S (default: the server's)\n"
+       "  --max-faces N     analyse at most N faces (default: the server's)\n"
+       "  --embeddings      include face embeddings\n"
+       "  --draw OUT.jpg    write the annotated image (several images: OUT_0.jpg, OUT_1.jpg...)\n"
+       "  --crops DIR       write each face crop as DIR/<image>_face<k>.jpg\n",
+       {{"predictors", true}, {"min-score", true}, {"max-faces", true}, {"embeddings", false},
+        {"draw", true}, {"crops", true}},
+       &RunAnalyzeCommand},
+      {"embed",
+       "usage: facectl embed IMAGE... [--largest | --crop] [--predictor NAME]\n"
+       "Prints the embedding of every face of each image, one JSON object per line.\n"
+       "  --largest         only the largest face\n"
+       "  --crop            the image is a face crop: embed the whole image\n"
+       "  --predictor NAME  embedding predictor (default: the server's)\n",
+       {{"largest", false}, {"crop", false}, {"predictor", true}},
+       &RunEmbedCommand},
+      {"verify",
+       "usage: facectl verify IMAGE_A IMAGE_B [--crops] [--threshold T] [--predictor NAME]\n"
+       "Compares the largest face of two images; prints\n"
+       "{\"similarity\", \"match\", \"threshold\", \"model\", ...}.\n"
+       "  --crops           the images are face crops (no detection)\n"
+       "  --threshold T     decision threshold on cosine similarity (default: the server's)\n"
+       "  --predictor NAME  embedding predictor (default: the server's)\n",
+       {{"crops", false}, {"threshold", true}, {"predictor", true}},
+       &RunVerifyCommand},
+      {"eval-verify",
+       "usage: facectl eval-verify PAIRS.csv [--root DIR] [--concurrency N] [--threshold T]\n"
+       "                           [--predictor NAME] [--json]\n"
+       "Verification accuracy over a labelled pair list (CSV with a header naming the\n"
+       "columns img_a, img_b, same; other columns ignored). Each distinct image is embedded\n"
+       "once (largest face; when none is found, as a face crop); prints accuracy at the\n"
+       "threshold, the best accuracy and its threshold, ROC AUC, TAR at FAR 1e-2 and 1e-3.\n"
+       "  --root DIR        folder the image paths are relative to (default: the CSV's)\n"
+       "  --concurrency N   Embed calls in flight (default 8)\n"
+       "  --threshold T     threshold for the accuracy (default: the server's)\n"
+       "  --json            print the results as one JSON object\n",
+       {{"root", true}, {"concurrency", true}, {"threshold", true}, {"predictor", true},
+        {"json", false}},
+       &RunEvalVerifyCommand},
+      {"bench",
+       "usage: facectl bench --concurrency N (--requests M | --duration S) [--rpc analyze|embed]\n"
+       "                     [--predictors a,b] [--channels K] [--json] IMAGE...\n"
+       "Load test: N calls in flight, the images sent round-robin; prints requests, ok,\n"
+       "errors by code, wall time, throughput, latency p50/p90/p99/max and faces per image.\n"
+       "Exits 1 when any call failed.\n"
+       "  --concurrency N   calls in flight (default 1)\n"
+       "  --requests M      stop after M calls\n"
+       "  --duration S      stop starting calls after S seconds\n"
+       "  --rpc R           analyze (default) or embed\n"
+       "  --predictors a,b  predictors to run (analyze)\n"
+       "  --channels K      spread the calls over K connections (default 1)\n"
+       "  --json            print the summary as one JSON object\n",
+       {{"concurrency", true}, {"requests", true}, {"duration", true}, {"rpc", true},
+        {"predictors", true}, {"channels", true}, {"json", false}},
+       &RunBenchCommand},
+      {"health",
+       "usage: facectl health [--service NAME] [--wait S]\n"
+       "Checks grpc.health.v1; prints the status and exits 0 only when SERVING.\n"
+       "  --service NAME    service to check (default: the server as a whole)\n"
+       "  --wait S          retry for up to S seconds until SERVING\n",
+       {{"service", true}, {"wait", true}},
+       &RunHealthCommand},
+  };
+  return *commands;
+}
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const auto* flags =
+      new std::vector<FlagSpec>{{"server", true}, {"timeout-ms", true}, {"help", false}};
+  return *flags;
+}
+
+bool IsHelp(const std::string& arg) { return arg == "-h" || arg == "--help"; }
+
+}  // namespace
+
+std::string FacectlUsage() {
+  std::string usage =
+      "usage: facectl [--server HOST:PORT] [--timeout-ms MS] COMMAND [ARGS...]\n"
+      "Client of the faceserve face-analysis server.\n\nCommands:\n"
+      "  analyze      detect and analyse faces (JSON Lines)\n"
+      "  embed        face embeddings (JSON Lines)\n"
+      "  verify       compare the faces of two images\n"
+      "  eval-verify  verification accuracy over a labelled pair list\n"
+      "  bench        load test with many concurrent calls\n"
+      "  health       grpc.health.v1 check\n\n";
+  absl::StrAppend(&usage, kGlobalOptions,
+                  "\nExit status: 0 success; 1 failure (\"error: <CODE>: <message>\" on stderr);\n"
+                  "2 bad usage. 'facectl COMMAND --help' describes a command.\n");
+  return usage;
+}
+
+int CommandContext::UsageError(absl::string_view message) const {
+  *err << "error: " << message << "\n\n" << usage << std::flush;
+  return 2;
+}
+
+void CommandContext::PrintError(const absl::Status& status) const {
+  *err << "error: " << StatusCodeName(static_cast<grpc::StatusCode>(status.code())) << ": "
+       << status.message() << std::endl;
+}
+
+int CommandContext::Fail(const absl::Status& status) const {
+  PrintError(status);
+  return 1;
+}
+
+int RunFacectl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+               bool err_is_tty) {
+  CommandContext ctx;
+  ctx.out = &out;
+  ctx.err = &err;
+  ctx.err_is_tty = err_is_tty;
+  ctx.usage = FacectlUsage();
+
+  // Global flags before the subcommand.
+  size_t i = 0;
+  std::vector<std::string> leading;
+  while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
+    if (IsHelp(args[i])) {
+      out << FacectlUsage();
+      return 0;
+    }
+    leading.push_back(args[i]);
+    const bool inline_value = args[i].find('=') != std::string::npos;
+    if ((args[i] == "--server" || args[i] == "--timeout-ms") && !inline_value &&
+        i + 1 < args.size()) {
+      leading.push_back(args[++i]);
+    }
+    ++i;
+  }
+  auto global = ParseArgs(leading, GlobalFlags());
+  if (!global.ok()) return ctx.UsageError(global.status().message());
+  if (i >= args.size()) return ctx.UsageError("no command given");
+  std::string name = args[i++];
+  std::vector<std::string> rest(args.begin() + i, args.end());
+  if (name == "help") {
+    if (rest.empty()) {
+      out << FacectlUsage();
+      return 0;
+    }
+    name = rest[0];
+    rest = {"--help"};
+  }
+
+  const CommandInfo* command = nullptr;
+  for (const CommandInfo& c : Commands()) {
+    if (name == c.name) command = &c;
+  }
+  if (command == nullptr) return ctx.UsageError(absl::StrCat("unknown command '", name, "'"));
+  ctx.usage = absl::StrCat(command->usage, "\n", kGlobalOptions);
+
+  std::vector<FlagSpec> specs = command->flags;
+  specs.insert(specs.end(), GlobalFlags().begin(), GlobalFlags().end());
+  for (const std::string& a : rest) {
+    if (a == "--") break;
+    if (IsHelp(a)) {
+      out << ctx.usage;
+      return 0;
+    }
+  }
+  auto parsed = ParseArgs(rest, specs);
+  if (!parsed.ok()) return ctx.UsageError(parsed.status().message());
+
+  // A global flag after the subcommand overrides one before it.
+  for (const ParsedArgs* p : {&*global, &*parsed}) {
+    if (p->Has("server")) ctx.connection.server = p->Get("server");
+    auto timeout = p->GetInt("timeout-ms", ctx.connection.timeout_ms, 0, int64_t{1} << 40);
+    if (!timeout.ok()) return ctx.UsageError(timeout.status().message());
+    ctx.connection.timeout_ms = *timeout;
+  }
+  if (ctx.connection.server.empty()) return ctx.UsageError("--server must not be empty");
+  return command->run(ctx, *parsed);
+}
+
+}  // namespace faceserve::client

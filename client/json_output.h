@@ -1,0 +1,67 @@
+// Proto -> JSON for facectl's output (nlohmann::ordered_json: keys keep the
+// order documented below). Floats are written with their shortest round-trip
+// decimal form (0.97f prints as 0.97, not 0.9700000286102295).
+//
+// Analyze, one object per image:
+//   {"image": path, "width": W, "height": H,
+//    "faces": [{"box": [x1, y1, x2, y2], "score": s,
+//               "landmarks": [[x, y] x5], "landmarks_68": [...] (when present),
+//               "predictions": {"<predictor>": {...}},
+//               "crop": path (when written)}],
+//    "timings": {"<stage>": seconds, ...},
+//    "annotated": path (when written)}
+// A predictor's object holds, for a single-head predictor, the head's fields
+// directly; for several heads, one key per head name. Then "model" and
+// "model_version" (when set). Heads:
+//   classification {"label": l, "score": s, "scores": {"<label>": s, ...}}
+//   regression     {"<name>": value, ...}            e.g. {"age_years": 31.2}
+//   multi-label    {"active": [...], "scores": {...}, "threshold": t}
+//   embedding      {"embedding": [...]}              only with include_embeddings
+//   landmarks      {"points": [[x, y], ...]}
+//
+// Functions are pure and thread-safe.
+#ifndef FACESERVE_CLIENT_JSON_OUTPUT_H_
+#define FACESERVE_CLIENT_JSON_OUTPUT_H_
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "faceserve/v1/face_service.pb.h"
+
+namespace faceserve::client {
+
+using Json = nlohmann::ordered_json;
+
+// One line of output: compact JSON; invalid UTF-8 (e.g. in a file name) is
+// replaced by U+FFFD instead of throwing.
+std::string ToJsonLine(const Json& json);
+
+// A float as the double with the same shortest decimal representation.
+double CleanFloat(float value);
+
+Json BoxToJson(const faceserve::v1::Box& box);                  // [x1, y1, x2, y2]
+Json PointsToJson(const google::protobuf::RepeatedPtrField<faceserve::v1::Point>& points);
+Json TimingsToJson(const google::protobuf::RepeatedPtrField<faceserve::v1::StageTiming>& timings);
+Json PredictorOutputToJson(const faceserve::v1::PredictorOutput& output, bool include_embeddings);
+Json PredictionToJson(const faceserve::v1::Prediction& prediction, bool include_embeddings);
+
+struct AnalyzeJsonOptions {
+  bool include_embeddings = false;
+  std::vector<std::string> crop_paths;  // per face; empty string or missing: no "crop"
+  std::string annotated_path;           // empty: no "annotated"
+};
+Json AnalyzeResponseToJson(const std::string& image_path,
+                           const faceserve::v1::AnalyzeResponse& response,
+                           const AnalyzeJsonOptions& options = {});
+
+// {"image": path, "faces": [{"box", "score", "embedding"}], "model", "model_version", "timings"}
+Json EmbedResponseToJson(const std::string& image_path, const faceserve::v1::EmbedResponse& response);
+
+// {"similarity", "match", "threshold", "model", "model_version", "box_a"?, "box_b"?, "timings"}
+Json VerifyResponseToJson(const faceserve::v1::VerifyResponse& response);
+
+}  // namespace faceserve::client
+
+#endif  // FACESERVE_CLIENT_JSON_OUTPUT_H_

@@ -1,0 +1,49 @@
+// gRPC plumbing shared by facectl's subcommands: the channel, per-call
+// deadlines, status conversion, and a driver that keeps N callback-API calls
+// in flight. Everything here is thread-safe.
+#ifndef FACESERVE_CLIENT_RPC_SUPPORT_H_
+#define FACESERVE_CLIENT_RPC_SUPPORT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+
+namespace faceserve::client {
+
+// Connection settings common to every subcommand.
+struct ConnectionOptions {
+  std::string server = "127.0.0.1:50051";  // host:port
+  int64_t timeout_ms = 30000;              // per call; 0: no deadline
+};
+
+// An insecure channel with a receive limit large enough for annotated images.
+// `own_connection`: do not share the TCP connection with other channels of
+// this process (bench spreads load over several connections with it).
+std::shared_ptr<grpc::Channel> MakeChannel(const ConnectionOptions& options,
+                                           bool own_connection = false);
+
+// Sets the deadline of `context` from options.timeout_ms (none when 0).
+void SetDeadline(const ConnectionOptions& options, grpc::ClientContext& context);
+
+// The grpc::Status as an absl::Status (the codes are numerically equal).
+absl::Status ToAbslStatus(const grpc::Status& status);
+
+// "UNAVAILABLE", "DEADLINE_EXCEEDED", ... for a gRPC code.
+std::string StatusCodeName(grpc::StatusCode code);
+
+// Calls start(i, done) for i = 0, 1, ... while should_start(i) is true,
+// keeping at most `concurrency` calls started and not yet done; returns once
+// every started call has called done() (exactly once each, from any thread).
+// start() must not block on the completion of other calls. should_start and
+// start run on the calling thread only.
+void RunWithConcurrency(int concurrency, const std::function<bool(int64_t)>& should_start,
+                        const std::function<void(int64_t, std::function<void()>)>& start);
+
+}  // namespace faceserve::client
+
+#endif  // FACESERVE_CLIENT_RPC_SUPPORT_H_
