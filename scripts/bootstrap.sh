@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Sets up faceserve on a fresh Debian 12 machine: Debian packages, the npm
+# packages (face-api's weights and reference implementation), the exported
+# TorchScript models, and the build. Idempotent: safe to rerun.
+#
+#   scripts/bootstrap.sh            everything
+#   SKIP_APT=1 scripts/bootstrap.sh skip the package step (no root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates
+  # C++ dependencies
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libopencv-dev prometheus-cpp-dev libyaml-cpp-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev
+  # LibTorch and its Python side (the exporter); OpenBLAS: without it Debian's
+  # torch falls back to the reference BLAS, 25x slower on matrix products.
+  libtorch-dev python3-torch libopenblas0 python3-numpy python3-yaml python3-pil
+  # monitoring tests (promtool, a real Prometheus)
+  prometheus
+)
+
+if [[ "${SKIP_APT:-0}" != 1 ]]; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  # Node (the face-api reference runner): Debian's, unless one is already there.
+  command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    SUDO=""; [[ $(id -u) == 0 ]] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+log "npm packages (face-api ${FACEAPI_VERSION:-1.7.15}, tfjs) from the committed lock"
+if [[ ! -d models/reference/node_modules/@vladmandic/face-api ]] ||
+   [[ models/reference/package-lock.json -nt models/reference/node_modules/.package-lock.json ]]; then
+  (cd models/reference && npm ci --no-audit --no-fund --ignore-scripts)
+fi
+
+log "exporting models to models/exported"
+optional=()
+[[ -d ../shared/models ]] && optional=(--optional-weights ../shared/models)
+/usr/bin/python3 models/export.py --out models/exported "${optional[@]}"
+
+log "building (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+log "done: build/bin/faceserve, build/bin/facectl"

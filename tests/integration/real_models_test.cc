@@ -1,0 +1,487 @@
+// End to end: a real faceserve (config/default.yaml, the exported face-api
+// models on CPU) on a loopback port, called over real gRPC with real photos.
+//
+// Needs the exported models (FACESERVE_MODELS_DIR) and face-api's own
+// results for its demo photos (FACEAPI_DUMP_DIR, written by the
+// models.faceapi_dump ctest fixture with models/reference/dump.js).
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "core/config/config.h"
+#include "core/pipeline/face_pipeline.h"
+#include "core/torch/torch_model_loader.h"
+#include "faceserve/v1/face_service.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "server/face_server.h"
+#include "server/metrics.h"
+
+namespace faceserve {
+namespace {
+
+namespace fs = std::filesystem;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+const fs::path kSource = FACESERVE_SOURCE_DIR;
+const fs::path kShared = kSource / ".." / "shared" / "data" / "faces";
+const fs::path kDemo = kSource / "models/reference/node_modules/@vladmandic/face-api/demo";
+
+std::string Env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+float IoU(const v1::Box& a, float x1, float y1, float x2, float y2) {
+  const float ix = std::max(0.0f, std::min(a.x2(), x2) - std::max(a.x1(), x1));
+  const float iy = std::max(0.0f, std::min(a.y2(), y2) - std::max(a.y1(), y1));
+  const float inter = ix * iy;
+  const float uni = (a.x2() - a.x1()) * (a.y2() - a.y1()) + (x2 - x1) * (y2 - y1) - inter;
+  return uni > 0 ? inter / uni : 0;
+}
+
+// One server for the whole binary: loading and preheating the models takes
+// seconds. What health said before preheat is recorded for its test.
+class Server {
+ public:
+  static Server& Get() {
+    static Server* server = new Server();
+    return *server;
+  }
+
+  v1::FaceService::Stub& stub() { return *stub_; }
+  grpc::health::v1::Health::Stub& health() { return *health_; }
+  const Config& config() const { return config_; }
+  HealthCheckResponse::ServingStatus health_before_preheat = HealthCheckResponse::UNKNOWN;
+  std::string error;
+
+ private:
+  Server() {
+    absl::StatusOr<Config> config = LoadConfig(
+        (kSource / "config/default.yaml").string(),
+        {"server.listen=127.0.0.1:0", "metrics.listen=127.0.0.1:0",
+         "models_dir=" + Env("FACESERVE_MODELS_DIR", (kSource / "models/exported").string()),
+         "device.device=cpu"});
+    if (!config.ok()) {
+      error = config.status().ToString();
+      return;
+    }
+    config_ = *config;
+    absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(config_.metrics);
+    if (!metrics.ok()) {
+      error = metrics.status().ToString();
+      return;
+    }
+    metrics_ = *std::move(metrics);
+    absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline = FacePipeline::Create(
+        config_, MakeTorchModelLoader(config_.device), metrics_.get(), metrics_.get());
+    if (!pipeline.ok()) {
+      error = pipeline.status().ToString();
+      return;
+    }
+    pipeline_ = *std::move(pipeline);
+    absl::StatusOr<std::unique_ptr<FaceServer>> server =
+        FaceServer::Start(config_, pipeline_.get(), metrics_.get());
+    if (!server.ok()) {
+      error = server.status().ToString();
+      return;
+    }
+    server_ = *std::move(server);
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                       grpc::InsecureChannelCredentials());
+    stub_ = v1::FaceService::NewStub(channel);
+    health_ = grpc::health::v1::Health::NewStub(channel);
+    health_before_preheat = Check();
+    absl::Status s = pipeline_->Preheat();
+    if (!s.ok()) {
+      error = s.ToString();
+      return;
+    }
+    server_->SetServing(true);
+  }
+
+  HealthCheckResponse::ServingStatus Check() {
+    grpc::ClientContext ctx;
+    HealthCheckRequest request;
+    HealthCheckResponse response;
+    grpc::Status s = health_->Check(&ctx, request, &response);
+    return s.ok() ? response.status() : HealthCheckResponse::UNKNOWN;
+  }
+
+  Config config_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<FacePipeline> pipeline_;
+  std::unique_ptr<FaceServer> server_;
+  std::unique_ptr<v1::FaceService::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+class RealModelsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(Server::Get().error.empty()) << Server::Get().error;
+  }
+
+  static grpc::Status Analyze(const std::string& bytes, v1::AnalyzeResponse* response,
+                              v1::AnalyzeOptions options = {}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    v1::AnalyzeRequest request;
+    request.mutable_image()->set_encoded(bytes);
+    *request.mutable_options() = options;
+    return Server::Get().stub().Analyze(&ctx, request, response);
+  }
+  static grpc::Status Analyze(const v1::AnalyzeRequest& request, v1::AnalyzeResponse* response) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return Server::Get().stub().Analyze(&ctx, request, response);
+  }
+};
+
+TEST_F(RealModelsTest, HealthIsNotServingBeforePreheatAndServingAfter) {
+  EXPECT_EQ(Server::Get().health_before_preheat, HealthCheckResponse::NOT_SERVING);
+  grpc::ClientContext ctx;
+  HealthCheckRequest request;
+  request.set_service("faceserve.v1.FaceService");
+  HealthCheckResponse response;
+  ASSERT_TRUE(Server::Get().health().Check(&ctx, request, &response).ok());
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+}
+
+// face-api's six demo photos: the same faces as face-api finds (its own
+// results from the reference runner), each at IoU >= 0.9.
+TEST_F(RealModelsTest, DemoPhotosFindTheFacesFaceApiFinds) {
+  const fs::path dump = Env("FACEAPI_DUMP_DIR", "");
+  ASSERT_FALSE(dump.empty()) << "FACEAPI_DUMP_DIR is not set";
+  for (int i = 1; i <= 6; ++i) {
+    const std::string id = "sample" + std::to_string(i);
+    SCOPED_TRACE(id);
+    const nlohmann::json expected =
+        nlohmann::json::parse(ReadFile(dump / id / "results.json"))["full"];
+    v1::AnalyzeResponse response;
+    grpc::Status s = Analyze(ReadFile(kDemo / (id + ".jpg")), &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(response.faces_size(), static_cast<int>(expected.size()));
+    for (const auto& face : expected) {
+      const float x = face["box"]["x"], y = face["box"]["y"];
+      const float w = face["box"]["width"], h = face["box"]["height"];
+      float best = 0;
+      const v1::Face* match = nullptr;
+      for (const v1::Face& f : response.faces()) {
+        const float iou = IoU(f.box(), x, y, x + w, y + h);
+        if (iou > best) {
+          best = iou;
+          match = &f;
+        }
+      }
+      EXPECT_GE(best, 0.9f) << "face-api box at " << x << "," << y;
+      if (match == nullptr) continue;
+      EXPECT_EQ(match->landmarks_5_size(), 5);
+      EXPECT_EQ(match->landmarks_68_size(), 68);
+      // Predictions agree with face-api's labels.
+      std::map<std::string, const v1::Prediction*> by_name;
+      for (const v1::Prediction& p : match->predictions()) by_name[p.predictor()] = &p;
+      ASSERT_TRUE(by_name.count("expression"));
+      ASSERT_TRUE(by_name.count("age_gender"));
+      const auto& gender = by_name["age_gender"]->outputs(1).classification();
+      EXPECT_EQ(gender.label(), face["gender"].get<std::string>());
+      const float age = by_name["age_gender"]->outputs(0).regression().values(0).value();
+      EXPECT_NEAR(age, face["age"].get<float>(), 5.0f);
+    }
+  }
+}
+
+TEST_F(RealModelsTest, PhotosWithoutFacesHaveNoFaces) {
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(kShared / "bench")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("noface_", 0) != 0) continue;
+    SCOPED_TRACE(name);
+    v1::AnalyzeResponse response;
+    grpc::Status s = Analyze(ReadFile(entry.path()), &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(response.faces_size(), 0);
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
+}
+
+// PASCAL VOC photos with hand-drawn boxes (dlib's tight squares: IoU 0.4).
+TEST_F(RealModelsTest, DetectPhotosFindTheAnnotatedFaces) {
+  std::ifstream csv(kShared / "detect/boxes.csv");
+  std::string line;
+  std::getline(csv, line);  // header
+  std::map<std::string, std::vector<std::array<float, 4>>> boxes;
+  while (std::getline(csv, line)) {
+    std::stringstream ss(line);
+    std::string image, v;
+    std::getline(ss, image, ',');
+    std::array<float, 4> b{};
+    for (float& x : b) {
+      std::getline(ss, v, ',');
+      x = std::stof(v);
+    }
+    boxes[image].push_back(b);
+  }
+  int total = 0, found = 0;
+  for (const auto& [image, expected] : boxes) {
+    v1::AnalyzeResponse response;
+    v1::AnalyzeOptions options;
+    options.add_predictors("landmarks");
+    fs::path path = kShared / "detect" / image;
+    if (!fs::exists(path)) path = kShared / "detect/images" / image;
+    grpc::Status s = Analyze(ReadFile(path), &response, options);
+    ASSERT_TRUE(s.ok()) << image << ": " << s.error_message();
+    for (const auto& b : expected) {
+      ++total;
+      for (const v1::Face& f : response.faces()) {
+        if (IoU(f.box(), b[0], b[1], b[2], b[3]) >= 0.4f) {
+          ++found;
+          break;
+        }
+      }
+    }
+  }
+  ASSERT_GT(total, 40);
+  const double recall = static_cast<double>(found) / total;
+  std::cout << "detect/ recall at IoU 0.4: " << found << "/" << total << " = " << recall << "\n";
+  // Measured 2026-11-23 with ssd_mobilenetv1 at min_score 0.5: see README.
+  EXPECT_GE(recall, FACESERVE_MIN_DETECT_RECALL);
+}
+
+TEST_F(RealModelsTest, HappyFaceIsHappy) {
+  v1::AnalyzeResponse response;
+  grpc::Status s =
+      Analyze(ReadFile(kShared / "attributes/images/faceapi_happy.jpg"), &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_GE(response.faces_size(), 1);
+  for (const v1::Prediction& p : response.faces(0).predictions()) {
+    if (p.predictor() == "expression") {
+      EXPECT_EQ(p.outputs(0).classification().label(), "happy");
+    }
+  }
+}
+
+TEST_F(RealModelsTest, EmbeddingsAndAnnotatedImageOnRequest) {
+  v1::AnalyzeOptions options;
+  options.set_return_embeddings(true);
+  options.set_return_annotated_image(true);
+  v1::AnalyzeResponse response;
+  grpc::Status s = Analyze(ReadFile(kDemo / "sample2.jpg"), &response, options);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_GE(response.faces_size(), 1);
+  bool has_embedding = false;
+  for (const v1::Prediction& p : response.faces(0).predictions()) {
+    for (const v1::PredictorOutput& o : p.outputs()) {
+      if (o.has_embedding()) {
+        has_embedding = true;
+        EXPECT_EQ(o.embedding().values_size(), 128);
+        double norm = 0;
+        for (float v : o.embedding().values()) norm += v * v;
+        EXPECT_NEAR(norm, 1.0, 1e-4);
+      }
+    }
+  }
+  EXPECT_TRUE(has_embedding);
+  EXPECT_GT(response.annotated_jpeg().size(), 1000u);
+  EXPECT_EQ(static_cast<unsigned char>(response.annotated_jpeg()[0]), 0xFF);
+}
+
+// Bad input gets a precise status, and the server keeps serving.
+TEST_F(RealModelsTest, BadInputIsRejectedWithAClearStatusAndServingGoesOn) {
+  const std::string jpeg = ReadFile(kDemo / "sample1.jpg");
+  std::string random(4096, '\0');
+  std::mt19937 rng(7);
+  for (char& c : random) c = static_cast<char>(rng());
+  // A PNG header claiming 100000 x 100000 pixels.
+  std::string huge_png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\x01\x86\xa0\0\x01\x86\xa0\x08\x02\0\0\0", 29);
+  huge_png += std::string(4, '\0');
+  struct Case {
+    std::string name;
+    v1::AnalyzeRequest request;
+    grpc::StatusCode code;
+  };
+  std::vector<Case> cases;
+  auto encoded = [](const std::string& bytes) {
+    v1::AnalyzeRequest r;
+    r.mutable_image()->set_encoded(bytes);
+    return r;
+  };
+  cases.push_back({"empty bytes", encoded(""), grpc::INVALID_ARGUMENT});
+  cases.push_back({"truncated JPEG", encoded(jpeg.substr(0, jpeg.size() / 3)),
+                   grpc::INVALID_ARGUMENT});
+  cases.push_back({"random bytes", encoded(random), grpc::INVALID_ARGUMENT});
+  cases.push_back({"image over the pixel limit", encoded(huge_png), grpc::RESOURCE_EXHAUSTED});
+  {
+    v1::AnalyzeRequest r;
+    r.mutable_image()->mutable_raw()->set_channel_order(v1::CHANNEL_ORDER_RGB);
+    cases.push_back({"0x0 raw image", r, grpc::INVALID_ARGUMENT});
+  }
+  {
+    v1::AnalyzeRequest r;
+    auto* raw = r.mutable_image()->mutable_raw();
+    raw->set_width_px(100);
+    raw->set_height_px(100);
+    raw->set_channel_order(v1::CHANNEL_ORDER_RGB);
+    raw->set_pixels(std::string(100 * 100 * 3 - 1, '\x80'));
+    cases.push_back({"raw bytes short of width*height*channels", r, grpc::INVALID_ARGUMENT});
+  }
+  {
+    v1::AnalyzeRequest r = encoded(jpeg);
+    r.mutable_options()->add_predictors("no_such_predictor");
+    cases.push_back({"unknown predictor", r, grpc::INVALID_ARGUMENT});
+  }
+  {
+    v1::AnalyzeRequest r;
+    cases.push_back({"image not set", r, grpc::INVALID_ARGUMENT});
+  }
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::AnalyzeResponse response;
+    grpc::Status s = Analyze(c.request, &response);
+    EXPECT_EQ(s.error_code(), c.code) << s.error_message();
+    EXPECT_FALSE(s.error_message().empty());
+    std::cout << c.name << " -> " << s.error_code() << ": " << s.error_message() << "\n";
+    // The next good request is served.
+    v1::AnalyzeResponse good;
+    v1::AnalyzeOptions options;
+    options.add_predictors("landmarks");
+    ASSERT_TRUE(Analyze(jpeg, &good, options).ok());
+    EXPECT_GE(good.faces_size(), 1);
+  }
+}
+
+// Raw BGR pixels (decoded by the client) give the same faces as the file.
+TEST_F(RealModelsTest, RawPixelsGiveTheSameFacesAsTheEncodedImage) {
+  const std::string jpeg = ReadFile(kDemo / "sample3.jpg");
+  v1::AnalyzeOptions options;
+  options.add_predictors("landmarks");
+  v1::AnalyzeResponse from_file;
+  ASSERT_TRUE(Analyze(jpeg, &from_file, options).ok());
+  ASSERT_GE(from_file.faces_size(), 1);
+
+  const cv::Mat bgr = cv::imdecode(std::vector<uchar>(jpeg.begin(), jpeg.end()), cv::IMREAD_COLOR);
+  ASSERT_FALSE(bgr.empty());
+  v1::AnalyzeRequest request;
+  auto* raw = request.mutable_image()->mutable_raw();
+  raw->set_width_px(bgr.cols);
+  raw->set_height_px(bgr.rows);
+  raw->set_stride_bytes(static_cast<int>(bgr.step[0]));
+  raw->set_channel_order(v1::CHANNEL_ORDER_BGR);
+  raw->set_pixels(std::string(reinterpret_cast<const char*>(bgr.data), bgr.step[0] * bgr.rows));
+  *request.mutable_options() = options;
+  v1::AnalyzeResponse from_raw;
+  grpc::Status s = Analyze(request, &from_raw);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(from_raw.faces_size(), from_file.faces_size());
+  for (int i = 0; i < from_raw.faces_size(); ++i) {
+    const v1::Box& b = from_file.faces(i).box();
+    EXPECT_GE(IoU(from_raw.faces(i).box(), b.x1(), b.y1(), b.x2(), b.y2()), 0.99f);
+  }
+}
+
+// Verification on ../shared/data/faces/verify/pairs.csv through Verify with
+// the server's threshold: accuracy stays at or above the figure measured
+// when the threshold was chosen (README).
+TEST_F(RealModelsTest, VerifyAccuracyOnPairsDoesNotRegress) {
+  const fs::path root = kShared / "verify";
+  std::ifstream csv(root / "pairs.csv");
+  std::string line;
+  std::getline(csv, line);
+  // Embed each image once (largest face; a face crop when none is found).
+  std::map<std::string, std::vector<float>> embeddings;
+  std::vector<std::tuple<std::string, std::string, bool>> pairs;
+  while (std::getline(csv, line)) {
+    std::stringstream ss(line);
+    std::string a, b, same;
+    std::getline(ss, a, ',');
+    std::getline(ss, b, ',');
+    std::getline(ss, same, ',');
+    pairs.emplace_back(a, b, same == "1");
+    embeddings[a];
+    embeddings[b];
+  }
+  int crops = 0;
+  for (auto& [image, embedding] : embeddings) {
+    for (v1::FaceSelection selection :
+         {v1::FACE_SELECTION_LARGEST, v1::FACE_SELECTION_WHOLE_IMAGE}) {
+      grpc::ClientContext ctx;
+      v1::EmbedRequest request;
+      request.mutable_image()->set_encoded(ReadFile(root / image));
+      request.set_selection(selection);
+      v1::EmbedResponse response;
+      grpc::Status s = Server::Get().stub().Embed(&ctx, request, &response);
+      ASSERT_TRUE(s.ok()) << image << ": " << s.error_message();
+      if (response.faces_size() == 0) continue;
+      embedding.assign(response.faces(0).embedding().values().begin(),
+                       response.faces(0).embedding().values().end());
+      if (selection == v1::FACE_SELECTION_WHOLE_IMAGE) ++crops;
+      break;
+    }
+    ASSERT_EQ(embedding.size(), 128u) << image;
+  }
+  // Decisions come from Verify itself (embedding inputs), so the served
+  // threshold is what is measured.
+  int correct = 0;
+  for (const auto& [a, b, same] : pairs) {
+    grpc::ClientContext ctx;
+    v1::VerifyRequest request;
+    for (auto [side, image] : {std::pair{request.mutable_a(), a}, std::pair{request.mutable_b(), b}}) {
+      auto* values = side->mutable_embedding()->mutable_values();
+      values->Add(embeddings[image].begin(), embeddings[image].end());
+    }
+    v1::VerifyResponse response;
+    grpc::Status s = Server::Get().stub().Verify(&ctx, request, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    if (response.match() == same) ++correct;
+  }
+  const double accuracy = static_cast<double>(correct) / pairs.size();
+  std::cout << "verify pairs: " << pairs.size() << ", images " << embeddings.size()
+            << " (embedded as crops: " << crops << "), accuracy " << accuracy << "\n";
+  EXPECT_GE(accuracy, FACESERVE_MIN_VERIFY_ACCURACY);
+}
+
+// The 150x150 dlib chips are face crops: no detector finds a face in them,
+// and Verify with WHOLE_IMAGE compares them.
+TEST_F(RealModelsTest, FaceCropsVerifyWithWholeImageSelection) {
+  std::vector<fs::path> chips;
+  for (const auto& dir : fs::directory_iterator(kShared / "verify")) {
+    if (dir.path().filename().string().rfind("john_", 0) != 0) continue;
+    for (const auto& f : fs::directory_iterator(dir.path())) chips.push_back(f.path());
+    if (chips.size() >= 2) break;
+  }
+  ASSERT_GE(chips.size(), 2u);
+  grpc::ClientContext ctx;
+  v1::VerifyRequest request;
+  request.mutable_a()->mutable_image()->set_encoded(ReadFile(chips[0]));
+  request.mutable_a()->set_selection(v1::FACE_SELECTION_WHOLE_IMAGE);
+  request.mutable_b()->mutable_image()->set_encoded(ReadFile(chips[1]));
+  request.mutable_b()->set_selection(v1::FACE_SELECTION_WHOLE_IMAGE);
+  v1::VerifyResponse response;
+  grpc::Status s = Server::Get().stub().Verify(&ctx, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_GT(response.similarity(), -1.0f);
+  EXPECT_LE(response.similarity(), 1.0f);
+  EXPECT_EQ(response.model(), "face_recognition");
+  EXPECT_GT(response.threshold(), 0.0f);
+}
+
+}  // namespace
+}  // namespace faceserve
