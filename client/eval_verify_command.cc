@@ -237,6 +237,7 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
   for (const ScoredPair& p : scored) positives += p.same ? 1 : 0;
   const double accuracy = AccuracyAtThreshold(scored, threshold);
   const ThresholdAccuracy best = FindBestAccuracy(scored);
+  const CrossValidatedAccuracy cv = KFoldAccuracy(scored, 10);
   const double auc = RocAuc(scored);
   const TarAtFar tar2 = ComputeTarAtFar(scored, 1e-2);
   const TarAtFar tar3 = ComputeTarAtFar(scored, 1e-3);
@@ -254,6 +255,8 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
     out["accuracy"] = JsonNumber(accuracy);
     out["best_accuracy"] = JsonNumber(best.accuracy);
     out["best_threshold"] = best.threshold;
+    out["cv10_accuracy"] = JsonNumber(cv.mean);
+    out["cv10_accuracy_stddev"] = JsonNumber(cv.stddev);
     out["roc_auc"] = JsonNumber(auc);
     Json tars = Json::object();
     for (const TarAtFar* t : {&tar2, &tar3}) {
@@ -275,6 +278,8 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
                        server_threshold ? "server's" : "--threshold", FormatMetric(accuracy));
   o << absl::StrFormat("best accuracy: %s at threshold %.4f\n", FormatMetric(best.accuracy),
                        best.threshold);
+  o << absl::StrFormat("10-fold accuracy (threshold chosen on the other 9 folds): %s +- %s\n",
+                       FormatMetric(cv.mean), FormatMetric(cv.stddev));
   o << "ROC AUC: " << FormatMetric(auc) << "\n";
   for (const TarAtFar* t : {&tar2, &tar3}) {
     o << absl::StrFormat("TAR at FAR %s: %s (threshold %.4f, achieved FAR %s over %d negatives)\n",

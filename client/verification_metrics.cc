@@ -71,6 +71,25 @@ ThresholdAccuracy FindBestAccuracy(const std::vector<ScoredPair>& pairs) {
   return best;
 }
 
+CrossValidatedAccuracy KFoldAccuracy(const std::vector<ScoredPair>& pairs, int folds) {
+  CrossValidatedAccuracy result{folds, kNaN, kNaN};
+  if (folds < 2 || pairs.size() < static_cast<size_t>(folds)) return result;
+  std::vector<double> accuracies;
+  for (int f = 0; f < folds; ++f) {
+    std::vector<ScoredPair> train, test;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      (static_cast<int>(i % folds) == f ? test : train).push_back(pairs[i]);
+    }
+    accuracies.push_back(AccuracyAtThreshold(test, FindBestAccuracy(train).threshold));
+  }
+  double sum = 0, squares = 0;
+  for (double a : accuracies) sum += a;
+  result.mean = sum / folds;
+  for (double a : accuracies) squares += (a - result.mean) * (a - result.mean);
+  result.stddev = std::sqrt(squares / folds);
+  return result;
+}
+
 double RocAuc(const std::vector<ScoredPair>& pairs) {
   std::vector<ScoredPair> sorted = pairs;
   std::sort(sorted.begin(), sorted.end(),

@@ -48,6 +48,18 @@ struct ThresholdAccuracy {
 // no pairs.
 ThresholdAccuracy FindBestAccuracy(const std::vector<ScoredPair>& pairs);
 
+// The LFW protocol's k-fold accuracy: pair i belongs to fold i % folds (so a
+// file grouped by source spreads each source over every fold); for each fold
+// the threshold is FindBestAccuracy's on the other folds and the fold is
+// scored with it. An honest estimate of accuracy on unseen pairs, unlike the
+// best accuracy, which picks its threshold on the pairs it scores.
+struct CrossValidatedAccuracy {
+  int folds = 0;
+  double mean = 0;    // mean of the fold accuracies (NaN when folds < 2 or too few pairs)
+  double stddev = 0;  // population standard deviation of the fold accuracies
+};
+CrossValidatedAccuracy KFoldAccuracy(const std::vector<ScoredPair>& pairs, int folds = 10);
+
 // Area under the ROC curve: the probability that a random positive pair scores
 // higher than a random negative one, ties counting one half (Mann-Whitney U).
 // NaN when there are no positives or no negatives.

@@ -38,6 +38,35 @@ TEST(AccuracyTest, MatchIsSimilarityAtLeastThreshold) {
   EXPECT_TRUE(std::isnan(AccuracyAtThreshold({}, 0.5)));
 }
 
+TEST(KFoldAccuracyTest, SeparableScoresAreOneInEveryFold) {
+  std::vector<ScoredPair> pairs;
+  for (int i = 0; i < 40; ++i) pairs.push_back({i % 2 ? 0.9 + i * 1e-3 : 0.1 + i * 1e-3, i % 2 == 1});
+  const CrossValidatedAccuracy cv = KFoldAccuracy(pairs, 10);
+  EXPECT_EQ(cv.folds, 10);
+  EXPECT_DOUBLE_EQ(cv.mean, 1.0);
+  EXPECT_DOUBLE_EQ(cv.stddev, 0.0);
+}
+
+TEST(KFoldAccuracyTest, ThresholdComesFromTheOtherFolds) {
+  // Two folds. Fold 0 (even indices): negatives at 0.2, positives at 0.6.
+  // Fold 1 (odd indices): negatives at 0.5, positives at 0.8. Trained on fold
+  // 1 the threshold lies between 0.5 and 0.8 (0.65), so fold 0's positives at
+  // 0.6 are rejected: accuracy 1/2. Trained on fold 0 the threshold is 0.4,
+  // so fold 1's negatives at 0.5 are accepted: accuracy 1/2.
+  const std::vector<ScoredPair> pairs = {{0.2, false}, {0.5, false}, {0.6, true}, {0.8, true}};
+  const CrossValidatedAccuracy cv = KFoldAccuracy(pairs, 2);
+  EXPECT_DOUBLE_EQ(cv.mean, 0.5);
+  EXPECT_DOUBLE_EQ(cv.stddev, 0.0);
+  // Best accuracy on all four pairs is 1 (threshold 0.55): the optimism the
+  // folds remove.
+  EXPECT_DOUBLE_EQ(FindBestAccuracy(pairs).accuracy, 1.0);
+}
+
+TEST(KFoldAccuracyTest, TooFewPairsOrFoldsIsNaN) {
+  EXPECT_TRUE(std::isnan(KFoldAccuracy({{0.1, false}}, 10).mean));
+  EXPECT_TRUE(std::isnan(KFoldAccuracy({{0.1, false}, {0.9, true}}, 1).mean));
+}
+
 TEST(BestAccuracyTest, PerfectlySeparatedGivesOneWithThresholdInTheGap) {
   const auto pairs = Pairs({0.8, 0.9, 0.7}, {0.1, 0.3, 0.2});
   const ThresholdAccuracy best = FindBestAccuracy(pairs);
