@@ -42,8 +42,6 @@ namespace faceserve {
 namespace {
 
 // How long calls in flight may take to finish after SIGTERM.
-// TODO(lead): make this a config key (server.shutdown_grace_ms).
-constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
 
 constexpr char kUsage[] =
     "Usage: faceserve [--config PATH] [--set key=value]... [--help]\n"
@@ -170,7 +168,7 @@ int Run(int argc, char** argv) {
 
   // Preheat after the port is open, so that health can be polled meanwhile.
   // Preheat() is what makes the pipeline ready; with device.preheat off it
-  // is expected to skip the model runs.
+  // skips the model runs.
   FacePipeline* const p = pipeline->get();
   FaceServer* const s = server->get();
   Metrics* const m = metrics->get();
@@ -201,11 +199,11 @@ int Run(int argc, char** argv) {
       break;
     }
     LogEvent(absl::StrCat("received ", strsignal(signal), ", shutting down (grace ",
-                          absl::FormatDuration(kShutdownGrace), ")"));
+                          absl::FormatDuration(absl::Milliseconds(config->server.shutdown_grace_ms)), ")"));
     break;
   }
 
-  const bool clean = (*server)->Shutdown(kShutdownGrace);
+  const bool clean = (*server)->Shutdown(absl::Milliseconds(config->server.shutdown_grace_ms));
   LogEvent(clean ? "gRPC server stopped, every call finished"
                  : "gRPC server stopped, calls still running at the end of the grace period "
                    "were cancelled");

@@ -447,7 +447,9 @@ class Schema {
              AtLeast(&pool_, 1))
         .Add("request_threads", &ServerConfig::request_threads, AtLeast(&pool_, 1))
         .Add("default_deadline_ms", &ServerConfig::default_deadline_ms,
-             AtLeast<int64_t>(&pool_, 1));
+             AtLeast<int64_t>(&pool_, 1))
+        .Add("shutdown_grace_ms", &ServerConfig::shutdown_grace_ms,
+             AtLeast<int64_t>(&pool_, 0));
 
     auto* metrics = Own(new StructBinder<MetricsConfig>());
     metrics->Add("listen", &MetricsConfig::listen, str);

@@ -23,6 +23,7 @@ struct ServerConfig {
   int max_concurrent_calls = 256;        // beyond this: RESOURCE_EXHAUSTED
   int request_threads = 2;  // CPU work of requests: decode, crop, NMS, drawing
   int64_t default_deadline_ms = 30000;  // applied when the client sets none
+  int64_t shutdown_grace_ms = 10000;    // on SIGTERM: time for calls in flight to finish
 };
 
 struct MetricsConfig {

@@ -297,6 +297,12 @@ absl::Status FacePipelineImpl::Preheat() {
     }
     return absl::OkStatus();
   };
+  if (!config_.device.preheat) {
+    // Not warmed: the first calls at each batch size pay LibTorch's
+    // optimisation passes (hundreds of ms on CPU, seconds on CUDA).
+    state_ = PipelineState::kReady;
+    return absl::OkStatus();
+  }
   absl::Status s = warm(detector_, config_.detector.batching.max_batch_size);
   for (const auto& p : predictors_) {
     if (!s.ok()) break;

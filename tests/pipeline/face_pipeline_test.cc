@@ -276,6 +276,17 @@ TEST_F(FacePipelineTest, CallsBeforePreheatAreUnavailable) {
   }
 }
 
+TEST_F(FacePipelineTest, PreheatOffMakesThePipelineReadyWithoutRunningModels) {
+  config_.device.preheat = false;
+  absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
+  ASSERT_TRUE(p.ok()) << p.status();
+  pipeline_ = *std::move(p);
+  ASSERT_TRUE(pipeline_->Preheat().ok());
+  EXPECT_EQ(pipeline_->state(), PipelineState::kReady);
+  for (const auto& [name, runner] : runners_) EXPECT_TRUE(runner->batch_sizes().empty()) << name;
+  EXPECT_TRUE(Analyze(Png(64, 64, {1, 2, 3})).ok());
+}
+
 TEST_F(FacePipelineTest, MissingModelCardFailsCreateNamingTheRole) {
   fs::remove(dir_ / "cls.yaml");
   absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
