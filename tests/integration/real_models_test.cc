@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -28,6 +29,9 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "server/face_server.h"
 #include "server/metrics.h"
+#include "tests/testing/http_get.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace faceserve {
 namespace {
@@ -72,6 +76,7 @@ class Server {
   v1::FaceService::Stub& stub() { return *stub_; }
   grpc::health::v1::Health::Stub& health() { return *health_; }
   const Config& config() const { return config_; }
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   HealthCheckResponse::ServingStatus health_before_preheat = HealthCheckResponse::UNKNOWN;
   std::string error;
 
@@ -503,6 +508,101 @@ TEST_F(RealModelsTest, FaceCropsVerifyWithWholeImageSelection) {
   EXPECT_LE(response.similarity(), 1.0f);
   EXPECT_EQ(response.model(), "face_recognition");
   EXPECT_GT(response.threshold(), 0.0f);
+}
+
+// Sum and count of faceserve_batch_size per model label, from a real scrape of
+// the server's /metrics endpoint.
+std::map<std::string, std::pair<double, double>> BatchSizeSumAndCount(const std::string& text) {
+  std::map<std::string, std::pair<double, double>> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    for (const char* suffix : {"_sum{", "_count{"}) {
+      const std::string prefix = std::string("faceserve_batch_size") + suffix;
+      if (line.rfind(prefix, 0) != 0) continue;
+      const size_t m = line.find("model=\"");
+      if (m == std::string::npos) continue;
+      const size_t end = line.find('"', m + 7);
+      const std::string model = line.substr(m + 7, end - m - 7);
+      const double value = std::stod(line.substr(line.rfind(' ') + 1));
+      (std::string(suffix) == "_sum{" ? out[model].first : out[model].second) = value;
+    }
+  }
+  return out;
+}
+
+// Many concurrent clients: batches larger than one form at the detector and
+// at the predictors (faces of different requests share them, per the
+// server's own counters), and every response equals the sequential answer.
+TEST_F(RealModelsTest, ConcurrentClientsShareBatchesAndGetTheSameAnswers) {
+  std::vector<std::string> images;
+  std::vector<v1::AnalyzeResponse> sequential(6);
+  for (int i = 1; i <= 6; ++i) {
+    images.push_back(ReadFile(kDemo / ("sample" + std::to_string(i) + ".jpg")));
+    grpc::Status s = Analyze(images.back(), &sequential[i - 1]);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  const int port = Server::Get().metrics_port();
+  ASSERT_GT(port, 0);
+  auto before = testing::HttpGet("127.0.0.1", port, "/metrics");
+  ASSERT_TRUE(before.ok()) << before.status();
+
+  constexpr int kClients = 16, kCallsPerClient = 3;
+  std::vector<std::thread> clients;
+  std::mutex mu;
+  std::vector<std::string> failures;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int k = 0; k < kCallsPerClient; ++k) {
+        const int image = (c + k) % 6;
+        v1::AnalyzeResponse response;
+        grpc::Status s = Analyze(images[image], &response);
+        std::string problem;
+        if (!s.ok()) {
+          problem = s.error_message();
+        } else if (response.faces_size() != sequential[image].faces_size()) {
+          problem = absl::StrCat(response.faces_size(), " faces, sequentially ",
+                                 sequential[image].faces_size());
+        } else {
+          for (int f = 0; f < response.faces_size(); ++f) {
+            const v1::Box& b = sequential[image].faces(f).box();
+            const float iou = IoU(response.faces(f).box(), b.x1(), b.y1(), b.x2(), b.y2());
+            const auto& got = response.faces(f).predictions();
+            const auto& want = sequential[image].faces(f).predictions();
+            if (iou < 0.99f) problem = absl::StrCat("face ", f, " IoU ", iou);
+            for (int p = 0; p < got.size() && problem.empty(); ++p) {
+              if (got[p].predictor() == "age_gender" &&
+                  std::abs(got[p].outputs(0).regression().values(0).value() -
+                           want[p].outputs(0).regression().values(0).value()) > 0.5f) {
+                problem = absl::StrCat("face ", f, " age differs from the sequential run");
+              }
+            }
+          }
+        }
+        if (!problem.empty()) {
+          std::lock_guard<std::mutex> lock(mu);
+          failures.push_back(absl::StrCat("sample", image + 1, ": ", problem));
+        }
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_TRUE(failures.empty()) << absl::StrJoin(failures, "\n");
+
+  auto after = testing::HttpGet("127.0.0.1", port, "/metrics");
+  ASSERT_TRUE(after.ok()) << after.status();
+  const auto b0 = BatchSizeSumAndCount(before->body);
+  const auto b1 = BatchSizeSumAndCount(after->body);
+  ASSERT_TRUE(b1.count(Server::Get().config().detector.name)) << after->body;
+  for (const auto& [model, sum_count] : b1) {
+    const double items = sum_count.first - (b0.count(model) ? b0.at(model).first : 0);
+    const double batches = sum_count.second - (b0.count(model) ? b0.at(model).second : 0);
+    std::cout << model << ": " << items << " items in " << batches << " batches, mean "
+              << items / batches << "\n";
+    // Batches larger than one formed: fewer batches than items.
+    EXPECT_LT(batches, items) << model;
+  }
+  EXPECT_GE(b1.size(), 1 + Server::Get().config().predictors.size());
 }
 
 }  // namespace
