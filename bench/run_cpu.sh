@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The CPU benchmark, recorded side by side in one run on this machine:
+#  1. faceserve Analyze at concurrency 1, 4, 16, 64 with batching on
+#     (config/default.yaml) and off (config/cpu-unbatched.yaml);
+#  2. the raw model limit: the models alone at their best batch size, same
+#     threads, no server (bench/model_limit);
+#  3. face-api's own pipeline on Node, tfjs wasm backend, one process per core.
+# All on face-api's six demo photos. Writes bench/results/cpu-<date>.{json,md}.
+#
+#   bench/run_cpu.sh                 (after scripts/bootstrap.sh)
+#   BENCH_SECONDS=30 BUILD=build bench/run_cpu.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SECONDS_PER_POINT=${BENCH_SECONDS:-20}
+PORT=${BENCH_PORT:-50091}
+DEMO=models/reference/node_modules/@vladmandic/face-api/demo
+IMAGES=("$DEMO"/sample{1,2,3,4,5,6}.jpg)
+OUT=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
+for bin in faceserve facectl model_limit; do
+  [[ -x $BUILD/bin/$bin ]] || { echo "missing $BUILD/bin/$bin: run scripts/bootstrap.sh" >&2; exit 1; }
+done
+FACECTL=("$BUILD/bin/facectl" --server "127.0.0.1:$PORT")
+
+run_server_points() {  # $1: config file, $2: label
+  "$BUILD/bin/faceserve" --config "$1" --set server.listen="127.0.0.1:$PORT" \
+    --set metrics.listen= >"$OUT/server-$2.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 120); do "${FACECTL[@]}" health >/dev/null 2>&1 && break; sleep 1; done
+  "${FACECTL[@]}" bench --concurrency 4 --duration 3 "${IMAGES[@]}" >/dev/null  # warm-up
+  for c in 1 4 16 64; do
+    echo "faceserve ($2) concurrency $c: ${SECONDS_PER_POINT} s" >&2
+    # A long deadline: at concurrency 64 a request queues behind 63 others;
+    # failed calls are counted in the summary (facectl then exits 1).
+    "${FACECTL[@]}" --timeout-ms 120000 bench --concurrency "$c" --duration "$SECONDS_PER_POINT" \
+      --json "${IMAGES[@]}" >"$OUT/$2-c$c.json" || true
+  done
+  kill -TERM "$pid"; wait "$pid" || true
+}
+
+run_server_points config/default.yaml batched
+run_server_points config/cpu-unbatched.yaml unbatched
+
+echo "raw model limit" >&2
+"$BUILD/bin/model_limit" --config config/default.yaml --json >"$OUT/model_limit.json"
+
+echo "face-api (tfjs wasm), $(nproc) processes: ${SECONDS_PER_POINT} s" >&2
+for i in $(seq "$(nproc)"); do
+  node bench/faceapi_throughput.js --seconds "$SECONDS_PER_POINT" "${IMAGES[@]}" >"$OUT/faceapi-$i.json" &
+done
+wait
+
+mkdir -p bench/results
+/usr/bin/python3 bench/summarize_cpu.py "$OUT" \
+  --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo -dirty)" \
+  --out bench/results/cpu-"$(date -u +%F)"
