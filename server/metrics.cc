@@ -259,6 +259,13 @@ void Metrics::SetPreheatDuration(absl::Duration duration) {
 
 void Metrics::SetModelInfo(const std::vector<ModelInfo>& models) {
   for (const ModelInfo& m : models) {
+    // Every model's drop counters and queue depth exist from the start (at
+    // 0), so rate() and alerts see a series before the first drop.
+    for (DropReason r : {DropReason::kDeadline, DropReason::kCancelled, DropReason::kQueueFull,
+                         DropReason::kShutdown}) {
+      impl_->dropped.Get({m.name, DropReasonName(r)});
+    }
+    impl_->queue_depth.Get({m.name});
     impl_->model_info_family
         .Add({{"model", m.name},
               {"version", m.version},

@@ -76,6 +76,8 @@ class Metrics final : public BatchObserver, public StageObserver {
 
   // Process facts, set once.
   void SetPreheatDuration(absl::Duration duration);
+  // Also starts each model's faceserve_dropped_items_total (every reason) and
+  // faceserve_queue_depth series at 0, so that they exist before any drop.
   void SetModelInfo(const std::vector<ModelInfo>& models);
   void SetBuildInfo(const std::string& version, const std::string& torch_version,
                     const std::string& grpc_version);

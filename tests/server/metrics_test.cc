@@ -106,6 +106,18 @@ TEST(MetricsTest, EveryDropReasonHasItsLabel) {
   }
 }
 
+TEST(MetricsTest, ModelInfoStartsDropCountersAndQueueDepthAtZero) {
+  auto metrics = Metrics::CreateWithoutEndpoint();
+  metrics->SetModelInfo({{"face_recognition", "1", "cpu", "float32", "embedding"}});
+  const std::string text = metrics->Scrape();
+  for (const char* reason : {"deadline", "cancelled", "queue_full", "shutdown"}) {
+    EXPECT_THAT(text, HasSubstr(absl::StrCat("faceserve_dropped_items_total{"
+                                             "model=\"face_recognition\",reason=\"",
+                                             reason, "\"} 0")));
+  }
+  EXPECT_THAT(text, HasSubstr("faceserve_queue_depth{model=\"face_recognition\"} 0"));
+}
+
 TEST(MetricsTest, RequestCodesUseCanonicalNames) {
   auto metrics = Metrics::CreateWithoutEndpoint();
   metrics->OnRequest("Verify", absl::StatusCode::kResourceExhausted, absl::Milliseconds(1));
