@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace faceserve {
 namespace {
@@ -80,7 +81,7 @@ std::string FaceLabel(const Face& face) {
           break;
         case HeadKind::kRegression:
           for (const auto& [name, value] : h.values) {
-            if (name == "age") {
+            if (name == "age" || name == "age_years") {
               parts.push_back(absl::StrCat(std::lround(std::clamp(value, -1e6f, 1e6f)), "y"));
             } else {
               parts.push_back(absl::StrCat(name, " ", FormatValue(value)));
@@ -118,17 +119,27 @@ absl::StatusOr<std::string> DrawAnnotatedJpeg(const cv::Mat& rgb,
       }
       const std::string label = FaceLabel(face);
       if (label.empty()) continue;
-      int baseline = 0;
-      const cv::Size text = cv::getTextSize(label, font, font_scale, thickness, &baseline);
-      // Above the box, or inside it when the box touches the top edge.
-      int y = tl.y - thickness - baseline;
-      if (y - text.height < 0) y = tl.y + text.height + thickness;
-      const cv::Point origin(tl.x, y);
-      cv::rectangle(bgr, origin + cv::Point(0, baseline),
-                    origin + cv::Point(text.width, -text.height - thickness), box_color,
+      // One line per part, stacked in a block above the box (below it when
+      // there is no room), kept inside the image horizontally so
+      // that neighbouring faces' labels overlap less.
+      const std::vector<std::string> lines = absl::StrSplit(label, " | ");
+      int baseline = 0, width = 0, line_height = 0;
+      for (const std::string& line : lines) {
+        const cv::Size text = cv::getTextSize(line, font, font_scale, thickness, &baseline);
+        width = std::max(width, text.width);
+        line_height = std::max(line_height, text.height + baseline + thickness);
+      }
+      const int block = line_height * static_cast<int>(lines.size());
+      int top = tl.y - thickness - block;
+      if (top < 0) top = std::min(br.y + thickness, std::max(0, bgr.rows - block));
+      const int left = std::max(0, std::min(tl.x, bgr.cols - width));
+      cv::rectangle(bgr, cv::Point(left, top), cv::Point(left + width, top + block), box_color,
                     cv::FILLED);
-      cv::putText(bgr, label, origin, font, font_scale, cv::Scalar(0, 0, 0), thickness,
-                  cv::LINE_AA);
+      for (size_t i = 0; i < lines.size(); ++i) {
+        const cv::Point origin(left, top + line_height * static_cast<int>(i + 1) - baseline);
+        cv::putText(bgr, lines[i], origin, font, font_scale, cv::Scalar(0, 0, 0), thickness,
+                    cv::LINE_AA);
+      }
     }
     return EncodeBgr(bgr, 90);
   } catch (const cv::Exception& e) {

@@ -72,6 +72,16 @@ TEST(FaceLabelTest, TopLabelsAndRoundedRegression) {
   f.predictions = {p};
   EXPECT_EQ(FaceLabel(f), "yaw 13 | score 0.12 | glasses,smiling");
   EXPECT_EQ(FaceLabel(Face{}), "");
+  // faceserve's age regression names its value age_years.
+  Face years = MakeFace();
+  for (Prediction& p : years.predictions) {
+    for (HeadResult& h : p.heads) {
+      for (auto& nv : h.values) {
+        if (nv.first == "age") nv.first = "age_years";
+      }
+    }
+  }
+  EXPECT_EQ(FaceLabel(years), "happy 0.97 | male 0.91 | 31y");
 }
 
 TEST(DrawAnnotatedJpegTest, DrawsOnTheBoxOnlyNearTheFace) {
