@@ -439,6 +439,11 @@ class Schema {
         .Add("max_queue_size", &BatchingOptions::max_queue_size, AtLeast(&pool_, 1))
         .Add("num_workers", &BatchingOptions::num_workers, AtLeast(&pool_, 1));
 
+    auto* tls = Own(new StructBinder<TlsConfig>());
+    tls->Add("cert_file", &TlsConfig::cert_file, str)
+        .Add("key_file", &TlsConfig::key_file, str)
+        .Add("client_ca_file", &TlsConfig::client_ca_file, str);
+
     auto* server = Own(new StructBinder<ServerConfig>());
     server->Add("listen", &ServerConfig::listen, nonempty_str)
         .Add("max_message_bytes", &ServerConfig::max_message_bytes,
@@ -449,7 +454,8 @@ class Schema {
         .Add("default_deadline_ms", &ServerConfig::default_deadline_ms,
              AtLeast<int64_t>(&pool_, 1))
         .Add("shutdown_grace_ms", &ServerConfig::shutdown_grace_ms,
-             AtLeast<int64_t>(&pool_, 0));
+             AtLeast<int64_t>(&pool_, 0))
+        .Add("tls", &ServerConfig::tls, tls);
 
     auto* metrics = Own(new StructBinder<MetricsConfig>());
     metrics->Add("listen", &MetricsConfig::listen, str);
@@ -462,7 +468,8 @@ class Schema {
     dev->Add("device", &DeviceConfig::device, device)
         .Add("fp16", &DeviceConfig::fp16, boolean)
         .Add("intra_op_threads", &DeviceConfig::intra_op_threads, AtLeast(&pool_, 0))
-        .Add("preheat", &DeviceConfig::preheat, boolean);
+        .Add("preheat", &DeviceConfig::preheat, boolean)
+        .Add("optimize_for_inference", &DeviceConfig::optimize_for_inference, boolean);
 
     auto* detector = Own(new StructBinder<DetectorConfig>());
     detector->Add("name", &DetectorConfig::name, nonempty_str)
@@ -757,6 +764,20 @@ absl::Status ValidateAcrossKeys(const Config& config, const ErrorContext& ctx) {
   }
   if (config.detector.model.empty()) {
     return ctx.Error("detector", "detector.model: missing (the detector needs a model file)");
+  }
+  const TlsConfig& tls = config.server.tls;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    const bool no_cert = tls.cert_file.empty();
+    const char* missing = no_cert ? "server.tls.cert_file" : "server.tls.key_file";
+    const char* present = no_cert ? "server.tls.key_file" : "server.tls.cert_file";
+    return ctx.Error(present, absl::StrCat(missing, ": missing (", present, " is set; "
+                                           "server.tls.cert_file and server.tls.key_file go "
+                                           "together)"));
+  }
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+    return ctx.Error("server.tls.client_ca_file",
+                     "server.tls.client_ca_file: needs server.tls.cert_file and "
+                     "server.tls.key_file (mutual TLS is TLS first)");
   }
   const std::string& def = config.default_embedding_predictor;
   if (!def.empty()) {

@@ -17,8 +17,17 @@
 
 namespace faceserve {
 
+// TLS on the gRPC port. Plaintext while cert_file is empty. PEM files, read
+// once at start-up.
+struct TlsConfig {
+  std::string cert_file;       // server certificate chain
+  std::string key_file;        // its private key
+  std::string client_ca_file;  // set: mutual TLS, clients must present a certificate it signed
+};
+
 struct ServerConfig {
   std::string listen = "0.0.0.0:50051";
+  TlsConfig tls;
   int64_t max_message_bytes = 32 << 20;  // gRPC max receive message size
   int max_concurrent_calls = 256;        // beyond this: RESOURCE_EXHAUSTED
   int request_threads = 2;  // CPU work of requests: decode, crop, NMS, drawing
@@ -40,6 +49,7 @@ struct DeviceConfig {
   bool fp16 = false;            // half precision on CUDA (ignored on CPU)
   int intra_op_threads = 0;     // LibTorch threads per op; 0: cores / workers
   bool preheat = true;          // run every model at every batch size first
+  bool optimize_for_inference = true;  // freeze + LibTorch's optimize_for_inference at load
 };
 
 // The face detector.

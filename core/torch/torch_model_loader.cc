@@ -40,11 +40,15 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
 
 // Thread settings are process-wide and may be set only once, before any
 // parallel work.
-void ConfigureThreadsOnce(int intra_op_threads) {
+// Returns the CPU run slots shared by every CPU model: cores / threads.
+CpuRunSlots* ConfigureThreadsOnce(int intra_op_threads) {
   static std::once_flag once;
+  static CpuRunSlots* slots = nullptr;
   std::call_once(once, [intra_op_threads] {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     int threads = intra_op_threads;
-    if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    if (threads <= 0) threads = cores;
+    slots = new CpuRunSlots(std::max(1, cores / threads));  // process lifetime
     at::set_num_threads(threads);
     try {
       at::set_num_interop_threads(1);
@@ -52,6 +56,7 @@ void ConfigureThreadsOnce(int intra_op_threads) {
       // Already set by someone else; harmless.
     }
   });
+  return slots;
 }
 
 }  // namespace
@@ -67,13 +72,14 @@ ModelLoader MakeTorchModelLoader(const DeviceConfig& device) {
   return [device](const std::string& path) -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
     absl::StatusOr<torch::Device> d = ParseDevice(device.device);
     if (!d.ok()) return d.status();
+    CpuRunSlots* slots = nullptr;
     if (d->is_cuda()) {
       torch_compat::EnableCudnnBenchmark();
     } else {
-      ConfigureThreadsOnce(device.intra_op_threads);
+      slots = ConfigureThreadsOnce(device.intra_op_threads);
     }
     const bool fp16 = device.fp16 && d->is_cuda();
-    auto runner = TorchModelRunner::Load(path, *d, fp16);
+    auto runner = TorchModelRunner::Load(path, *d, fp16, device.optimize_for_inference, slots);
     if (!runner.ok()) return runner.status();
     return std::shared_ptr<ModelRunner>(std::move(*runner));
   };

@@ -35,17 +35,26 @@ absl::Status CollectOutputs(const c10::IValue& value, std::vector<at::Tensor>* o
 }  // namespace
 
 TorchModelRunner::TorchModelRunner(torch::jit::Module module, torch::Device device, bool fp16,
-                                   std::string path)
-    : module_(std::move(module)), device_(device), fp16_(fp16), path_(std::move(path)) {}
+                                   std::string path, CpuRunSlots* cpu_slots)
+    : module_(std::move(module)),
+      device_(device),
+      fp16_(fp16),
+      path_(std::move(path)),
+      cpu_slots_(device.is_cuda() ? nullptr : cpu_slots) {}
 
 absl::StatusOr<std::unique_ptr<TorchModelRunner>> TorchModelRunner::Load(
-    const std::string& path, const torch::Device& device, bool fp16) {
+    const std::string& path, const torch::Device& device, bool fp16, bool optimize,
+    CpuRunSlots* cpu_slots) {
   try {
     torch::jit::Module module = torch::jit::load(path, device);
     module.eval();
     if (fp16) module.to(torch::kHalf);
+    if (optimize) {
+      torch::jit::Module frozen = torch::jit::freeze(module);
+      module = torch::jit::optimize_for_inference(frozen);
+    }
     return std::unique_ptr<TorchModelRunner>(
-        new TorchModelRunner(std::move(module), device, fp16, path));
+        new TorchModelRunner(std::move(module), device, fp16, path, cpu_slots));
   } catch (const std::exception& e) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot load TorchScript model '", path, "': ", e.what()));
@@ -70,7 +79,11 @@ absl::StatusOr<std::vector<Tensor>> TorchModelRunner::Run(const Tensor& input) {
     }
     if (fp16_) x = x.to(torch::kHalf);
     std::vector<c10::IValue> inputs{x};
-    c10::IValue result = module_.forward(inputs);
+    c10::IValue result;
+    {
+      CpuRunSlots::Hold slot(cpu_slots_);
+      result = module_.forward(inputs);
+    }
     std::vector<at::Tensor> outputs;
     absl::Status s = CollectOutputs(result, &outputs);
     if (!s.ok()) return s;
