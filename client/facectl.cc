@@ -21,6 +21,10 @@ constexpr char kGlobalOptions[] =
     "Global options (before or after the subcommand):\n"
     "  --server HOST:PORT   server address (default 127.0.0.1:50051)\n"
     "  --timeout-ms MS      deadline of each call (default 30000; 0: none)\n"
+    "  --tls-ca FILE        use TLS; trust the server certificate's CA in FILE (PEM)\n"
+    "  --tls-cert FILE      mutual TLS: the client certificate (PEM; with --tls-key;\n"
+    "                       without --tls-ca the system's CAs are trusted)\n"
+    "  --tls-key FILE       the client certificate's private key (PEM)\n"
     "  -h, --help           this text, or a subcommand's\n";
 
 const std::vector<CommandInfo>& Commands() {
@@ -99,7 +103,8 @@ const std::vector<CommandInfo>& Commands() {
 
 const std::vector<FlagSpec>& GlobalFlags() {
   static const auto* flags =
-      new std::vector<FlagSpec>{{"server", true}, {"timeout-ms", true}, {"help", false}};
+      new std::vector<FlagSpec>{{"server", true},  {"timeout-ms", true}, {"tls-ca", true},
+                                {"tls-cert", true}, {"tls-key", true},    {"help", false}};
   return *flags;
 }
 
@@ -109,7 +114,8 @@ bool IsHelp(const std::string& arg) { return arg == "-h" || arg == "--help"; }
 
 std::string FacectlUsage() {
   std::string usage =
-      "usage: facectl [--server HOST:PORT] [--timeout-ms MS] COMMAND [ARGS...]\n"
+      "usage: facectl [--server HOST:PORT] [--timeout-ms MS]\n"
+      "               [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] COMMAND [ARGS...]\n"
       "Client of the faceserve face-analysis server.\n\nCommands:\n"
       "  analyze      detect and analyse faces (JSON Lines)\n"
       "  embed        face embeddings (JSON Lines)\n"
@@ -156,8 +162,10 @@ int RunFacectl(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
     leading.push_back(args[i]);
     const bool inline_value = args[i].find('=') != std::string::npos;
-    if ((args[i] == "--server" || args[i] == "--timeout-ms") && !inline_value &&
-        i + 1 < args.size()) {
+    const bool takes_value = args[i] == "--server" || args[i] == "--timeout-ms" ||
+                             args[i] == "--tls-ca" || args[i] == "--tls-cert" ||
+                             args[i] == "--tls-key";
+    if (takes_value && !inline_value && i + 1 < args.size()) {
       leading.push_back(args[++i]);
     }
     ++i;
@@ -196,13 +204,21 @@ int RunFacectl(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (!parsed.ok()) return ctx.UsageError(parsed.status().message());
 
   // A global flag after the subcommand overrides one before it.
+  std::string tls_ca, tls_cert, tls_key;
   for (const ParsedArgs* p : {&*global, &*parsed}) {
     if (p->Has("server")) ctx.connection.server = p->Get("server");
     auto timeout = p->GetInt("timeout-ms", ctx.connection.timeout_ms, 0, int64_t{1} << 40);
     if (!timeout.ok()) return ctx.UsageError(timeout.status().message());
     ctx.connection.timeout_ms = *timeout;
+    tls_ca = p->Get("tls-ca", tls_ca);
+    tls_cert = p->Get("tls-cert", tls_cert);
+    tls_key = p->Get("tls-key", tls_key);
   }
   if (ctx.connection.server.empty()) return ctx.UsageError("--server must not be empty");
+  if (absl::Status s = LoadTlsFiles(tls_ca, tls_cert, tls_key, &ctx.connection); !s.ok()) {
+    if (s.code() == absl::StatusCode::kInvalidArgument) return ctx.UsageError(s.message());
+    return ctx.Fail(s);
+  }
   return command->run(ctx, *parsed);
 }
 

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -18,7 +20,38 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ConnectionOptions& options, boo
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  if (options.tls) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_root_certs;
+    ssl.pem_cert_chain = options.tls_cert_chain;
+    ssl.pem_private_key = options.tls_private_key;
+    return grpc::CreateCustomChannel(options.server, grpc::SslCredentials(ssl), args);
+  }
   return grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
+}
+
+absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file,
+                          const std::string& key_file, ConnectionOptions* options) {
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  auto read = [](const std::string& flag, const std::string& path,
+                 std::string* out) -> absl::Status {
+    if (path.empty()) return absl::OkStatus();
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    if (!in || in.bad()) {
+      return absl::NotFoundError(absl::StrCat(flag, ": cannot read '", path, "'"));
+    }
+    *out = text.str();
+    return absl::OkStatus();
+  };
+  if (absl::Status s = read("--tls-ca", ca_file, &options->tls_root_certs); !s.ok()) return s;
+  if (absl::Status s = read("--tls-cert", cert_file, &options->tls_cert_chain); !s.ok()) return s;
+  if (absl::Status s = read("--tls-key", key_file, &options->tls_private_key); !s.ok()) return s;
+  options->tls = !ca_file.empty() || !cert_file.empty();
+  return absl::OkStatus();
 }
 
 void SetDeadline(const ConnectionOptions& options, grpc::ClientContext& context) {

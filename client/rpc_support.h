@@ -19,9 +19,21 @@ namespace faceserve::client {
 struct ConnectionOptions {
   std::string server = "127.0.0.1:50051";  // host:port
   int64_t timeout_ms = 30000;              // per call; 0: no deadline
+  // TLS (--tls-ca, --tls-cert, --tls-key): the PEM contents, not the paths.
+  bool tls = false;
+  std::string tls_root_certs;   // CA that signed the server's certificate; empty: system roots
+  std::string tls_cert_chain;   // client certificate, for mutual TLS; empty: none
+  std::string tls_private_key;  // its private key
 };
 
-// An insecure channel with a receive limit large enough for annotated images.
+// Reads the PEM files named by --tls-ca, --tls-cert and --tls-key into
+// `options` (any of them set: TLS). A certificate needs its key and vice
+// versa (INVALID_ARGUMENT); an unreadable file is NOT_FOUND.
+absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file,
+                          const std::string& key_file, ConnectionOptions* options);
+
+// A channel (TLS when options.tls, else plaintext) with a receive limit large
+// enough for annotated images.
 // `own_connection`: do not share the TCP connection with other channels of
 // this process (bench spreads load over several connections with it).
 std::shared_ptr<grpc::Channel> MakeChannel(const ConnectionOptions& options,

@@ -21,6 +21,9 @@ PACKAGES=(
   libtorch-dev python3-torch libopenblas0 python3-numpy python3-yaml python3-pil
   # monitoring tests (promtool, a real Prometheus)
   prometheus
+  # fuzzing (scripts/fuzz.sh: clang with libFuzzer and the sanitizers) and the
+  # TLS tests (certificates made at test time)
+  clang libclang-rt-14-dev openssl
 )
 
 if [[ "${SKIP_APT:-0}" != 1 ]]; then

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <utility>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -18,6 +20,10 @@
 namespace faceserve {
 namespace {
 
+// After a clean grace period, the longest the connections get to close
+// gracefully (see Shutdown).
+constexpr absl::Duration kCloseDrain = absl::Seconds(1);
+
 // Both are process-wide and not thread-safe in gRPC: do them once.
 void InitGrpcPluginsOnce() {
   static std::once_flag once;
@@ -27,7 +33,48 @@ void InitGrpcPluginsOnce() {
   });
 }
 
+// The whole of a PEM file named by configuration key `key`.
+absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(key, ": cannot read '", path, "'"));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::NotFoundError(absl::StrCat(key, ": cannot read '", path, "'"));
+  if (text.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, ": '", path, "' is not a PEM file (no -----BEGIN line)"));
+  }
+  return text.str();
+}
+
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const TlsConfig& tls) {
+  if (tls.cert_file.empty() && tls.key_file.empty() && tls.client_ca_file.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "server.tls: cert_file and key_file must both be set (client_ca_file needs them too)");
+  }
+  absl::StatusOr<std::string> cert = ReadPemFile(tls.cert_file, "server.tls.cert_file");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPemFile(tls.key_file, "server.tls.key_file");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPemFile(tls.client_ca_file, "server.tls.client_ca_file");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *std::move(ca);
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
 
 absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& config,
                                                               FacePipeline* pipeline,
@@ -41,20 +88,31 @@ absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& conf
     return absl::InvalidArgumentError(absl::StrCat(
         "server.max_message_bytes: must be > 0, got ", config.server.max_message_bytes));
   }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(config.server.tls);
+  if (!credentials.ok()) return credentials.status();
+  const bool tls = !config.server.tls.cert_file.empty();
   InitGrpcPluginsOnce();
 
   std::unique_ptr<FaceServer> server(new FaceServer());
   server->service_ = std::make_unique<FaceServiceImpl>(config.server, pipeline, metrics);
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.server.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(config.server.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::min<int64_t>(config.server.max_message_bytes, INT_MAX)));
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     if (server->server_ != nullptr) server->server_->Shutdown();
+    if (tls) {
+      // gRPC parses the PEM files only here, and says why on its log alone.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "server.tls: cannot listen on \"", config.server.listen,
+          "\" with TLS: the address cannot be bound, or the certificate (",
+          config.server.tls.cert_file, "), its key (", config.server.tls.key_file,
+          ") or the client CA are unusable or do not belong together"));
+    }
     return absl::UnavailableError(
         absl::StrCat("server.listen: cannot listen on \"", config.server.listen, "\""));
   }
@@ -102,7 +160,14 @@ bool FaceServer::Shutdown(absl::Duration grace) {
                           " call(s) in flight"));
   }
   // Stops listening, cancels what is left and waits for every reactor.
-  server_->Shutdown(absl::ToChronoTime(absl::Now()));
+  // After a clean wait no admitted call is left, but the last answers may
+  // still sit in the transport's write buffers: a deadline of "now" makes
+  // gRPC cancel everything and drop the connections at once, losing them
+  // (the client sees UNAVAILABLE for a call that was answered). A short
+  // drain lets the connections close gracefully (GOAWAY, buffers flushed,
+  // refusals in transit delivered); Shutdown returns as soon as they have.
+  const absl::Duration drain = clean_shutdown_ ? kCloseDrain : absl::ZeroDuration();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   return clean_shutdown_;
 }
 

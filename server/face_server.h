@@ -26,9 +26,19 @@
 
 namespace grpc {
 class Server;
+class ServerCredentials;
 }  // namespace grpc
 
 namespace faceserve {
+
+// Credentials for the gRPC port from `tls`: insecure when no file is set;
+// TLS with cert_file/key_file; and when client_ca_file is set, mutual TLS
+// that requires and verifies a client certificate signed by that CA. Reads
+// the files: NOT_FOUND names the key of an unreadable one, INVALID_ARGUMENT
+// one that is not PEM or an incomplete set. gRPC checks that the certificate
+// and key match only when the port is opened (FaceServer::Start).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const TlsConfig& tls);
 
 class FaceServiceImpl;
 class Metrics;
@@ -39,8 +49,11 @@ class FaceServer {
   static constexpr const char* kServiceName = "faceserve.v1.FaceService";
 
   // Binds `config.server.listen` (port 0: a free port, see port()) and starts
-  // serving. Fails with UNAVAILABLE when the address cannot be bound and
-  // INVALID_ARGUMENT for unusable server settings.
+  // serving, over TLS when `config.server.tls.cert_file` is set (mutual TLS
+  // when `client_ca_file` is set too; see MakeServerCredentials). Fails with
+  // UNAVAILABLE when the address cannot be bound, NOT_FOUND when a TLS file
+  // cannot be read, and INVALID_ARGUMENT for unusable server settings
+  // (including TLS files that gRPC cannot use).
   static absl::StatusOr<std::unique_ptr<FaceServer>> Start(const Config& config,
                                                            FacePipeline* pipeline,
                                                            Metrics* metrics);
@@ -57,10 +70,11 @@ class FaceServer {
   void SetServing(bool serving);
 
   // Graceful stop: health NOT_SERVING, new calls fail with UNAVAILABLE, calls
-  // in flight get up to `grace` to finish; then the gRPC server stops,
-  // cancelling what is left (the pipeline sees is_cancelled) and waiting for
-  // those calls to finish. Returns true when every call finished within
-  // `grace`.
+  // in flight get up to `grace` to finish; then the gRPC server stops: when
+  // every call finished in time, its connections get up to a second to
+  // deliver the last answers and close; otherwise what is left is cancelled
+  // at once (the pipeline sees is_cancelled), waiting for those calls to
+  // finish. Returns true when every call finished within `grace`.
   bool Shutdown(absl::Duration grace);
 
   // Calls accepted and not yet finished.

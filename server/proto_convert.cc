@@ -1,5 +1,6 @@
 #include "server/proto_convert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -113,6 +114,11 @@ absl::StatusOr<ImageInput> ImageFromProto(const v1::Image& image, absl::string_v
 
 absl::StatusOr<AnalyzeOptions> AnalyzeOptionsFromProto(const v1::AnalyzeOptions& options) {
   AnalyzeOptions out;
+  if (options.predictors_size() > kMaxRequestedPredictors) {
+    return Invalid("options.predictors",
+                   absl::StrCat(options.predictors_size(), " names, more than the limit of ",
+                                kMaxRequestedPredictors));
+  }
   out.predictors.assign(options.predictors().begin(), options.predictors().end());
   const float score = options.min_detection_score();
   if (std::isnan(score) || score < 0.0f || score > 1.0f) {
@@ -167,6 +173,11 @@ absl::StatusOr<VerifyInput> VerifyInputFromProto(const v1::FaceInput& input,
           return Invalid(absl::StrCat(field, ".embedding.values[", i, "]"),
                          absl::StrCat("not a finite number (", values[i], ")"));
         }
+      }
+      if (!values.empty() &&
+          std::all_of(values.begin(), values.end(), [](float v) { return v == 0.0f; })) {
+        return Invalid(absl::StrCat(field, ".embedding"),
+                       "all values are zero (an embedding has unit length)");
       }
       out.is_embedding = true;
       out.embedding.assign(values.begin(), values.end());

@@ -33,6 +33,8 @@ absl::StatusOr<ChannelOrder> ChannelOrderFromProto(int value, absl::string_view 
 // UNSPECIFIED becomes `unspecified_means`.
 absl::StatusOr<FaceSelection> FaceSelectionFromProto(int value, FaceSelection unspecified_means,
                                                      absl::string_view field);
+// At most this many names in AnalyzeOptions.predictors (duplicates count).
+inline constexpr int kMaxRequestedPredictors = 64;
 absl::StatusOr<AnalyzeOptions> AnalyzeOptionsFromProto(const v1::AnalyzeOptions& options);
 
 struct AnalyzeCall {

@@ -163,8 +163,13 @@ int Run(int argc, char** argv) {
     (*pipeline)->Shutdown();
     return 1;
   }
+  const TlsConfig& tls = config->server.tls;
   LogEvent(absl::StrCat("gRPC listening on ", config->server.listen, " (port ",
-                        (*server)->port(), "), health NOT_SERVING until preheated"));
+                        (*server)->port(), ", ",
+                        tls.cert_file.empty()          ? "plaintext"
+                        : tls.client_ca_file.empty() ? "TLS"
+                                                     : "mutual TLS",
+                        "), health NOT_SERVING until preheated"));
 
   // Preheat after the port is open, so that health can be polled meanwhile.
   // Preheat() is what makes the pipeline ready; with device.preheat off it

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace faceserve {
 namespace {
 
@@ -35,14 +37,23 @@ static_assert(static_cast<int>(absl::StatusCode::kUnauthenticated) ==
 
 }  // namespace
 
+std::string BoundedMessage(absl::string_view message) {
+  if (message.size() <= kMaxStatusMessageBytes) return std::string(message);
+  constexpr absl::string_view kEllipsis = "...";
+  size_t cut = kMaxStatusMessageBytes - kEllipsis.size();
+  // Do not split a UTF-8 sequence: back up over continuation bytes.
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat(message.substr(0, cut), kEllipsis);
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const int code = static_cast<int>(status.code());
   // Codes outside the canonical range cannot be expressed on the wire.
   if (code < grpc::StatusCode::OK || code > grpc::StatusCode::UNAUTHENTICATED) {
-    return grpc::Status(grpc::StatusCode::UNKNOWN, std::string(status.message()));
+    return grpc::Status(grpc::StatusCode::UNKNOWN, BoundedMessage(status.message()));
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(code), std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(code), BoundedMessage(status.message()));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -28,6 +28,15 @@
 namespace faceserve {
 namespace {
 
+// A client-chosen name as quoted in an error message: at most 64 bytes, so
+// that a hostile name cannot blow up the status (and the grpc-message
+// header, which clients refuse beyond a few KiB).
+std::string ClientName(const std::string& name) {
+  constexpr size_t kMax = 64;
+  if (name.size() <= kMax) return name;
+  return absl::StrCat(name.substr(0, kMax), "... (", name.size(), " bytes)");
+}
+
 std::string ResolvePath(const std::string& dir, const std::string& path) {
   if (path.empty() || path[0] == '/' || dir.empty()) return path;
   return dir + "/" + path;
@@ -337,9 +346,13 @@ absl::StatusOr<const PredictorRuntime*> FacePipelineImpl::EmbeddingPredictor(
     const std::string& name) const {
   if (!name.empty()) {
     const PredictorRuntime* p = FindPredictor(name);
-    if (p == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown predictor '", name, "'"));
+    if (p == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown predictor '", ClientName(name), "'"));
+    }
     if (p->embedding_head < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("predictor '", name, "' has no embedding head"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("predictor '", name, "' has no embedding head"));
     }
     return p;
   }
@@ -606,7 +619,7 @@ void FacePipelineImpl::Analyze(ImageInput image, AnalyzeOptions options, CallCon
       const PredictorRuntime* p = FindPredictor(name);
       if (p == nullptr) {
         absl::Status s = absl::InvalidArgumentError(
-            absl::StrCat("unknown predictor '", name,
+            absl::StrCat("unknown predictor '", ClientName(name),
                          "' (configured: ", absl::StrJoin(predictor_names(), ", "), ")"));
         pool_.Post([done, s] { done(s); });
         return;

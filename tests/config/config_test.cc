@@ -519,5 +519,36 @@ TEST(ConfigErrorTest, FileErrorsNameTheFile) {
   ExpectInvalid(result, {path, "unknown key 'server.threads'", "line 3"});
 }
 
+TEST(ConfigTest, TlsKeysParseAndDefaultToPlaintext) {
+  absl::StatusOr<Config> config = Minimal({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.tls.cert_file, "");
+  EXPECT_EQ(config->server.tls.key_file, "");
+  EXPECT_EQ(config->server.tls.client_ca_file, "");
+  config = ParseConfig(std::string(kMinimal) +
+                           "server:\n  tls:\n    cert_file: /etc/fs/server.pem\n"
+                           "    key_file: /etc/fs/server.key\n",
+                       {"server.tls.client_ca_file=/etc/fs/clients.pem"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.tls.cert_file, "/etc/fs/server.pem");
+  EXPECT_EQ(config->server.tls.key_file, "/etc/fs/server.key");
+  EXPECT_EQ(config->server.tls.client_ca_file, "/etc/fs/clients.pem");
+}
+
+TEST(ConfigErrorTest, TlsCertWithoutKeyAndKeyWithoutCertNameTheMissingKey) {
+  ExpectInvalid(Minimal({"server.tls.cert_file=s.pem"}),
+                {"server.tls.key_file: missing", "from --set server.tls.cert_file=s.pem"});
+  ExpectInvalid(Minimal({"server.tls.key_file=s.key"}), {"server.tls.cert_file: missing"});
+}
+
+TEST(ConfigErrorTest, TlsClientCaWithoutServerCertificate) {
+  ExpectInvalid(Minimal({"server.tls.client_ca_file=ca.pem"}),
+                {"server.tls.client_ca_file: needs server.tls.cert_file"});
+}
+
+TEST(ConfigErrorTest, TlsUnknownKeyIsNamed) {
+  ExpectInvalid(Minimal({"server.tls.ca_file=x"}), {"unknown key 'server.tls.ca_file'"});
+}
+
 }  // namespace
 }  // namespace faceserve

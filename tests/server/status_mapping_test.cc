@@ -40,5 +40,25 @@ TEST(StatusMappingTest, NonCanonicalCodeBecomesUnknown) {
   EXPECT_EQ(mapped.error_message(), "odd");
 }
 
+TEST(StatusMappingTest, LongMessageIsCutToTheBound) {
+  const std::string long_message(100000, 'x');
+  const grpc::Status mapped = ToGrpcStatus(absl::InvalidArgumentError(long_message));
+  EXPECT_EQ(mapped.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_EQ(mapped.error_message().size(), kMaxStatusMessageBytes);
+  EXPECT_EQ(mapped.error_message().substr(kMaxStatusMessageBytes - 3), "...");
+  EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError(std::string(kMaxStatusMessageBytes, 'y')))
+                .error_message(),
+            std::string(kMaxStatusMessageBytes, 'y'));
+}
+
+TEST(StatusMappingTest, CutDoesNotSplitAUtf8Sequence) {
+  // "é" is two bytes; place one across the cut.
+  std::string message(kMaxStatusMessageBytes - 4, 'a');
+  message += "\xc3\xa9\xc3\xa9 and more text";
+  const std::string bounded = BoundedMessage(message);
+  EXPECT_LE(bounded.size(), kMaxStatusMessageBytes);
+  EXPECT_EQ(bounded, std::string(kMaxStatusMessageBytes - 4, 'a') + "...");
+}
+
 }  // namespace
 }  // namespace faceserve

@@ -1,0 +1,305 @@
+// Graceful shutdown of the real faceserve process: real models on CPU, a
+// burst of Analyze calls over loopback, SIGTERM in the middle of it.
+//
+// Checks what server_main promises: health turns NOT_SERVING, new calls are
+// refused with UNAVAILABLE, calls in flight finish within
+// server.shutdown_grace_ms with their full answer, and the process exits 0.
+// Every call of the burst ends either with the full answer (the same faces
+// and predictions as a call made before the burst) or with UNAVAILABLE;
+// only calls sent after SIGTERM that are still arriving when the port closes
+// at the end may instead be CANCELLED, by gRPC itself.
+//
+// Needs the faceserve binary (FACESERVE_BINARY) and the exported models;
+// registered with the label "models".
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/server/test_harness.h"
+
+namespace faceserve {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::AsyncCall;
+using testing::HealthCheck;
+
+const std::string kSourceDir = FACESERVE_SOURCE_DIR;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The faceserve process, its stderr collected by a thread.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::vector<std::string>& args) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], STDERR_FILENO);
+      close(fds[0]);
+      close(fds[1]);
+      std::vector<char*> argv;
+      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    reader_ = std::thread([this, fd = fds[0]] {
+      char buf[4096];
+      for (;;) {
+        const ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0) break;
+        std::lock_guard<std::mutex> lock(mu_);
+        log_.append(buf, static_cast<size_t>(n));
+      }
+      close(fd);
+    });
+  }
+  ~ServerProcess() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      int status;
+      waitpid(pid_, &status, 0);
+    }
+    if (reader_.joinable()) reader_.join();
+  }
+
+  pid_t pid() const { return pid_; }
+  std::string log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+
+  // The gRPC port from the "gRPC listening on ... (port N, ..." line; 0 if
+  // it does not appear within `timeout`.
+  int WaitForPort(absl::Duration timeout) {
+    static const std::regex kPort("gRPC listening on \\S+ \\(port (\\d+)");
+    const absl::Time limit = absl::Now() + timeout;
+    while (absl::Now() < limit) {
+      std::smatch m;
+      const std::string text = log();
+      if (std::regex_search(text, m, kPort)) return std::stoi(m[1]);
+      if (Exited(absl::ZeroDuration())) return 0;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return 0;
+  }
+
+  // Waits up to `timeout` for the process to exit; true when it did.
+  bool Exited(absl::Duration timeout) {
+    if (exited_) return true;
+    const absl::Time limit = absl::Now() + timeout;
+    do {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        status_ = status;
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    } while (absl::Now() < limit);
+    return false;
+  }
+  int wait_status() const { return status_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+  std::thread reader_;
+  std::mutex mu_;
+  std::string log_;
+};
+
+struct Outcome {
+  grpc::Status status;
+  v1::AnalyzeResponse response;
+  absl::Time sent, done;
+};
+
+// The same faces, each with the same predictions and boxes within a pixel
+// (batch composition moves the floats a little).
+::testing::AssertionResult SameAnswer(const v1::AnalyzeResponse& got,
+                                      const v1::AnalyzeResponse& want) {
+  if (got.faces_size() != want.faces_size()) {
+    return ::testing::AssertionFailure()
+           << got.faces_size() << " faces, want " << want.faces_size();
+  }
+  for (int i = 0; i < got.faces_size(); ++i) {
+    const v1::Face& g = got.faces(i);
+    const v1::Face& w = want.faces(i);
+    if (g.predictions_size() != w.predictions_size() ||
+        g.landmarks_68_size() != w.landmarks_68_size() ||
+        g.landmarks_5_size() != w.landmarks_5_size()) {
+      return ::testing::AssertionFailure() << "face " << i << " is incomplete";
+    }
+    for (int p = 0; p < g.predictions_size(); ++p) {
+      if (g.predictions(p).outputs_size() != w.predictions(p).outputs_size()) {
+        return ::testing::AssertionFailure() << "face " << i << " prediction " << p;
+      }
+    }
+    const float d = std::abs(g.box().x1() - w.box().x1()) + std::abs(g.box().y1() - w.box().y1()) +
+                    std::abs(g.box().x2() - w.box().x2()) + std::abs(g.box().y2() - w.box().y2());
+    if (d > 4.0f) return ::testing::AssertionFailure() << "face " << i << " box moved by " << d;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(FaceserveSigtermTest, BurstSignalledMidwayGetsFullAnswersOrUnavailableAndExitsZero) {
+  ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
+                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set",
+                        "device.device=cpu", "--set", "device.preheat=false", "--set",
+                        "models_dir=" + kSourceDir + "/models/exported", "--set",
+                        "server.shutdown_grace_ms=60000"});
+  ASSERT_GT(server.pid(), 0);
+  const int port = server.WaitForPort(absl::Seconds(120));
+  ASSERT_GT(port, 0) << server.log();
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(testing::WaitUntil([&] { return HealthCheck(channel, "") == testing::kServing; },
+                                 absl::Seconds(120)))
+      << server.log();
+  auto stub = v1::FaceService::NewStub(channel);
+
+  v1::AnalyzeRequest request;
+  request.mutable_image()->set_encoded(
+      ReadFile(kSourceDir + "/models/reference/node_modules/@vladmandic/face-api/demo/sample1.jpg"));
+  ASSERT_FALSE(request.image().encoded().empty());
+  v1::AnalyzeResponse reference;
+  {
+    auto ctx = testing::ContextWithTimeout(absl::Seconds(60));
+    grpc::Status status = stub->Analyze(ctx.get(), request, &reference);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_GT(reference.faces_size(), 0);
+  }
+
+  // The burst: kInFlight calls in flight at all times, until told to stop.
+  constexpr int kInFlight = 12;
+  std::mutex mu;
+  std::vector<std::shared_ptr<Outcome>> outcomes;
+  std::atomic<int> answered{0};
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    std::vector<std::unique_ptr<AsyncCall<v1::AnalyzeResponse>>> calls;
+    std::atomic<int> running{0};
+    while (!stop.load()) {
+      if (running.load() >= kInFlight) {
+        absl::SleepFor(absl::Milliseconds(1));
+        continue;
+      }
+      auto outcome = std::make_shared<Outcome>();
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        outcomes.push_back(outcome);
+      }
+      calls.push_back(std::make_unique<AsyncCall<v1::AnalyzeResponse>>());
+      AsyncCall<v1::AnalyzeResponse>* c = calls.back().get();
+      c->ctx = testing::ContextWithTimeout(absl::Seconds(120));
+      ++running;
+      outcome->sent = absl::Now();
+      stub->async()->Analyze(c->ctx.get(), &request, &outcome->response,
+                             [c, outcome, &running, &answered](grpc::Status s) {
+                               outcome->done = absl::Now();
+                               outcome->status = s;
+                               if (s.ok()) ++answered;
+                               --running;  // before Notify: the sender may be gone after it
+                               c->status = std::move(s);
+                               c->done.Notify();
+                             });
+      // Refusals come back at once: do not spin the machine flat.
+      absl::SleepFor(absl::Microseconds(500));
+    }
+    for (const auto& c : calls) EXPECT_TRUE(c->Wait(absl::Seconds(120)));
+  });
+
+  // Signal once the burst is well under way.
+  ASSERT_TRUE(testing::WaitUntil([&] { return answered.load() >= 6; }, absl::Seconds(120)))
+      << server.log();
+  const absl::Time signalled = absl::Now();
+  ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
+
+  // Health turns NOT_SERVING (or the server is already gone) at once.
+  {
+    auto fresh = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    int health = testing::kServing;
+    testing::WaitUntil(
+        [&] {
+          grpc::Status status;
+          health = HealthCheck(fresh, "", &status);
+          return health != testing::kServing;
+        },
+        absl::Seconds(5));
+    EXPECT_NE(health, testing::kServing);
+  }
+
+  // Keep sending until the process has gone, and a little after.
+  const bool exited = server.Exited(absl::Seconds(90));
+  absl::SleepFor(absl::Milliseconds(200));
+  stop = true;
+  sender.join();
+  const absl::Time exit_seen = absl::Now();
+  ASSERT_TRUE(exited) << server.log();
+  EXPECT_TRUE(WIFEXITED(server.wait_status())) << server.log();
+  EXPECT_EQ(WEXITSTATUS(server.wait_status()), 0) << server.log();
+
+  int ok = 0, refused = 0, cut_off = 0, finished_in_grace = 0, refused_after_signal = 0;
+  for (const auto& o : outcomes) {
+    // A call sent well before SIGTERM had been accepted by then: whether it
+    // was still running at the signal or not, it gets its full answer.
+    if (o->sent < signalled - absl::Milliseconds(250)) {
+      EXPECT_TRUE(o->status.ok()) << o->status.error_code() << " " << o->status.error_message();
+    }
+    if (o->status.ok()) {
+      ++ok;
+      EXPECT_TRUE(SameAnswer(o->response, reference));
+      if (o->sent < signalled && o->done > signalled) ++finished_in_grace;
+    } else if (o->status.error_code() == grpc::StatusCode::CANCELLED) {
+      // Still arriving when the server closed its port after the grace
+      // period: gRPC cancels such calls itself (grpc::Server::Shutdown kills
+      // pending work). Such calls were never accepted.
+      ++cut_off;
+    } else {
+      // Refused: by the service while shutting down, or by the closed port.
+      EXPECT_EQ(o->status.error_code(), grpc::StatusCode::UNAVAILABLE)
+          << o->status.error_message();
+      ++refused;
+      if (o->sent > signalled) ++refused_after_signal;
+    }
+  }
+  std::printf("burst of %zu calls: %d answered in full (%d in flight at SIGTERM), %d refused, "
+              "%d cut off by the close; exit %.2f s after SIGTERM\n",
+              outcomes.size(), ok, finished_in_grace, refused, cut_off,
+              absl::ToDoubleSeconds(exit_seen - signalled));
+  EXPECT_GT(finished_in_grace, 0) << "no call was in flight at SIGTERM";
+  EXPECT_GT(refused_after_signal, 0) << "no call was refused after SIGTERM";
+  const std::string log = server.log();
+  // The server had calls in flight when the shutdown began, and waited.
+  EXPECT_THAT(log, ::testing::ContainsRegex("waiting up to [^ ]+ for [0-9]+ call\\(s\\) in flight"));
+  EXPECT_THAT(log, HasSubstr("received Terminated"));
+  EXPECT_THAT(log, HasSubstr("every call finished"));
+  EXPECT_THAT(log, HasSubstr("exiting with status 0"));
+}
+
+}  // namespace
+}  // namespace faceserve
