@@ -73,14 +73,14 @@ TEST(ConfigTest, DefaultYamlParsesToTheFaceApiModelSet) {
   EXPECT_EQ(config->server.listen, "0.0.0.0:50051");
   EXPECT_EQ(config->metrics.listen, "0.0.0.0:9464");
   EXPECT_EQ(config->device.device, "auto");
-  EXPECT_EQ(config->device.intra_op_threads, 0);
+  EXPECT_EQ(config->device.intra_op_threads, 1);
   EXPECT_TRUE(config->device.preheat);
   EXPECT_EQ(config->detector.name, "ssd_mobilenetv1");
   EXPECT_EQ(config->detector.model, "ssd_mobilenetv1.pt");
   EXPECT_FLOAT_EQ(config->detector.min_score, 0.5f);
   EXPECT_FLOAT_EQ(config->detector.nms_iou, 0.5f);
   EXPECT_EQ(config->detector.max_faces, 100);
-  EXPECT_EQ(config->detector.batching.max_batch_size, 4);
+  EXPECT_EQ(config->detector.batching.max_batch_size, 1);
   EXPECT_EQ(config->detector.batching.max_queue_delay_us, 5000);
   EXPECT_EQ(config->detector.batching.max_queue_size, 256);
   EXPECT_EQ(config->detector.batching.num_workers, 1);
