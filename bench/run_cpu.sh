@@ -23,9 +23,11 @@ for bin in faceserve facectl model_limit; do
 done
 FACECTL=("$BUILD/bin/facectl" --server "127.0.0.1:$PORT")
 
+# max_concurrent_calls 256: every point queues its calls rather than refusing
+# some (the overload behaviour is bench/run_overload.sh's).
 run_server_points() {  # $1: config file, $2: label
   "$BUILD/bin/faceserve" --config "$1" --set server.listen="127.0.0.1:$PORT" \
-    --set metrics.listen= >"$OUT/server-$2.log" 2>&1 &
+    --set metrics.listen= --set server.max_concurrent_calls=256 >"$OUT/server-$2.log" 2>&1 &
   local pid=$!
   for _ in $(seq 120); do "${FACECTL[@]}" health >/dev/null 2>&1 && break; sleep 1; done
   "${FACECTL[@]}" bench --concurrency 4 --duration 3 "${IMAGES[@]}" >/dev/null  # warm-up

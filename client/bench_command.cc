@@ -39,6 +39,7 @@ class BenchStats {
       ++ok_;
       faces_ += faces;
     } else {
+      error_latencies_.Add(latency_ms);
       std::lock_guard<std::mutex> lock(mu_);
       ++errors_[StatusCodeName(status.error_code())];
       if (first_error_.ok()) first_error_ = ToAbslStatus(status);
@@ -47,7 +48,8 @@ class BenchStats {
   int64_t finished() const { return finished_.load(); }
 
   std::atomic<int64_t> finished_{0};
-  LatencyRecorder latencies_;
+  LatencyRecorder latencies_;        // calls answered OK
+  LatencyRecorder error_latencies_;  // calls that failed (e.g. refused under overload)
   mutable std::mutex mu_;
   int64_t ok_ = 0;                        // guarded by mu_
   int64_t faces_ = 0;                     // guarded by mu_
@@ -128,6 +130,10 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
   if (!requests.ok()) return ctx.UsageError(requests.status().message());
   auto duration_s = args.GetDouble("duration", 0, 0.001, 7 * 24 * 3600.0);
   if (!duration_s.ok()) return ctx.UsageError(duration_s.status().message());
+  // Open loop: calls start at this rate whatever the server answers (0: as
+  // fast as --concurrency allows, closed loop).
+  auto rate = args.GetDouble("rate", 0, 0.001, 1e6);
+  if (!rate.ok()) return ctx.UsageError(rate.status().message());
   const std::string rpc = args.Get("rpc", "analyze");
   if (rpc != "analyze" && rpc != "embed") return ctx.UsageError("--rpc must be analyze or embed");
   if (rpc == "embed" && args.Has("predictors")) {
@@ -178,6 +184,10 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
       static_cast<int>(*concurrency),
       [&](int64_t i) { return args.Has("requests") ? i < *requests : Clock::now() < end; },
       [&](int64_t i, std::function<void()> done) {
+        if (*rate > 0) {
+          std::this_thread::sleep_until(
+              start + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / *rate)));
+        }
         auto* call = new Call;
         SetDeadline(ctx.connection, call->context);
         v1::FaceService::Stub* stub = stubs[i % stubs.size()].get();
@@ -201,6 +211,7 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
   if (progress) progress->Stop();
 
   const LatencySummary latency = stats.latencies_.Summary();
+  const LatencySummary error_latency = stats.error_latencies_.Summary();
   std::lock_guard<std::mutex> lock(stats.mu_);
   const int64_t total = stats.finished();
   const int64_t errors = total - stats.ok_;
@@ -224,6 +235,10 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
     out["images_per_s"] = ips;
     out["latency_ms"] = Json{{"p50", latency.p50}, {"p90", latency.p90}, {"p99", latency.p99},
                              {"max", latency.max}, {"mean", latency.mean}, {"min", latency.min}};
+    out["error_latency_ms"] =
+        Json{{"p50", error_latency.p50}, {"p90", error_latency.p90}, {"p99", error_latency.p99},
+             {"max", error_latency.max}, {"mean", error_latency.mean}, {"min", error_latency.min}};
+    if (*rate > 0) out["offered_requests_per_s"] = *rate;
     out["faces_per_image"] = faces_per_image;
     *ctx.out << ToJsonLine(out) << std::endl;
   } else {
@@ -245,6 +260,11 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
     o << absl::StrFormat("throughput: %.1f req/s, %.1f images/s\n", rps, ips);
     o << absl::StrFormat("latency (ms): p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", latency.p50,
                          latency.p90, latency.p99, latency.max);
+    if (errors > 0) {
+      o << absl::StrFormat("failed-call latency (ms): p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
+                           error_latency.p50, error_latency.p90, error_latency.p99,
+                           error_latency.max);
+    }
     o << absl::StrFormat("faces per image: %.2f\n", faces_per_image);
     o.flush();
   }

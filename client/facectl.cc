@@ -76,11 +76,13 @@ const std::vector<CommandInfo>& Commands() {
        &RunEvalVerifyCommand},
       {"bench",
        "usage: facectl bench --concurrency N (--requests M | --duration S) [--rpc analyze|embed]\n"
-       "                     [--predictors a,b] [--channels K] [--json] IMAGE...\n"
+       "                     [--rate R] [--predictors a,b] [--channels K] [--json] IMAGE...\n"
        "Load test: N calls in flight, the images sent round-robin; prints requests, ok,\n"
-       "errors by code, wall time, throughput, latency p50/p90/p99/max and faces per image.\n"
-       "Exits 1 when any call failed.\n"
-       "  --concurrency N   calls in flight (default 1)\n"
+       "errors by code, wall time, throughput, latency p50/p90/p99/max of the answered\n"
+       "calls and of the failed ones, and faces per image. Exits 1 when any call failed.\n"
+       "  --concurrency N   calls in flight at most (default 1)\n"
+       "  --rate R          open loop: start R calls per second whatever the answers\n"
+       "                    (default: closed loop, a new call as soon as one ends)\n"
        "  --requests M      stop after M calls\n"
        "  --duration S      stop starting calls after S seconds\n"
        "  --rpc R           analyze (default) or embed\n"
@@ -88,7 +90,8 @@ const std::vector<CommandInfo>& Commands() {
        "  --channels K      spread the calls over K connections (default 1)\n"
        "  --json            print the summary as one JSON object\n",
        {{"concurrency", true}, {"requests", true}, {"duration", true}, {"rpc", true},
-        {"predictors", true}, {"channels", true}, {"json", false}},
+        {"predictors", true}, {"channels", true}, {"json", false},
+        {"rate", true}},
        &RunBenchCommand},
       {"health",
        "usage: facectl health [--service NAME] [--wait S]\n"

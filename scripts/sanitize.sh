@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Builds the unit tests with AddressSanitizer and UndefinedBehaviorSanitizer
-# in build-asan/ and runs them. No LibTorch (FACESERVE_WITH_TORCH=OFF): the
-# layers are tested with fake models, so the model parity and integration
-# tests (label "models") are not part of this run.
+# Builds the unit and integration tests with AddressSanitizer and
+# UndefinedBehaviorSanitizer in build-asan/ and runs them: the unit tests (fake
+# models), the integration test (a real server with the real models on CPU,
+# over loopback gRPC) and the real binary's SIGTERM test. Our code is
+# instrumented; LibTorch, OpenCV and gRPC are the system's (not instrumented).
+# Needs what scripts/bootstrap.sh sets up (the exported models, face-api's
+# reference results in build/faceapi-dump, made here if missing). The overload
+# test is left out: ASan's allocator quarantine is what it would measure.
 #
-#   scripts/sanitize.sh                 every unit test binary
+#   scripts/sanitize.sh                 every test binary
 #   scripts/sanitize.sh server_test     some of them
 #
 # Environment: SANITIZE_JOBS (build jobs, default nproc), SANITIZE_BUILD_DIR
@@ -18,19 +22,28 @@ JOBS=${SANITIZE_JOBS:-$(nproc)}
 TESTS=("$@")
 ((${#TESTS[@]})) || TESTS=(batching_test config_test reader_test unifier_test utilizer_test
                            detector_test predictor_test pipeline_test server_test
-                           request_validation_test tls_test client_test fuzz_regression_test)
+                           request_validation_test tls_test client_test fuzz_regression_test
+                           integration_test faceserve_sigterm_test)
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
 FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 log "building ${TESTS[*]} with ASan + UBSan in $BUILD/"
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFACESERVE_WITH_TORCH=OFF \
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFACESERVE_WITH_TORCH=ON \
   -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build "$BUILD" -j"$JOBS" --target "${TESTS[@]}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp:print_suppressions=0}
+
+# The integration test compares with face-api's own results on its photos.
+export FACESERVE_MODELS_DIR=${FACESERVE_MODELS_DIR:-$PWD/models/exported}
+export FACEAPI_DUMP_DIR=${FACEAPI_DUMP_DIR:-$PWD/build/faceapi-dump}
+if [[ " ${TESTS[*]} " == *" integration_test "* && ! -d $FACEAPI_DUMP_DIR ]]; then
+  log "face-api reference results into $FACEAPI_DUMP_DIR"
+  FACESERVE_FACEAPI_DUMP=$FACEAPI_DUMP_DIR /usr/bin/python3 tests/models/faceapi_common.py
+fi
 
 failed=()
 for t in "${TESTS[@]}"; do

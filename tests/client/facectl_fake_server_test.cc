@@ -276,11 +276,38 @@ TEST_F(FacectlFakeServerTest, BenchCountsErrorsByCodeAndExitsOne) {
   EXPECT_NE(r.out.find("errors: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("INVALID_ARGUMENT: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("latency (ms): p50 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("failed-call latency (ms): p50 "), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("error: INVALID_ARGUMENT: "), std::string::npos) << r.err;
 
   const CliRun e = Facectl({"bench", "--requests", "10", "--rpc", "embed", File("c.jpg", "1,0")});
   EXPECT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(service_.embed_calls.load(), 10);
+}
+
+TEST_F(FacectlFakeServerTest, BenchJsonSummarisesFailedCallsApart) {
+  const CliRun r = Facectl({"bench", "--concurrency", "2", "--requests", "40", "--json",
+                            File("a.jpg", "1,0"), File("bad.jpg", "fail")});
+  EXPECT_EQ(r.code, 1);
+  const auto j = Lines(r.out)[0];
+  EXPECT_EQ(j["ok"], 20);
+  EXPECT_EQ(j["errors"]["INVALID_ARGUMENT"], 20);
+  EXPECT_GT(j["error_latency_ms"]["p50"].get<double>(), 0);
+  EXPECT_GE(j["error_latency_ms"]["max"].get<double>(), j["error_latency_ms"]["p99"].get<double>());
+  EXPECT_FALSE(j.contains("offered_requests_per_s"));
+}
+
+TEST_F(FacectlFakeServerTest, BenchRateStartsCallsOnASchedule) {
+  // 20 calls at 50 per second: the last starts 0.38 s after the first, however
+  // fast the server answers (closed loop, they would take milliseconds).
+  const CliRun r = Facectl({"bench", "--concurrency", "64", "--requests", "20", "--rate", "50",
+                            "--json", File("a.jpg", "1,0")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = Lines(r.out)[0];
+  EXPECT_EQ(j["ok"], 20);
+  EXPECT_EQ(j["offered_requests_per_s"].get<double>(), 50.0);
+  EXPECT_GE(j["wall_s"].get<double>(), 0.38);
+  EXPECT_LT(j["wall_s"].get<double>(), 5.0);
+  EXPECT_NE(Facectl({"bench", "--requests", "1", "--rate", "0", File("a.jpg", "1,0")}).code, 0);
 }
 
 TEST_F(FacectlFakeServerTest, HealthIsServing) {

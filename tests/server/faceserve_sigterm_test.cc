@@ -30,6 +30,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/test_harness.h"
+#include "tests/testing/same_answer.h"
+#include "tests/testing/server_process.h"
 
 namespace faceserve {
 namespace {
@@ -37,6 +39,8 @@ namespace {
 using ::testing::HasSubstr;
 using testing::AsyncCall;
 using testing::HealthCheck;
+using testing::SameAnswer;
+using testing::ServerProcess;
 
 const std::string kSourceDir = FACESERVE_SOURCE_DIR;
 
@@ -47,124 +51,11 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// The faceserve process, its stderr collected by a thread.
-class ServerProcess {
- public:
-  explicit ServerProcess(const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], STDERR_FILENO);
-      close(fds[0]);
-      close(fds[1]);
-      std::vector<char*> argv;
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    reader_ = std::thread([this, fd = fds[0]] {
-      char buf[4096];
-      for (;;) {
-        const ssize_t n = read(fd, buf, sizeof(buf));
-        if (n <= 0) break;
-        std::lock_guard<std::mutex> lock(mu_);
-        log_.append(buf, static_cast<size_t>(n));
-      }
-      close(fd);
-    });
-  }
-  ~ServerProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      int status;
-      waitpid(pid_, &status, 0);
-    }
-    if (reader_.joinable()) reader_.join();
-  }
-
-  pid_t pid() const { return pid_; }
-  std::string log() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return log_;
-  }
-
-  // The gRPC port from the "gRPC listening on ... (port N, ..." line; 0 if
-  // it does not appear within `timeout`.
-  int WaitForPort(absl::Duration timeout) {
-    static const std::regex kPort("gRPC listening on \\S+ \\(port (\\d+)");
-    const absl::Time limit = absl::Now() + timeout;
-    while (absl::Now() < limit) {
-      std::smatch m;
-      const std::string text = log();
-      if (std::regex_search(text, m, kPort)) return std::stoi(m[1]);
-      if (Exited(absl::ZeroDuration())) return 0;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return 0;
-  }
-
-  // Waits up to `timeout` for the process to exit; true when it did.
-  bool Exited(absl::Duration timeout) {
-    if (exited_) return true;
-    const absl::Time limit = absl::Now() + timeout;
-    do {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        status_ = status;
-        return true;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    } while (absl::Now() < limit);
-    return false;
-  }
-  int wait_status() const { return status_; }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = 0;
-  std::thread reader_;
-  std::mutex mu_;
-  std::string log_;
-};
-
 struct Outcome {
   grpc::Status status;
   v1::AnalyzeResponse response;
   absl::Time sent, done;
 };
-
-// The same faces, each with the same predictions and boxes within a pixel
-// (batch composition moves the floats a little).
-::testing::AssertionResult SameAnswer(const v1::AnalyzeResponse& got,
-                                      const v1::AnalyzeResponse& want) {
-  if (got.faces_size() != want.faces_size()) {
-    return ::testing::AssertionFailure()
-           << got.faces_size() << " faces, want " << want.faces_size();
-  }
-  for (int i = 0; i < got.faces_size(); ++i) {
-    const v1::Face& g = got.faces(i);
-    const v1::Face& w = want.faces(i);
-    if (g.predictions_size() != w.predictions_size() ||
-        g.landmarks_68_size() != w.landmarks_68_size() ||
-        g.landmarks_5_size() != w.landmarks_5_size()) {
-      return ::testing::AssertionFailure() << "face " << i << " is incomplete";
-    }
-    for (int p = 0; p < g.predictions_size(); ++p) {
-      if (g.predictions(p).outputs_size() != w.predictions(p).outputs_size()) {
-        return ::testing::AssertionFailure() << "face " << i << " prediction " << p;
-      }
-    }
-    const float d = std::abs(g.box().x1() - w.box().x1()) + std::abs(g.box().y1() - w.box().y1()) +
-                    std::abs(g.box().x2() - w.box().x2()) + std::abs(g.box().y2() - w.box().y2());
-    if (d > 4.0f) return ::testing::AssertionFailure() << "face " << i << " box moved by " << d;
-  }
-  return ::testing::AssertionSuccess();
-}
 
 TEST(FaceserveSigtermTest, BurstSignalledMidwayGetsFullAnswersOrUnavailableAndExitsZero) {
   ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
