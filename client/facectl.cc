@@ -74,6 +74,23 @@ const std::vector<CommandInfo>& Commands() {
        {{"root", true}, {"concurrency", true}, {"threshold", true}, {"predictor", true},
         {"json", false}},
        &RunEvalVerifyCommand},
+      {"eval-detect",
+       "usage: facectl eval-detect BOXES.csv [--images LIST.csv] [--root DIR] [--iou T]\n"
+       "                           [--min-score S] [--json]\n"
+       "Detection recall against hand-drawn face boxes (CSV with a header, rows\n"
+       "image,x1,y1,x2,y2 in pixels), each image analysed with detect_only. Annotated\n"
+       "boxes and detections are matched one to one by IoU, highest first. Prints the\n"
+       "recall, the unmatched detections on annotated images and the false positives on\n"
+       "images without a face.\n"
+       "  --images LIST.csv every image to run, in the first column after a header;\n"
+       "                    those without boxes have no face (default: BOXES.csv's images)\n"
+       "  --root DIR        folder of the images, or of an images/ folder holding them\n"
+       "                    (default: the CSV's)\n"
+       "  --iou T           IoU at which a detection matches a box (default 0.4)\n"
+       "  --min-score S     detection score threshold (default: the server's)\n"
+       "  --json            print the results as one JSON object\n",
+       {{"images", true}, {"root", true}, {"iou", true}, {"min-score", true}, {"json", false}},
+       &RunEvalDetectCommand},
       {"bench",
        "usage: facectl bench --concurrency N (--requests M | --duration S) [--rpc analyze|embed]\n"
        "                     [--rate R] [--predictors a,b] [--channels K] [--json] IMAGE...\n"
@@ -124,6 +141,7 @@ std::string FacectlUsage() {
       "  embed        face embeddings (JSON Lines)\n"
       "  verify       compare the faces of two images\n"
       "  eval-verify  verification accuracy over a labelled pair list\n"
+      "  eval-detect  detection recall against hand-drawn face boxes\n"
       "  bench        load test with many concurrent calls\n"
       "  health       grpc.health.v1 check\n\n";
   absl::StrAppend(&usage, kGlobalOptions,

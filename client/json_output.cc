@@ -123,6 +123,11 @@ Json AnalyzeResponseToJson(const std::string& image_path, const v1::AnalyzeRespo
     f["score"] = CleanFloat(face.detection_score());
     f["landmarks"] = PointsToJson(face.landmarks_5());
     if (face.landmarks_68_size() > 0) f["landmarks_68"] = PointsToJson(face.landmarks_68());
+    if (face.has_head_pose()) {
+      f["head_pose"] = Json{{"yaw_deg", CleanFloat(face.head_pose().yaw_deg())},
+                            {"pitch_deg", CleanFloat(face.head_pose().pitch_deg())},
+                            {"roll_deg", CleanFloat(face.head_pose().roll_deg())}};
+    }
     Json predictions = Json::object();
     for (const v1::Prediction& p : face.predictions()) {
       predictions[p.predictor()] = PredictionToJson(p, options.include_embeddings);

@@ -90,12 +90,22 @@ struct Prediction {
   std::vector<HeadResult> heads;
 };
 
+// Where a head points relative to the camera, in degrees (see
+// core/utilizer/head_pose.h for the exact definition of each angle).
+struct HeadPose {
+  float yaw_deg = 0;    // > 0: the face points to the image's right
+  float pitch_deg = 0;  // > 0: the face points up
+  float roll_deg = 0;   // > 0: the head tilts clockwise in the image
+};
+
 // A fully analysed face.
 struct Face {
   Detection detection;
   std::string detector_model;
   std::vector<Point> landmarks5;   // always filled when any landmark source ran
   std::vector<Point> landmarks68;  // when the 68-point model ran
+  bool has_head_pose = false;      // from the 68 landmarks, when configured
+  HeadPose head_pose;
   std::vector<Prediction> predictions;
   std::string crop_jpeg;  // when requested
 };

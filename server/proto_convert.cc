@@ -120,6 +120,11 @@ absl::StatusOr<AnalyzeOptions> AnalyzeOptionsFromProto(const v1::AnalyzeOptions&
                                 kMaxRequestedPredictors));
   }
   out.predictors.assign(options.predictors().begin(), options.predictors().end());
+  if (options.detect_only() && options.predictors_size() > 0) {
+    return Invalid("options.detect_only",
+                   "runs no predictor: leave options.predictors empty with it");
+  }
+  out.detect_only = options.detect_only();
   const float score = options.min_detection_score();
   if (std::isnan(score) || score < 0.0f || score > 1.0f) {
     return Invalid("options.min_detection_score",
@@ -321,6 +326,12 @@ void FaceToProto(const Face& face, bool return_embeddings, v1::Face* out) {
                                                                        : face.detection.landmarks;
   for (const Point& p : five) PointToProto(p, out->add_landmarks_5());
   for (const Point& p : face.landmarks68) PointToProto(p, out->add_landmarks_68());
+  if (face.has_head_pose) {
+    v1::HeadPose* pose = out->mutable_head_pose();
+    pose->set_yaw_deg(face.head_pose.yaw_deg);
+    pose->set_pitch_deg(face.head_pose.pitch_deg);
+    pose->set_roll_deg(face.head_pose.roll_deg);
+  }
   for (const Prediction& prediction : face.predictions) {
     v1::Prediction* pp = out->add_predictions();
     pp->set_predictor(prediction.predictor);

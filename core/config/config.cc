@@ -483,7 +483,8 @@ class Schema {
     crop->Add("method", &CropConfig::method,
               Own(new EnumBinder<CropConfig::Method>(
                   {{"box", CropConfig::Method::kBox},
-                   {"similarity", CropConfig::Method::kSimilarity}})))
+                   {"similarity", CropConfig::Method::kSimilarity},
+                   {"shifted_box", CropConfig::Method::kShiftedBox}})))
         .Add("box", &CropConfig::box,
              Own(new EnumBinder<CropConfig::BoxSource>(
                  {{"detection", CropConfig::BoxSource::kDetection},
@@ -518,6 +519,9 @@ class Schema {
              InRange(&pool_, -1, false, 1, false))
         .Add("batching", &PredictorConfig::batching, batching);
 
+    auto* utilizers = Own(new StructBinder<UtilizersConfig>());
+    utilizers->Add("head_pose", &UtilizersConfig::head_pose, boolean);
+
     auto* root = Own(new StructBinder<Config>());
     root->Add("server", &Config::server, server)
         .Add("metrics", &Config::metrics, metrics)
@@ -527,7 +531,8 @@ class Schema {
         .Add("detector", &Config::detector, detector)
         .Add("predictors", &Config::predictors,
              Own(new ListBinder<PredictorConfig>(predictor)))
-        .Add("default_embedding_predictor", &Config::default_embedding_predictor, str);
+        .Add("default_embedding_predictor", &Config::default_embedding_predictor, str)
+        .Add("utilizers", &Config::utilizers, utilizers);
     root_ = root;
   }
 

@@ -67,6 +67,8 @@ struct CropConfig {
   enum class Method {
     kBox,         // a box padded to a centred square (zeros), resized (face-api)
     kSimilarity,  // similarity transform of 5 landmarks onto a template (dlib chip)
+    kShiftedBox,  // the detection box scaled, shifted inside the image, stretched
+                  // (Silent-Face-Anti-Spoofing's CropImage, for MiniFASNet)
   };
   enum class BoxSource {
     kDetection,   // the detector's box
@@ -75,7 +77,7 @@ struct CropConfig {
   };
   Method method = Method::kBox;
   BoxSource box = BoxSource::kDetection;
-  float scale = 1.0f;     // kBox: box scaled around its centre (MiniFASNet: 2.7)
+  float scale = 1.0f;     // kBox, kShiftedBox: box scaled around its centre (MiniFASNet: 2.7)
   float padding = 0.25f;  // kSimilarity: dlib's get_face_chip padding
   int size = 0;           // side of the square crop; 0: the model card's input
 };
@@ -102,6 +104,13 @@ struct PredictorConfig {
   BatchingOptions batching;
 };
 
+// What the utilizer stage derives from the analysed faces besides drawing.
+struct UtilizersConfig {
+  // Yaw, pitch and roll from the 68 landmarks (core/utilizer/head_pose.h), for
+  // each face the 68-point model ran on.
+  bool head_pose = true;
+};
+
 struct Config {
   ServerConfig server;
   MetricsConfig metrics;
@@ -111,6 +120,7 @@ struct Config {
   DetectorConfig detector;
   std::vector<PredictorConfig> predictors;  // run order is derived, not this order
   std::string default_embedding_predictor;  // for Embed / Verify; empty: the first
+  UtilizersConfig utilizers;
 };
 
 // Reads the YAML file at `path`, applies `overrides` ("a.b.c=value", YAML

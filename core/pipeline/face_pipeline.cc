@@ -24,6 +24,7 @@
 #include "core/reader/image_reader.h"
 #include "core/unifier/face_crop.h"
 #include "core/utilizer/annotator.h"
+#include "core/utilizer/head_pose.h"
 
 namespace faceserve {
 namespace {
@@ -450,6 +451,9 @@ absl::StatusOr<FaceCrop> FacePipelineImpl::MakeCrop(const Job& job, const Face& 
     }
     return CropBoxToSquare(job.image, face.detection.box, p.crop_size, crop.scale);
   }
+  if (crop.method == CropConfig::Method::kShiftedBox) {
+    return CropScaledBoxShifted(job.image, face.detection.box, p.crop_size, crop.scale);
+  }
   if (crop.method == CropConfig::Method::kSimilarity) {
     if (face.landmarks5.size() != 5) {
       return absl::InternalError(
@@ -611,7 +615,9 @@ void FacePipelineImpl::Analyze(ImageInput image, AnalyzeOptions options, CallCon
     return;
   }
   std::vector<const PredictorRuntime*> requested;
-  if (options.predictors.empty()) {
+  if (options.detect_only) {
+    // None requested.
+  } else if (options.predictors.empty()) {
     for (const auto& p : predictors_) requested.push_back(p.get());
   } else {
     std::set<std::string> seen;
@@ -649,6 +655,19 @@ void FacePipelineImpl::Analyze(ImageInput image, AnalyzeOptions options, CallCon
               result.width = job->image.cols;
               result.height = job->image.rows;
               const absl::Time u0 = absl::Now();
+              bool utilized = false;
+              if (config_.utilizers.head_pose) {
+                for (Face& face : job->faces) {
+                  if (face.landmarks68.size() != 68) continue;
+                  absl::StatusOr<HeadPose> pose =
+                      EstimateHeadPose(face.landmarks68, job->image.cols, job->image.rows);
+                  // A pose that cannot be fitted is left out, not an error.
+                  if (!pose.ok()) continue;
+                  face.head_pose = *pose;
+                  face.has_head_pose = true;
+                  utilized = true;
+                }
+              }
               if (options.return_face_crops) {
                 for (Face& face : job->faces) {
                   absl::StatusOr<std::string> jpeg = FaceCropJpeg(job->image, face.detection.box);
@@ -661,7 +680,7 @@ void FacePipelineImpl::Analyze(ImageInput image, AnalyzeOptions options, CallCon
                 if (!jpeg.ok()) return done(jpeg.status());
                 result.annotated_jpeg = *std::move(jpeg);
               }
-              if (options.return_face_crops || options.return_annotated_image) {
+              if (utilized || options.return_face_crops || options.return_annotated_image) {
                 const absl::Duration d = absl::Now() - u0;
                 job->AddTiming("utilizer", d);
                 Observe("utilizer", "", d);

@@ -38,7 +38,8 @@ struct CallContext {
 };
 
 struct AnalyzeOptions {
-  std::vector<std::string> predictors;  // empty: all configured
+  std::vector<std::string> predictors;  // empty: all configured (unless detect_only)
+  bool detect_only = false;             // no predictor runs
   float min_detection_score = 0;        // 0: configured default
   int max_faces = 0;                    // 0: configured limit
   bool return_embeddings = false;

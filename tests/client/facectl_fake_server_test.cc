@@ -32,11 +32,13 @@ class FakeFaceService final : public v1::FaceService::CallbackService {
   std::atomic<int> analyze_calls{0};
   std::atomic<int> embed_calls{0};
   std::atomic<int> whole_image_embeds{0};
+  std::atomic<int> detect_only_calls{0};
 
   grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* context,
                                     const v1::AnalyzeRequest* request,
                                     v1::AnalyzeResponse* response) override {
     ++analyze_calls;
+    if (request->options().detect_only()) ++detect_only_calls;
     auto* reactor = context->DefaultReactor();
     if (request->image().encoded() == "fail") {
       reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode image"));
@@ -48,6 +50,7 @@ class FakeFaceService final : public v1::FaceService::CallbackService {
     face->mutable_box()->set_x2(10);
     face->mutable_box()->set_y2(12);
     face->set_detection_score(0.5f);
+    face->set_detector_model("fake_detector");
     v1::Prediction* p = face->add_predictions();
     p->set_predictor("expression");
     p->set_model("face_expression");
@@ -308,6 +311,52 @@ TEST_F(FacectlFakeServerTest, BenchRateStartsCallsOnASchedule) {
   EXPECT_GE(j["wall_s"].get<double>(), 0.38);
   EXPECT_LT(j["wall_s"].get<double>(), 5.0);
   EXPECT_NE(Facectl({"bench", "--requests", "1", "--rate", "0", File("a.jpg", "1,0")}).code, 0);
+}
+
+// The fake finds one face at (0,0)-(10,12) in every image it can decode.
+TEST_F(FacectlFakeServerTest, EvalDetectCountsMatchesMissesAndFalsePositives) {
+  File("a.jpg", "1,0");
+  File("b.jpg", "0,1");
+  fs::create_directories(dir_ / "images");
+  File("images/empty.jpg", "1,1");  // found in the images/ folder
+  const std::string boxes = File("boxes.csv",
+                                 "image,x1,y1,x2,y2\n"
+                                 "a.jpg,0,0,10,12\n"      // matched
+                                 "a.jpg,50,50,60,60\n"    // missed
+                                 "b.jpg,1,1,11,13\n");    // IoU 0.70: matched at 0.4, not at 0.8
+  const std::string list = File("images.csv", "image,num_faces\na.jpg,2\nb.jpg,1\nempty.jpg,0\n");
+  CliRun r = Facectl({"eval-detect", boxes, "--images", list, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = Lines(r.out)[0];
+  EXPECT_EQ(j["images"], 3);
+  EXPECT_EQ(j["annotated_faces"], 3);
+  EXPECT_EQ(j["matched_faces"], 2);
+  EXPECT_NEAR(j["recall"].get<double>(), 2.0 / 3, 1e-9);
+  EXPECT_EQ(j["unmatched_detections"], 0);
+  EXPECT_EQ(j["no_face_images"], 1);
+  EXPECT_EQ(j["false_positives"], 1);
+  EXPECT_EQ(j["detector"], "fake_detector");
+  EXPECT_EQ(service_.detect_only_calls.load(), 3);
+
+  r = Facectl({"eval-detect", boxes, "--iou", "0.8"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("recall at IoU 0.80: 1/3 = 0.3333"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("images: 2 (0 without a face)"), std::string::npos) << r.out;
+}
+
+TEST_F(FacectlFakeServerTest, EvalDetectFailsOnBadRowsAndMissingImages) {
+  CliRun r = Facectl({"eval-detect", File("bad.csv", "image,x1,y1,x2,y2\na.jpg,0,0,ten,12\n")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("expected image,x1,y1,x2,y2, got 'a.jpg,0,0,ten,12'"), std::string::npos)
+      << r.err;
+  r = Facectl({"eval-detect", File("missing.csv", "image,x1,y1,x2,y2\nnope.jpg,0,0,1,1\n")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("error: NOT_FOUND: "), std::string::npos) << r.err;
+  File("f.jpg", "fail");
+  r = Facectl({"eval-detect", File("fail.csv", "image,x1,y1,x2,y2\nf.jpg,0,0,1,1\n")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("error: INVALID_ARGUMENT: f.jpg: cannot decode"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(FacectlFakeServerTest, HealthIsServing) {

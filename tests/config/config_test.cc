@@ -546,6 +546,17 @@ TEST(ConfigErrorTest, TlsClientCaWithoutServerCertificate) {
                 {"server.tls.client_ca_file: needs server.tls.cert_file"});
 }
 
+TEST(ConfigTest, HeadPoseIsOnByDefaultAndCanBeTurnedOff) {
+  absl::StatusOr<Config> config = Minimal({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->utilizers.head_pose);
+  config = Minimal({"utilizers.head_pose=false"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->utilizers.head_pose);
+  ExpectInvalid(Minimal({"utilizers.pose=true"}), {"unknown key 'utilizers.pose'"});
+  ExpectInvalid(Minimal({"utilizers.head_pose=sometimes"}), {"utilizers.head_pose"});
+}
+
 TEST(ConfigErrorTest, TlsUnknownKeyIsNamed) {
   ExpectInvalid(Minimal({"server.tls.ca_file=x"}), {"unknown key 'server.tls.ca_file'"});
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -219,6 +220,61 @@ TEST_F(FacePipelineTest, AnalyzeFindsTheFaceAndRunsEveryPredictorInConfiguredOrd
                         "predictor/expression", "predictor/embedding"}) {
     EXPECT_TRUE(stages.count(s)) << s;
   }
+}
+
+TEST_F(FacePipelineTest, HeadPoseWhereThe68LandmarksRanAndOnlyWhenConfigured) {
+  CreateAndPreheat();
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(128, 64, {200, 100, 50}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->faces.size(), 1u);
+  EXPECT_TRUE(r->faces[0].has_head_pose);
+  EXPECT_TRUE(std::isfinite(r->faces[0].head_pose.yaw_deg));
+  bool utilizer_timed = false;
+  for (const StageTiming& t : r->timings) utilizer_timed |= t.stage == "utilizer";
+  EXPECT_TRUE(utilizer_timed);
+}
+
+TEST_F(FacePipelineTest, NoHeadPoseWithoutThe68Landmarks) {
+  // The embedding cropped from the detection box needs no landmarks; run alone,
+  // no landmark model runs, so there is nothing to fit a pose to.
+  config_.predictors[2].crop.method = CropConfig::Method::kBox;
+  CreateAndPreheat();
+  AnalyzeOptions options;
+  options.predictors = {"embedding"};
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(128, 64, {200, 100, 50}), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->faces.size(), 1u);
+  EXPECT_TRUE(r->faces[0].landmarks68.empty());
+  EXPECT_FALSE(r->faces[0].has_head_pose);
+}
+
+TEST_F(FacePipelineTest, DetectOnlyRunsNoPredictor) {
+  CreateAndPreheat();
+  std::map<std::string, int> before;
+  for (const char* model : {"det", "lm", "cls", "emb"}) before[model] = runners_[model]->num_calls();
+  AnalyzeOptions options;
+  options.detect_only = true;
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(128, 64, {200, 100, 50}), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->faces.size(), 1u);
+  EXPECT_FLOAT_EQ(r->faces[0].detection.box.x1, 32);
+  EXPECT_TRUE(r->faces[0].predictions.empty());
+  EXPECT_TRUE(r->faces[0].landmarks68.empty());
+  EXPECT_FALSE(r->faces[0].has_head_pose);
+  EXPECT_EQ(runners_["det"]->num_calls(), before["det"] + 1);
+  for (const char* model : {"lm", "cls", "emb"}) {
+    EXPECT_EQ(runners_[model]->num_calls(), before[model]) << model;
+  }
+}
+
+TEST_F(FacePipelineTest, HeadPoseOffByConfiguration) {
+  config_.utilizers.head_pose = false;
+  CreateAndPreheat();
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(128, 64, {200, 100, 50}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->faces.size(), 1u);
+  EXPECT_EQ(r->faces[0].landmarks68.size(), 68u);
+  EXPECT_FALSE(r->faces[0].has_head_pose);
 }
 
 TEST_F(FacePipelineTest, AnalyzeRunsOnlyTheRequestedPredictorsAndTheirLandmarkSource) {

@@ -359,6 +359,12 @@ std::vector<Case> Cases() {
          for (int i = 0; i < 65; ++i) r->analyze.mutable_options()->add_predictors("expression");
        },
        kInvalid, "options.predictors: 65 names, more than the limit of 64", kService},
+      {"AnalyzeDetectOnlyWithPredictors", A,
+       [](Requests* r) {
+         r->analyze.mutable_options()->set_detect_only(true);
+         r->analyze.mutable_options()->add_predictors("expression");
+       },
+       kInvalid, "options.detect_only: runs no predictor", kService},
       {"AnalyzeTooManyUnknownPredictors", A,
        [](Requests* r) {
          for (int i = 0; i < 100000; ++i) r->analyze.mutable_options()->add_predictors("x");
