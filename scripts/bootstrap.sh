@@ -14,7 +14,7 @@ PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   # C++ dependencies
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libopencv-dev prometheus-cpp-dev libyaml-cpp-dev
+  libabsl-dev libopencv-dev libjpeg62-turbo-dev prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev
   # LibTorch and its Python side (the exporter); OpenBLAS: without it Debian's
   # torch falls back to the reference BLAS, 25x slower on matrix products.

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/reader/image_header.h"
+#include "core/reader/jpeg_decoder.h"
 
 namespace faceserve {
 namespace {
@@ -51,6 +52,27 @@ absl::StatusOr<cv::Mat> ReadEncoded(const std::string& bytes, const ReaderLimits
     return DecodeError(header->format, "truncated (no end-of-image marker)");
   }
   cv::Mat rgb;
+  if (header->format == ImageFormat::kJpeg) {
+    // libjpeg-turbo straight to RGB; OpenCV below for the colour spaces it
+    // leaves out (CMYK, YCCK).
+    absl::StatusOr<cv::Mat> decoded = DecodeJpegToRgb(bytes);
+    if (decoded.ok()) {
+      if (decoded->cols != header->stored_width || decoded->rows != header->stored_height) {
+        return DecodeError(header->format,
+                           absl::StrCat("decoded size ", decoded->cols, "x", decoded->rows,
+                                        " disagrees with the header's ", header->stored_width,
+                                        "x", header->stored_height));
+      }
+      try {
+        rgb = ApplyExifOrientation(*decoded, header->orientation);
+      } catch (const cv::Exception& e) {
+        return DecodeError(header->format, e.what());
+      }
+      if (!rgb.isContinuous()) rgb = rgb.clone();
+      return rgb;
+    }
+    if (decoded.status().code() != absl::StatusCode::kUnimplemented) return decoded.status();
+  }
   try {
     // OpenCV's own EXIF handling is switched off (IMREAD_IGNORE_ORIENTATION)
     // and the orientation parsed by PeekImageHeader is applied below, so the
