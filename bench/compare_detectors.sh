@@ -31,11 +31,12 @@ cp "$SHARED"/detect/boxes.csv "$OUT/set/boxes.csv"
   for f in "$SHARED"/bench/noface_human_* "$SHARED"/bench/noface_insight_*; do
     cp "$f" "$OUT/set/images/"; basename "$f"; done; } >"$OUT/set/images.csv"
 
-# name | overrides (NMS IoU from each model's card)
+# name | overrides (score threshold and NMS IoU from each model's card)
 DETECTORS=(
   "ssd_mobilenetv1|--set detector.name=ssd_mobilenetv1 --set detector.model=ssd_mobilenetv1.pt --set detector.nms_iou=0.5"
   "tiny_face_detector|--set detector.name=tiny_face_detector --set detector.model=tiny_face_detector.pt --set detector.nms_iou=0.4"
   "retinaface_mnet025|--set detector.name=retinaface_mnet025 --set detector.model=retinaface_mnet025.pt --set detector.nms_iou=0.4"
+  "mtcnn|--set detector.name=mtcnn --set detector.model=mtcnn.pt --set detector.nms_iou=0.7 --set detector.min_score=0.7"
 )
 ran=()
 for entry in "${DETECTORS[@]}"; do
@@ -89,7 +90,7 @@ lines = [
     "Machine: %d cores, %s. Commit %s. Reproduce: `bench/compare_detectors.sh`. Recall: "
     "`facectl eval-detect` on `../shared/data/faces/detect/` (43 hand-drawn faces in 9 PASCAL VOC "
     "photos; IoU 0.4, since dlib's boxes are tight squares) at each detector's default score "
-    "threshold 0.5; false positives: detections on the 6 photos without a face. Detector time: "
+    "threshold (0.5; MTCNN 0.7, O-Net's); false positives: detections on the 6 photos without a face. Detector time: "
     "`bench/model_limit`, the detector alone at batch 1 (one stream: latency; all streams: time "
     "per image at full load). Analyze: `facectl bench --concurrency 16` on face-api's six demo "
     "photos, every predictor on." % (os.cpu_count(), platform.platform(), commit), "",

@@ -5,7 +5,7 @@ from collections import OrderedDict
 
 import torch
 
-from . import minifasnet, retinaface
+from . import minifasnet, mtcnn, retinaface
 
 try:  # shared card writer (models/common/card.py), imported as models.optional or as optional
     from models.common.card import sha256_file, write_card
@@ -35,6 +35,8 @@ VERSION = "1.0.0"
 
 _RF_REPO = "biubug6/Face-Detector-1MB-with-landmark"
 _RF_COMMIT = "2b075657aef954b9426f938ac7fce100b6910fe6"
+_MT_REPO = "timesler/facenet-pytorch"
+_MT_COMMIT = "787da06156087cd6b616fe6608213722bddc30cd"
 _AS_REPO = "minivision-ai/Silent-Face-Anti-Spoofing"
 _AS_COMMIT = "b6d5f04ad78778917853b25c778acef6d5626d15"
 
@@ -61,6 +63,13 @@ MODELS = OrderedDict([
         weights="retinaface/mobilenet0.25_Final.pth",
         source=dict(repository=_RF_REPO, commit=_RF_COMMIT, path="weights/mobilenet0.25_Final.pth",
                     url="https://github.com/" + _RF_REPO),
+        license="MIT",
+    )),
+    ("mtcnn", dict(
+        # The three networks' state_dicts; pnet.pt stands for the set.
+        weights="mtcnn/pnet.pt", parts=("pnet.pt", "rnet.pt", "onet.pt"),
+        source=dict(repository=_MT_REPO, commit=_MT_COMMIT, path="data/{pnet,rnet,onet}.pt",
+                    url="https://github.com/" + _MT_REPO),
         license="MIT",
     )),
     ("minifasnet_v2", dict(
@@ -105,6 +114,11 @@ def build_eager(name, weights_dir):
     if name == "retinaface_mnet025":
         net = load_state_dict_strict(retinaface.RetinaFaceNet(), path)
         return retinaface.RetinaFaceExport(net).eval()
+    if name == "mtcnn":
+        folder = os.path.dirname(path)
+        nets = [load_state_dict_strict(net, os.path.join(folder, part))
+                for net, part in zip((mtcnn.PNet(), mtcnn.RNet(), mtcnn.ONet()), spec["parts"])]
+        return mtcnn.MtcnnExport(*nets).eval()
     net = minifasnet.minifasnet_v2() if name == "minifasnet_v2" else minifasnet.minifasnet_v1se()
     load_state_dict_strict(net, path)
     return minifasnet.MiniFASNetExport(net).eval()
@@ -148,6 +162,37 @@ def card(name, weight_path):
                                 "(Face-Detector-1MB-with-landmark README)"),
                      dataset="WIDER FACE validation"))
         return c
+    if name == "mtcnn":
+        src["sha256"] = {part: sha256_file(os.path.join(os.path.dirname(weight_path), part))
+                         for part in spec["parts"]}
+        inp = dict(
+            shape=[3, 640, 640], color="rgb", range=[0, 255], layout="NCHW", dtype="float32",
+            batch="dynamic", letterbox="top_left", pad_value=0, resize="bilinear",
+            preprocess=("zero-pad the image at the bottom or right to a square (image at the top-left), "
+                        "then resize the square to 640x640 bilinear; outputs * square side = image pixels"),
+            normalization=("in graph: each pyramid level and crop resampled with area interpolation, "
+                           "then (x - 127.5) / 128"))
+        k = mtcnn.SLOTS
+        outputs = [
+            dict(name="boxes", shape=[k, 4], kind="boxes_xyxy_normalized",
+                 note=("x1,y1,x2,y2 in [0,1] of the 640 input after O-Net's box regression; the whole "
+                       "cascade runs in graph (facenet-pytorch detect_face: minimum face %g px, pyramid "
+                       "factor %g, thresholds %s, NMS 0.5 per scale, 0.7 per stage, 0.7 'Min' at the "
+                       "end); %d slots, best first, unused ones all zero"
+                       % (mtcnn.MIN_FACE, mtcnn.FACTOR, list(mtcnn.THRESHOLDS), k))),
+            dict(name="scores", shape=[k], kind="scores", labels=["face"],
+                 note="O-Net face probability; 0 in unused slots"),
+            dict(name="landmarks", shape=[k, 10], kind="landmarks_xy_normalized",
+                 labels=["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"],
+                 note="O-Net's 5 points as x,y pairs in [0,1] of the 640 input (left/right as seen in the image)"),
+        ]
+        return dict(name=name, version=VERSION, task="face_detection", file=name + ".pt",
+                    format="torchscript", input=inp, outputs=outputs,
+                    postprocess=dict(min_confidence=0.7, nms_iou=0.7,
+                                     note="O-Net's threshold 0.7; the cascade's own NMS already ran"),
+                    source=src, license=spec["license"],
+                    accuracy=dict(published=("Zhang et al. 2016 (IEEE SPL): 95.04% true positives at 2000 "
+                                             "false positives on FDDB"), dataset="FDDB"))
     scale = spec["scale"]
     inp = dict(
         shape=[3, 80, 80], color="rgb", range=[0, 255], layout="NCHW", dtype="float32",
@@ -165,7 +210,7 @@ def card(name, weight_path):
 
 
 def _example(name):
-    s = 640 if name == "retinaface_mnet025" else 80
+    s = 640 if name in ("retinaface_mnet025", "mtcnn") else 80
     g = torch.Generator().manual_seed(0)
     return torch.rand(2, 3, s, s, generator=g) * 255.0
 

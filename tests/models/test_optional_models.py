@@ -1,5 +1,5 @@
 """Tests for the optional TorchScript models (models/optional):
-RetinaFace MobileNet-0.25 and MiniFASNetV2 / V1SE.
+RetinaFace MobileNet-0.25, MTCNN (facenet-pytorch) and MiniFASNetV2 / V1SE.
 
 Run from the repository root:
     /usr/bin/python3 -m unittest tests/models/test_optional_models.py -v
@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 
 from models.optional import build_eager, export_all, load_state_dict_strict  # noqa: E402
 from models.optional import imageops as I  # noqa: E402
-from models.optional import minifasnet, retinaface  # noqa: E402
+from models.optional import minifasnet, mtcnn, retinaface  # noqa: E402
 from models.optional.export import MODELS, sha256_file  # noqa: E402
 
 
@@ -47,13 +47,19 @@ DATA = _path("FACESERVE_DATA_DIR", "../shared/data/faces")
 MODELS_DIR = _path("FACESERVE_MODELS_DIR", "models/exported")
 DEMO = os.path.join(ROOT, "models/reference/node_modules/@vladmandic/face-api/demo")
 
-# Detection post-processing used by the tests (also in the RetinaFace card).
-SCORE_THR = 0.5
-NMS_THR = 0.4
+# Detection post-processing used by the tests (also in the model cards):
+# detector -> (score threshold, NMS IoU).
+POSTPROCESS = {"retinaface_mnet025": (0.5, 0.4), "mtcnn": (0.7, 0.7)}
+DETECTORS = tuple(POSTPROCESS)
 
 # Bars (measured values in brackets, 2 CPU threads, torch 1.13.1).
-BAR_FACEAPI_IOU = 0.70      # [min 0.742, mean 0.865 over the 22 face-api faces]
-BAR_DETECT_RECALL = 0.95    # [43/43 = 1.000 at IoU 0.4, score 0.5]
+# detector -> bar [measured]
+BAR_FACEAPI_IOU = {"retinaface_mnet025": 0.70,  # [min 0.742, mean 0.865 over the 22 face-api faces]
+                   "mtcnn": 0.60}  # [21 faces: min 0.659, mean 0.834]
+BAR_FACEAPI_MISSED = {"retinaface_mnet025": 0,
+                      "mtcnn": 1}  # [1: sample2's face looking steeply down]
+BAR_DETECT_RECALL = {"retinaface_mnet025": 0.95,  # [43/43 = 1.000 at IoU 0.4, score 0.5]
+                     "mtcnn": 0.95}  # [42/43 = 0.977]
 BAR_REAL_FRACTION = 0.90    # [28/28 = 1.000 on camera photos; see test_antispoof_real_photos]
 BAR_SCRIPT_DIFF = 1e-4      # [~1e-6]
 
@@ -110,7 +116,8 @@ def _report(msg):
 
 
 @unittest.skipUnless(os.path.isdir(os.path.join(WEIGHTS, "retinaface")) and
-                     os.path.isdir(os.path.join(WEIGHTS, "antispoof")),
+                     os.path.isdir(os.path.join(WEIGHTS, "antispoof")) and
+                     os.path.isdir(os.path.join(WEIGHTS, "mtcnn")),
                      "published weights not found under %s (../shared/models): skipping the optional "
                      "model tests" % WEIGHTS)
 class OptionalModelsTest(unittest.TestCase):
@@ -129,13 +136,14 @@ class OptionalModelsTest(unittest.TestCase):
         cls._det_cache = {}
 
     # ---------------------------------------------------------------- helpers
-    def detect(self, path, model=None):
-        key = (path, model is None)
+    def detect(self, path, detector="retinaface_mnet025"):
+        key = (path, detector)
         if key not in self._det_cache:
             img = I.load_rgb(path)
             lb, side = I.letterbox(img)
-            b, s, l = (model or self.script["retinaface_mnet025"])(I.to_nchw([lb]))
-            self._det_cache[key] = (img, I.postprocess(b[0], s[0], l[0], side, SCORE_THR, NMS_THR))
+            b, s, l = self.script[detector](I.to_nchw([lb]))
+            score_thr, nms_thr = POSTPROCESS[detector]
+            self._det_cache[key] = (img, I.postprocess(b[0], s[0], l[0], side, score_thr, nms_thr))
         return self._det_cache[key]
 
     def real_prob(self, img, box):
@@ -159,6 +167,9 @@ class OptionalModelsTest(unittest.TestCase):
             torch.save(bad, p)
             with self.assertRaises(RuntimeError):
                 load_state_dict_strict(minifasnet.minifasnet_v2(), p)
+            # R-Net's weights do not fit P-Net
+            with self.assertRaises(RuntimeError):
+                load_state_dict_strict(mtcnn.PNet(), os.path.join(WEIGHTS, "mtcnn", "rnet.pt"))
             # V2 weights do not fit the V1SE architecture
             with self.assertRaises(RuntimeError):
                 load_state_dict_strict(minifasnet.minifasnet_v1se(),
@@ -175,7 +186,12 @@ class OptionalModelsTest(unittest.TestCase):
             self.assertEqual(c["input"]["color"], "rgb")
             self.assertEqual(c["input"]["range"], [0, 255])
             self.assertEqual(len(c["input"]["shape"]), 3)
-            self.assertEqual(c["source"]["sha256"], sha256_file(os.path.join(WEIGHTS, spec["weights"])))
+            if "parts" in spec:  # several weight files (MTCNN's three networks)
+                folder = os.path.dirname(os.path.join(WEIGHTS, spec["weights"]))
+                self.assertEqual(c["source"]["sha256"],
+                                 {p: sha256_file(os.path.join(folder, p)) for p in spec["parts"]})
+            else:
+                self.assertEqual(c["source"]["sha256"], sha256_file(os.path.join(WEIGHTS, spec["weights"])))
             for o in c["outputs"]:
                 self.assertTrue({"name", "shape", "kind"} <= set(o))
         with open(os.path.join(self.models_dir, "minifasnet_v1se.yaml")) as f:
@@ -190,12 +206,13 @@ class OptionalModelsTest(unittest.TestCase):
         photos += sorted(glob.glob(os.path.join(DATA, "detect/images/2008_*.jpg")))[:2]
         self.assertTrue(photos)
         x = I.to_nchw([I.letterbox(I.load_rgb(p))[0] for p in photos])
-        e = self.eager["retinaface_mnet025"](x)
-        s = self.script["retinaface_mnet025"](x)
         worst = 0.0
-        for a, b in zip(e, s):
-            self.assertEqual(a.shape, b.shape)
-            worst = max(worst, float((a - b).abs().max()))
+        for detector in DETECTORS:
+            e = self.eager[detector](x)
+            s = self.script[detector](x)
+            for a, b in zip(e, s):
+                self.assertEqual(a.shape, b.shape)
+                worst = max(worst, float((a - b).abs().max()))
         crops = []
         for p in photos:
             img, dets = self.detect(p)
@@ -260,17 +277,23 @@ class OptionalModelsTest(unittest.TestCase):
     # ---------------------------------------------------------------- behaviour: detection
     @unittest.skipUnless(os.path.isdir(DEMO), "face-api demo photos not installed (models/reference npm install)")
     def test_finds_faceapi_faces_on_demo_photos(self):
+        for detector in DETECTORS:
+            with self.subTest(detector=detector):
+                self._finds_faceapi_faces(detector)
+
+    def _finds_faceapi_faces(self, detector):
         ref, origin = load_faceapi_boxes()
         _report("face-api reference boxes: %s" % origin)
-        ious = []
+        ious, missed = [], []
         for name, faces in sorted(ref.items()):
-            img, dets = self.detect(os.path.join(DEMO, name))
-            self.assertGreaterEqual(len(dets), len(faces), name)
+            img, dets = self.detect(os.path.join(DEMO, name), detector)
             for fb in faces:
-                best = max(dets, key=lambda d: I.iou(d[0], fb))
-                io = I.iou(best[0], fb)
+                best = max(dets, key=lambda d: I.iou(d[0], fb), default=None)
+                io = I.iou(best[0], fb) if best is not None else 0.0
+                if io < BAR_FACEAPI_IOU[detector]:
+                    missed.append("%s %s (best IoU %.3f)" % (name, [round(v) for v in fb], io))
+                    continue
                 ious.append(io)
-                self.assertGreaterEqual(io, BAR_FACEAPI_IOU, "%s face-api box %s best IoU %.3f" % (name, fb, io))
                 for (x, y) in best[2]:
                     self.assertTrue(fb[0] <= x <= fb[2] and fb[1] <= y <= fb[3],
                                     "%s landmark (%.0f,%.0f) outside face-api box %s" % (name, x, y, fb))
@@ -281,9 +304,17 @@ class OptionalModelsTest(unittest.TestCase):
                 self.assertLess(lm[0][0], lm[1][0])
                 self.assertLess(lm[3][0], lm[4][0])
                 self.assertLess(max(lm[0][1], lm[1][1]), min(lm[3][1], lm[4][1]))
-        _report("vs face-api: %d faces, IoU min %.3f mean %.3f" % (len(ious), min(ious), float(np.mean(ious))))
+        _report("%s vs face-api: %d of %d faces at IoU >= %.2f (min %.3f, mean %.3f); missed: %s"
+                % (detector, len(ious), len(ious) + len(missed), BAR_FACEAPI_IOU[detector],
+                   min(ious), float(np.mean(ious)), missed or "none"))
+        self.assertLessEqual(len(missed), BAR_FACEAPI_MISSED[detector], missed)
 
     def test_recall_on_annotated_photos(self):
+        for detector in DETECTORS:
+            with self.subTest(detector=detector):
+                self._recall_on_annotated_photos(detector)
+
+    def _recall_on_annotated_photos(self, detector):
         folder = os.path.join(DATA, "detect")
         if not os.path.isdir(folder):
             self.skipTest("no %s" % folder)
@@ -296,7 +327,7 @@ class OptionalModelsTest(unittest.TestCase):
         tp = n = 0
         noface_dets = 0
         for im in images:
-            _, dets = self.detect(os.path.join(folder, "images", im))
+            _, dets = self.detect(os.path.join(folder, "images", im), detector)
             g = gt.get(im, [])
             if not g:
                 noface_dets += len(dets)
@@ -310,18 +341,20 @@ class OptionalModelsTest(unittest.TestCase):
                     if io >= 0.4:
                         tp += 1
                         used.add(i)
-        _report("detect/ recall at IoU 0.4: %d/%d = %.3f; detections on no-face images: %d"
-                % (tp, n, tp / n, noface_dets))
-        self.assertGreaterEqual(tp / n, BAR_DETECT_RECALL)
+        _report("%s: detect/ recall at IoU 0.4: %d/%d = %.3f; detections on no-face images: %d"
+                % (detector, tp, n, tp / n, noface_dets))
+        self.assertGreaterEqual(tp / n, BAR_DETECT_RECALL[detector])
         self.assertEqual(noface_dets, 0)
 
     def test_no_faces_on_noface_photos(self):
         paths = sorted(glob.glob(os.path.join(DATA, "bench", "noface_*")))
         if not paths:
             self.skipTest("no bench/noface_* photos")
-        for p in paths:
-            _, dets = self.detect(p)
-            self.assertEqual(len(dets), 0, "%s: %s" % (os.path.basename(p), [round(d[1], 3) for d in dets]))
+        for detector in DETECTORS:
+            for p in paths:
+                _, dets = self.detect(p, detector)
+                self.assertEqual(len(dets), 0, "%s %s: %s" % (detector, os.path.basename(p),
+                                                              [round(d[1], 3) for d in dets]))
 
     # ---------------------------------------------------------------- behaviour: anti-spoofing
     def test_antispoof_real_photos(self):
