@@ -247,7 +247,8 @@ TEST_F(FullConfigTest, RetinaFaceFindsTheAnnotatedFacesAndNothingElse) {
 TEST(DetectorOptionTest, MtcnnFindsTheAnnotatedFacesAndNothingElse) {
   const std::string skip = MissingModels({"mtcnn.pt"});
   if (!skip.empty()) GTEST_SKIP() << skip;
-  RunningServer* server = RunningServer::Start(
+  // Static: the server lives as long as the process (see RunningServer).
+  static RunningServer* server = RunningServer::Start(
       kSource / "config/default.yaml",
       {"detector.name=mtcnn", "detector.model=mtcnn.pt", "detector.min_score=0.7",
        "detector.nms_iou=0.7"});
