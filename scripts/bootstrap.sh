@@ -16,6 +16,9 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libopencv-dev libjpeg62-turbo-dev prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev
+  # image codecs of core/reader and core/utilizer (the server links no
+  # opencv_imgcodecs; the tests still use it as the reference)
+  libpng-dev libwebp-dev
   # LibTorch and its Python side (the exporter); OpenBLAS: without it Debian's
   # torch falls back to the reference BLAS, 25x slower on matrix products.
   libtorch-dev python3-torch libopenblas0 python3-numpy python3-yaml python3-pil

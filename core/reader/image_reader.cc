@@ -3,24 +3,27 @@
 #include <string>
 #include <string_view>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/reader/bmp_decoder.h"
 #include "core/reader/image_header.h"
 #include "core/reader/jpeg_decoder.h"
+#include "core/reader/png_decoder.h"
+#include "core/reader/webp_decoder.h"
 
 namespace faceserve {
 namespace {
 
 // A JPEG whose data stops early still "decodes": libjpeg warns ("Premature
-// end of JPEG file") and fills the missing rows with grey, and OpenCV returns
-// that image. Such an image would be analysed silently wrong, so a JPEG
-// without an EOI marker after its first scan is rejected. Entropy-coded data
-// cannot contain FF D9 (0xFF bytes are stuffed as FF 00), so any FF D9 after
-// the SOS marker is the end of the image; trailing bytes after it (some
-// cameras append data) are tolerated.
+// end of JPEG file") and fills the missing rows with grey, and the decoder
+// (like OpenCV's) returns that image. Such an image would be analysed
+// silently wrong, so a JPEG without an EOI marker after its first scan is
+// rejected. Entropy-coded data cannot contain FF D9 (0xFF bytes are stuffed
+// as FF 00), so any FF D9 after the SOS marker is the end of the image;
+// trailing bytes after it (some cameras append data) are tolerated. The other
+// decoders reject truncated files themselves.
 bool JpegHasEndMarker(std::string_view bytes) {
   const size_t sos = bytes.find(std::string_view("\xFF\xDA", 2));
   if (sos == std::string_view::npos) return false;
@@ -31,6 +34,19 @@ bool JpegHasEndMarker(std::string_view bytes) {
 absl::Status DecodeError(ImageFormat f, const std::string& detail = "") {
   return absl::InvalidArgumentError(absl::StrCat("could not decode ", ImageFormatName(f),
                                                  " image", detail.empty() ? "" : ": ", detail));
+}
+
+// Every decoder returns a continuous RGB CV_8UC3 image of the stored size and
+// errors saying "could not decode <format> image: ..." (INVALID_ARGUMENT).
+absl::StatusOr<cv::Mat> DecodeToRgb(ImageFormat format, std::string_view bytes) {
+  switch (format) {
+    case ImageFormat::kJpeg: return DecodeJpegToRgb(bytes);
+    case ImageFormat::kPng: return DecodePngToRgb(bytes);
+    case ImageFormat::kWebp: return DecodeWebpToRgb(bytes);
+    case ImageFormat::kBmp: return DecodeBmpToRgb(bytes);
+    case ImageFormat::kUnknown: break;
+  }
+  return DecodeError(format);
 }
 
 absl::StatusOr<cv::Mat> ReadEncoded(const std::string& bytes, const ReaderLimits& limits) {
@@ -52,44 +68,17 @@ absl::StatusOr<cv::Mat> ReadEncoded(const std::string& bytes, const ReaderLimits
     return DecodeError(header->format, "truncated (no end-of-image marker)");
   }
   cv::Mat rgb;
-  if (header->format == ImageFormat::kJpeg) {
-    // libjpeg-turbo straight to RGB; OpenCV below for the colour spaces it
-    // leaves out (CMYK, YCCK).
-    absl::StatusOr<cv::Mat> decoded = DecodeJpegToRgb(bytes);
-    if (decoded.ok()) {
-      if (decoded->cols != header->stored_width || decoded->rows != header->stored_height) {
-        return DecodeError(header->format,
-                           absl::StrCat("decoded size ", decoded->cols, "x", decoded->rows,
-                                        " disagrees with the header's ", header->stored_width,
-                                        "x", header->stored_height));
-      }
-      try {
-        rgb = ApplyExifOrientation(*decoded, header->orientation);
-      } catch (const cv::Exception& e) {
-        return DecodeError(header->format, e.what());
-      }
-      if (!rgb.isContinuous()) rgb = rgb.clone();
-      return rgb;
-    }
-    if (decoded.status().code() != absl::StatusCode::kUnimplemented) return decoded.status();
-  }
   try {
-    // OpenCV's own EXIF handling is switched off (IMREAD_IGNORE_ORIENTATION)
-    // and the orientation parsed by PeekImageHeader is applied below, so the
-    // result always agrees with the header's size and is rotated exactly once.
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U,
-                         const_cast<char*>(bytes.data()));
-    cv::Mat bgr = cv::imdecode(buffer, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-    if (bgr.empty() || bgr.type() != CV_8UC3) return DecodeError(header->format);
-    if (bgr.cols != header->stored_width || bgr.rows != header->stored_height) {
+    absl::StatusOr<cv::Mat> decoded = DecodeToRgb(header->format, bytes);
+    if (!decoded.ok()) return decoded.status();
+    if (decoded->cols != header->stored_width || decoded->rows != header->stored_height) {
       return DecodeError(header->format,
-                         absl::StrCat("decoded size ", bgr.cols, "x", bgr.rows,
-                                      " disagrees with the header's ", header->stored_width,
-                                      "x", header->stored_height));
+                         absl::StrCat("decoded size ", decoded->cols, "x", decoded->rows,
+                                      " disagrees with the header's ", header->stored_width, "x",
+                                      header->stored_height));
     }
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    rgb = ApplyExifOrientation(rgb, header->orientation);
-  } catch (const cv::Exception& e) {
+    rgb = ApplyExifOrientation(*decoded, header->orientation);
+  } catch (const cv::Exception& e) {  // allocation failures
     return DecodeError(header->format, e.what());
   }
   if (!rgb.isContinuous()) rgb = rgb.clone();

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "absl/status/status.h"
@@ -11,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/utilizer/jpeg_encoder.h"
 
 namespace faceserve {
 namespace {
@@ -22,25 +22,13 @@ absl::Status CheckImage(const cv::Mat& rgb) {
   return absl::OkStatus();
 }
 
-// BGR 8-bit copy for OpenCV's drawing and encoding.
-cv::Mat ToBgr8(const cv::Mat& rgb) {
+// The image as 8 bits (other depths saturated); shares `rgb`'s pixels when it
+// already is 8-bit.
+cv::Mat ToRgb8(const cv::Mat& rgb) {
+  if (rgb.depth() == CV_8U) return rgb;
   cv::Mat u8;
-  if (rgb.depth() == CV_8U) {
-    u8 = rgb;
-  } else {
-    rgb.convertTo(u8, CV_8U);
-  }
-  cv::Mat bgr;
-  cv::cvtColor(u8, bgr, cv::COLOR_RGB2BGR);
-  return bgr;
-}
-
-absl::StatusOr<std::string> EncodeBgr(const cv::Mat& bgr, int quality) {
-  std::vector<uchar> buf;
-  if (!cv::imencode(".jpg", bgr, buf, {cv::IMWRITE_JPEG_QUALITY, quality})) {
-    return absl::InternalError("JPEG encoding failed");
-  }
-  return std::string(buf.begin(), buf.end());
+  rgb.convertTo(u8, CV_8U);
+  return u8;
 }
 
 std::string FormatValue(float v) {
@@ -62,7 +50,7 @@ absl::StatusOr<std::string> EncodeJpeg(const cv::Mat& rgb, int quality) {
     return absl::InvalidArgumentError(absl::StrCat("JPEG quality ", quality, " not in 1..100"));
   }
   try {
-    return EncodeBgr(ToBgr8(rgb), quality);
+    return EncodeRgbToJpeg(ToRgb8(rgb), quality);
   } catch (const cv::Exception& e) {
     return absl::InternalError(absl::StrCat("JPEG encoding failed: ", e.what()));
   }
@@ -100,22 +88,23 @@ absl::StatusOr<std::string> DrawAnnotatedJpeg(const cv::Mat& rgb,
                                               const std::vector<Face>& faces) {
   if (absl::Status s = CheckImage(rgb); !s.ok()) return s;
   try {
-    cv::Mat bgr = ToBgr8(rgb);
-    if (bgr.data == rgb.data) bgr = bgr.clone();
-    const int side = std::max(bgr.cols, bgr.rows);
+    // Drawn in RGB: the colours below are RGB.
+    cv::Mat canvas = ToRgb8(rgb);
+    if (canvas.data == rgb.data) canvas = canvas.clone();
+    const int side = std::max(canvas.cols, canvas.rows);
     const int thickness = std::max(1, static_cast<int>(std::lround(side / 400.0)));
     const double font_scale = std::max(0.4, side / 1200.0);
     const int font = cv::FONT_HERSHEY_SIMPLEX;
-    const cv::Scalar box_color(0, 255, 0), lm5_color(0, 0, 255), lm68_color(255, 255, 0);
+    const cv::Scalar box_color(0, 255, 0), lm5_color(255, 0, 0), lm68_color(0, 255, 255);
     for (const Face& face : faces) {
       const Box& b = face.detection.box;
       const cv::Point tl = ToPixel({b.x1, b.y1}), br = ToPixel({b.x2, b.y2});
-      cv::rectangle(bgr, tl, br, box_color, thickness, cv::LINE_AA);
+      cv::rectangle(canvas, tl, br, box_color, thickness, cv::LINE_AA);
       for (const Point& p : face.landmarks68) {
-        cv::circle(bgr, ToPixel(p), thickness, lm68_color, cv::FILLED, cv::LINE_AA);
+        cv::circle(canvas, ToPixel(p), thickness, lm68_color, cv::FILLED, cv::LINE_AA);
       }
       for (const Point& p : face.landmarks5) {
-        cv::circle(bgr, ToPixel(p), thickness + 1, lm5_color, cv::FILLED, cv::LINE_AA);
+        cv::circle(canvas, ToPixel(p), thickness + 1, lm5_color, cv::FILLED, cv::LINE_AA);
       }
       const std::string label = FaceLabel(face);
       if (label.empty()) continue;
@@ -131,17 +120,17 @@ absl::StatusOr<std::string> DrawAnnotatedJpeg(const cv::Mat& rgb,
       }
       const int block = line_height * static_cast<int>(lines.size());
       int top = tl.y - thickness - block;
-      if (top < 0) top = std::min(br.y + thickness, std::max(0, bgr.rows - block));
-      const int left = std::max(0, std::min(tl.x, bgr.cols - width));
-      cv::rectangle(bgr, cv::Point(left, top), cv::Point(left + width, top + block), box_color,
+      if (top < 0) top = std::min(br.y + thickness, std::max(0, canvas.rows - block));
+      const int left = std::max(0, std::min(tl.x, canvas.cols - width));
+      cv::rectangle(canvas, cv::Point(left, top), cv::Point(left + width, top + block), box_color,
                     cv::FILLED);
       for (size_t i = 0; i < lines.size(); ++i) {
         const cv::Point origin(left, top + line_height * static_cast<int>(i + 1) - baseline);
-        cv::putText(bgr, lines[i], origin, font, font_scale, cv::Scalar(0, 0, 0), thickness,
+        cv::putText(canvas, lines[i], origin, font, font_scale, cv::Scalar(0, 0, 0), thickness,
                     cv::LINE_AA);
       }
     }
-    return EncodeBgr(bgr, 90);
+    return EncodeRgbToJpeg(canvas, 90);
   } catch (const cv::Exception& e) {
     return absl::InternalError(absl::StrCat("drawing the annotated image failed: ", e.what()));
   }

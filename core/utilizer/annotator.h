@@ -14,9 +14,10 @@
 
 namespace faceserve {
 
-// JPEG bytes of an RGB image (CV_8UC3; CV_32FC3 is saturated to 8 bits).
+// JPEG bytes of an RGB image (CV_8UC3; CV_32FC3 is saturated to 8 bits),
+// encoded by jpeg_encoder.h (the same bytes as OpenCV's imencode).
 // INVALID_ARGUMENT for an empty or non-3-channel image or a quality outside
-// 1..100; INTERNAL when OpenCV fails.
+// 1..100; INTERNAL when libjpeg fails.
 absl::StatusOr<std::string> EncodeJpeg(const cv::Mat& rgb, int quality = 90);
 
 // One line per face summarising its predictions: the top label and score of

@@ -284,8 +284,9 @@ TEST(ReadImageTest, AppliesEveryExifOrientationOnce) {
   }
 }
 
-// Documents what OpenCV 4.6 does by itself, which is why ReadImage decodes
-// with IMREAD_IGNORE_ORIENTATION and rotates once from its own header parse.
+// Documents what OpenCV 4.6 does by itself, which is why the decoder tests
+// compare with imdecode(IMREAD_IGNORE_ORIENTATION): the decoders leave the
+// orientation alone and ReadImage rotates once from its own header parse.
 TEST(ReadImageTest, OpenCvImdecodeAppliesExifOrientationByItself) {
   const std::string jpeg = WithExifOrientation(Encode(Synthetic(40, 20), ".jpg"), 6);
   const cv::Mat buf(1, static_cast<int>(jpeg.size()), CV_8U, const_cast<char*>(jpeg.data()));

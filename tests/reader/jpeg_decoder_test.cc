@@ -1,13 +1,11 @@
 // DecodeJpegToRgb against OpenCV's imdecode (the decoder it replaces for
-// JPEG): the same pixels on every JPEG photo of the project, grey and
-// progressive ones included; CMYK left to OpenCV; bad data an error.
+// JPEG): the same pixels for grey, progressive and odd-sized JPEGs and for
+// CMYK and YCCK ones (decoders_on_photos_test.cc covers the project's
+// photos); bad data an error.
 #include "core/reader/jpeg_decoder.h"
 #include "core/reader/image_reader.h"
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -16,51 +14,16 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "tests/reader/decoder_test_util.h"
+
 namespace faceserve {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-cv::Mat OpenCvRgb(const std::string& bytes) {
-  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
-  cv::Mat bgr = cv::imdecode(buffer, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-  cv::Mat rgb;
-  if (!bgr.empty()) cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return rgb;
-}
+using testing_util::ExpectSameAsOpenCv;
+using testing_util::OpenCvRgb;
 
 void ExpectSamePixels(const std::string& bytes, const std::string& what) {
-  absl::StatusOr<cv::Mat> ours = DecodeJpegToRgb(bytes);
-  ASSERT_TRUE(ours.ok()) << what << ": " << ours.status();
-  const cv::Mat theirs = OpenCvRgb(bytes);
-  ASSERT_EQ(ours->size(), theirs.size()) << what;
-  ASSERT_EQ(ours->type(), CV_8UC3) << what;
-  EXPECT_TRUE(ours->isContinuous());
-  EXPECT_EQ(cv::norm(*ours, theirs, cv::NORM_INF), 0) << what;
-}
-
-TEST(JpegDecoderTest, SamePixelsAsOpenCvOnEveryPhoto) {
-  const fs::path source = FACESERVE_SOURCE_DIR;
-  std::vector<fs::path> roots = {source / "../shared/data/faces",
-                                 source / "models/reference/node_modules/@vladmandic/face-api/demo"};
-  int checked = 0;
-  for (const fs::path& root : roots) {
-    if (!fs::exists(root)) continue;
-    for (const auto& entry : fs::recursive_directory_iterator(root)) {
-      const std::string ext = entry.path().extension().string();
-      if (ext != ".jpg" && ext != ".jpeg") continue;
-      ExpectSamePixels(ReadFile(entry.path()), entry.path().string());
-      ++checked;
-    }
-  }
-  EXPECT_GE(checked, 100);
+  ExpectSameAsOpenCv(DecodeJpegToRgb(bytes), bytes, what);
 }
 
 TEST(JpegDecoderTest, SamePixelsForGreyProgressiveAndOddSizes) {
@@ -78,8 +41,9 @@ TEST(JpegDecoderTest, SamePixelsForGreyProgressiveAndOddSizes) {
   ExpectSamePixels(std::string(buf.begin(), buf.end()), "grey");
 }
 
-// A 4-component (CMYK) JPEG written with libjpeg itself.
-std::string CmykJpeg(int width, int height) {
+// A 4-component JPEG written with libjpeg itself: Adobe CMYK, or YCCK
+// (libjpeg converts, and writes the Adobe marker saying which).
+std::string FourComponentJpeg(int width, int height, J_COLOR_SPACE stored, int quality) {
   jpeg_compress_struct cinfo;
   jpeg_error_mgr jerr;
   cinfo.err = jpeg_std_error(&jerr);
@@ -92,10 +56,14 @@ std::string CmykJpeg(int width, int height) {
   cinfo.input_components = 4;
   cinfo.in_color_space = JCS_CMYK;
   jpeg_set_defaults(&cinfo);
+  jpeg_set_colorspace(&cinfo, stored);
+  jpeg_set_quality(&cinfo, quality, TRUE);
   jpeg_start_compress(&cinfo, TRUE);
   std::vector<unsigned char> row(width * 4);
   while (cinfo.next_scanline < cinfo.image_height) {
-    for (int x = 0; x < width * 4; ++x) row[x] = static_cast<unsigned char>(x * 7 + cinfo.next_scanline * 3);
+    for (int x = 0; x < width * 4; ++x) {
+      row[x] = static_cast<unsigned char>(x * 7 + cinfo.next_scanline * 3 + (x % 4) * 50);
+    }
     JSAMPROW r = row.data();
     jpeg_write_scanlines(&cinfo, &r, 1);
   }
@@ -106,16 +74,64 @@ std::string CmykJpeg(int width, int height) {
   return bytes;
 }
 
-TEST(JpegDecoderTest, CmykIsLeftToOpenCvByTheReader) {
-  const std::string cmyk = CmykJpeg(24, 16);
-  EXPECT_EQ(DecodeJpegToRgb(cmyk).status().code(), absl::StatusCode::kUnimplemented);
-  ImageInput input;
-  input.encoded = cmyk;
-  absl::StatusOr<cv::Mat> read = ReadImage(input, ReaderLimits{});
-  ASSERT_TRUE(read.ok()) << read.status();
-  const cv::Mat theirs = OpenCvRgb(cmyk);
-  ASSERT_EQ(read->size(), theirs.size());
-  EXPECT_EQ(cv::norm(*read, theirs, cv::NORM_INF), 0);
+TEST(JpegDecoderTest, CmykAndYcckSamePixelsAsOpenCv) {
+  for (J_COLOR_SPACE stored : {JCS_CMYK, JCS_YCCK}) {
+    for (const cv::Size size : {cv::Size(24, 16), cv::Size(1, 1), cv::Size(61, 37)}) {
+      for (int quality : {50, 95}) {
+        const std::string jpeg = FourComponentJpeg(size.width, size.height, stored, quality);
+        const std::string what = std::string(stored == JCS_CMYK ? "CMYK " : "YCCK ") +
+                                 std::to_string(size.width) + "x" + std::to_string(size.height);
+        ExpectSamePixels(jpeg, what);
+        // And through the reader, which no longer hands these to OpenCV.
+        ImageInput input;
+        input.encoded = jpeg;
+        absl::StatusOr<cv::Mat> read = ReadImage(input, ReaderLimits{});
+        ASSERT_TRUE(read.ok()) << read.status();
+        EXPECT_EQ(cv::norm(*read, OpenCvRgb(jpeg), cv::NORM_INF), 0) << what;
+      }
+    }
+  }
+}
+
+// OpenCV's conversion spelt out on flat colours: each channel is
+// k - ((255 - c) * k >> 8) of the stored (inverted) samples.
+TEST(JpegDecoderTest, CmykConversionIsOpenCvs) {
+  for (const cv::Vec4b& cmyk : {cv::Vec4b(255, 255, 255, 255), cv::Vec4b(0, 0, 0, 0),
+                               cv::Vec4b(0, 128, 255, 200), cv::Vec4b(30, 60, 90, 255)}) {
+    jpeg_compress_struct cinfo;
+    jpeg_error_mgr jerr;
+    cinfo.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&cinfo);
+    unsigned char* out = nullptr;
+    unsigned long size = 0;
+    jpeg_mem_dest(&cinfo, &out, &size);
+    cinfo.image_width = 16;
+    cinfo.image_height = 16;
+    cinfo.input_components = 4;
+    cinfo.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, 100, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    std::vector<unsigned char> row;
+    for (int x = 0; x < 16; ++x) row.insert(row.end(), cmyk.val, cmyk.val + 4);
+    while (cinfo.next_scanline < cinfo.image_height) {
+      JSAMPROW r = row.data();
+      jpeg_write_scanlines(&cinfo, &r, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    const std::string jpeg(reinterpret_cast<char*>(out), size);
+    free(out);
+    absl::StatusOr<cv::Mat> rgb = DecodeJpegToRgb(jpeg);
+    ASSERT_TRUE(rgb.ok()) << rgb.status();
+    const int k = cmyk[3];
+    for (int c = 0; c < 3; ++c) {
+      // Flat CMYK at quality 100 survives within 1.
+      EXPECT_NEAR(rgb->at<cv::Vec3b>(8, 8)[c], k - (((255 - cmyk[c]) * k) >> 8), 1)
+          << cmyk << " channel " << c;
+    }
+    ExpectSamePixels(jpeg, "flat CMYK");
+  }
 }
 
 TEST(JpegDecoderTest, BadDataIsInvalidArgument) {
