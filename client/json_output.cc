@@ -84,6 +84,14 @@ Json PredictorOutputToJson(const v1::PredictorOutput& output, bool include_embed
     case v1::PredictorOutput::kLandmarks:
       out["points"] = PointsToJson(output.landmarks().points());
       break;
+    case v1::PredictorOutput::kLandmarks3D: {
+      Json points = Json::array();
+      for (const v1::Point3& p : output.landmarks_3d().points()) {
+        points.push_back(Json::array({CleanFloat(p.x()), CleanFloat(p.y()), CleanFloat(p.z())}));
+      }
+      out["points_3d"] = std::move(points);
+      break;
+    }
     case v1::PredictorOutput::RESULT_NOT_SET:
       break;
   }
@@ -123,11 +131,13 @@ Json AnalyzeResponseToJson(const std::string& image_path, const v1::AnalyzeRespo
     f["score"] = CleanFloat(face.detection_score());
     f["landmarks"] = PointsToJson(face.landmarks_5());
     if (face.landmarks_68_size() > 0) f["landmarks_68"] = PointsToJson(face.landmarks_68());
-    if (face.has_head_pose()) {
-      f["head_pose"] = Json{{"yaw_deg", CleanFloat(face.head_pose().yaw_deg())},
-                            {"pitch_deg", CleanFloat(face.head_pose().pitch_deg())},
-                            {"roll_deg", CleanFloat(face.head_pose().roll_deg())}};
-    }
+    const auto pose_json = [](const v1::HeadPose& pose) {
+      return Json{{"yaw_deg", CleanFloat(pose.yaw_deg())},
+                  {"pitch_deg", CleanFloat(pose.pitch_deg())},
+                  {"roll_deg", CleanFloat(pose.roll_deg())}};
+    };
+    if (face.has_head_pose()) f["head_pose"] = pose_json(face.head_pose());
+    if (face.has_mesh_head_pose()) f["mesh_head_pose"] = pose_json(face.mesh_head_pose());
     Json predictions = Json::object();
     for (const v1::Prediction& p : face.predictions()) {
       predictions[p.predictor()] = PredictionToJson(p, options.include_embeddings);

@@ -64,6 +64,8 @@ enum class HeadKind {
   kRegression,      // named scalar values, optionally scaled
   kEmbedding,       // L2-normalised vector
   kLandmarks,       // points normalised to the crop, mapped back to the image
+  kLandmarks3d,     // (x, y, z) points normalised to the crop (a face mesh): x, y
+                    // mapped back to the image, z scaled to image pixels
 };
 
 // The result of one output head for one face.
@@ -79,7 +81,8 @@ struct HeadResult {
   // kRegression: (name, value) pairs.
   std::vector<std::pair<std::string, float>> values;
   std::vector<float> embedding;  // kEmbedding (unit length)
-  std::vector<Point> points;     // kLandmarks, image pixels
+  std::vector<Point> points;     // kLandmarks, kLandmarks3d: image pixels
+  std::vector<float> depths;     // kLandmarks3d: z of each point, image-pixel scale
 };
 
 // What one predictor produced for one face.
@@ -106,6 +109,8 @@ struct Face {
   std::vector<Point> landmarks68;  // when the 68-point model ran
   bool has_head_pose = false;      // from the 68 landmarks, when configured
   HeadPose head_pose;
+  bool has_mesh_head_pose = false;  // from a 468-point face mesh, when one ran
+  HeadPose mesh_head_pose;
   std::vector<Prediction> predictions;
   std::string crop_jpeg;  // when requested
 };

@@ -274,6 +274,16 @@ void HeadResultToProto(const HeadResult& head, v1::PredictorOutput* out) {
       for (const Point& p : head.points) PointToProto(p, l->add_points());
       break;
     }
+    case HeadKind::kLandmarks3d: {
+      v1::Landmarks3D* l = out->mutable_landmarks_3d();
+      for (size_t i = 0; i < head.points.size(); ++i) {
+        v1::Point3* p = l->add_points();
+        p->set_x(head.points[i].x);
+        p->set_y(head.points[i].y);
+        p->set_z(i < head.depths.size() ? head.depths[i] : 0.0f);
+      }
+      break;
+    }
   }
 }
 
@@ -309,6 +319,13 @@ absl::StatusOr<HeadResult> HeadResultFromProto(const v1::PredictorOutput& output
       head.kind = HeadKind::kLandmarks;
       for (const v1::Point& p : output.landmarks().points()) head.points.push_back({p.x(), p.y()});
       return head;
+    case v1::PredictorOutput::kLandmarks3D:
+      head.kind = HeadKind::kLandmarks3d;
+      for (const v1::Point3& p : output.landmarks_3d().points()) {
+        head.points.push_back({p.x(), p.y()});
+        head.depths.push_back(p.z());
+      }
+      return head;
     case v1::PredictorOutput::RESULT_NOT_SET:
       break;
   }
@@ -331,6 +348,12 @@ void FaceToProto(const Face& face, bool return_embeddings, v1::Face* out) {
     pose->set_yaw_deg(face.head_pose.yaw_deg);
     pose->set_pitch_deg(face.head_pose.pitch_deg);
     pose->set_roll_deg(face.head_pose.roll_deg);
+  }
+  if (face.has_mesh_head_pose) {
+    v1::HeadPose* pose = out->mutable_mesh_head_pose();
+    pose->set_yaw_deg(face.mesh_head_pose.yaw_deg);
+    pose->set_pitch_deg(face.mesh_head_pose.pitch_deg);
+    pose->set_roll_deg(face.mesh_head_pose.roll_deg);
   }
   for (const Prediction& prediction : face.predictions) {
     v1::Prediction* pp = out->add_predictions();

@@ -484,7 +484,8 @@ class Schema {
               Own(new EnumBinder<CropConfig::Method>(
                   {{"box", CropConfig::Method::kBox},
                    {"similarity", CropConfig::Method::kSimilarity},
-                   {"shifted_box", CropConfig::Method::kShiftedBox}})))
+                   {"shifted_box", CropConfig::Method::kShiftedBox},
+                   {"square_box", CropConfig::Method::kSquareBox}})))
         .Add("box", &CropConfig::box,
              Own(new EnumBinder<CropConfig::BoxSource>(
                  {{"detection", CropConfig::BoxSource::kDetection},
@@ -502,13 +503,18 @@ class Schema {
                                            {"multi_label", HeadKind::kMultiLabel},
                                            {"regression", HeadKind::kRegression},
                                            {"embedding", HeadKind::kEmbedding},
-                                           {"landmarks", HeadKind::kLandmarks}})))
+                                           {"landmarks", HeadKind::kLandmarks},
+                                           {"landmarks_3d", HeadKind::kLandmarks3d}})))
         .Add("labels", &HeadConfig::labels, str_list)
         .Add("apply_softmax", &HeadConfig::apply_softmax, boolean)
         .Add("threshold", &HeadConfig::threshold, InRange(&pool_, 0, false, 1, false))
         .Add("value_names", &HeadConfig::value_names, str_list)
         .Add("value_scale", &HeadConfig::value_scale, any_float)
-        .Add("value_offset", &HeadConfig::value_offset, any_float);
+        .Add("value_offset", &HeadConfig::value_offset, any_float)
+        .Add("units", &HeadConfig::units,
+             Own(new EnumBinder<HeadConfig::Units>(
+                 {{"normalized", HeadConfig::Units::kNormalized},
+                  {"crop_pixels", HeadConfig::Units::kCropPixels}})));
 
     auto* predictor = Own(new StructBinder<PredictorConfig>());
     predictor->Add("name", &PredictorConfig::name, nonempty_str)

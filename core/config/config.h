@@ -69,6 +69,8 @@ struct CropConfig {
     kSimilarity,  // similarity transform of 5 landmarks onto a template (dlib chip)
     kShiftedBox,  // the detection box scaled, shifted inside the image, stretched
                   // (Silent-Face-Anti-Spoofing's CropImage, for MiniFASNet)
+    kSquareBox,   // a square of max(w, h) * scale about the detection box's centre,
+                  // zeros outside the image (human's face crop, for human-models)
   };
   enum class BoxSource {
     kDetection,   // the detector's box
@@ -77,7 +79,7 @@ struct CropConfig {
   };
   Method method = Method::kBox;
   BoxSource box = BoxSource::kDetection;
-  float scale = 1.0f;     // kBox, kShiftedBox: box scaled around its centre (MiniFASNet: 2.7)
+  float scale = 1.0f;     // kBox, kShiftedBox, kSquareBox: box scaled around its centre (MiniFASNet: 2.7)
   float padding = 0.25f;  // kSimilarity: dlib's get_face_chip padding
   int size = 0;           // side of the square crop; 0: the model card's input
 };
@@ -91,6 +93,12 @@ struct HeadConfig {
   float threshold = 0.5f;           // kMultiLabel
   std::vector<std::string> value_names;  // kRegression: one name per value
   float value_scale = 1.0f, value_offset = 0.0f;  // kRegression: v*scale+offset
+  // kLandmarks, kLandmarks3d: how the model states coordinates.
+  enum class Units {
+    kNormalized,  // 0..1 of the crop side (face-api's landmark net)
+    kCropPixels,  // pixels of the crop (MediaPipe's face mesh)
+  };
+  Units units = Units::kNormalized;
 };
 
 struct PredictorConfig {

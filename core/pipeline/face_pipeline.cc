@@ -29,6 +29,17 @@
 namespace faceserve {
 namespace {
 
+// The first 468-point 3D landmark head among a face's predictions (a face
+// mesh), or null.
+const HeadResult* FindMeshHead(const Face& face) {
+  for (const Prediction& prediction : face.predictions) {
+    for (const HeadResult& head : prediction.heads) {
+      if (head.kind == HeadKind::kLandmarks3d && head.points.size() == 468) return &head;
+    }
+  }
+  return nullptr;
+}
+
 // A client-chosen name as quoted in an error message: at most 64 bytes, so
 // that a hostile name cannot blow up the status (and the grpc-message
 // header, which clients refuse beyond a few KiB).
@@ -454,6 +465,9 @@ absl::StatusOr<FaceCrop> FacePipelineImpl::MakeCrop(const Job& job, const Face& 
   if (crop.method == CropConfig::Method::kShiftedBox) {
     return CropScaledBoxShifted(job.image, face.detection.box, p.crop_size, crop.scale);
   }
+  if (crop.method == CropConfig::Method::kSquareBox) {
+    return CropSquareBox(job.image, face.detection.box, p.crop_size, crop.scale);
+  }
   if (crop.method == CropConfig::Method::kSimilarity) {
     if (face.landmarks5.size() != 5) {
       return absl::InternalError(
@@ -665,6 +679,16 @@ void FacePipelineImpl::Analyze(ImageInput image, AnalyzeOptions options, CallCon
                   if (!pose.ok()) continue;
                   face.head_pose = *pose;
                   face.has_head_pose = true;
+                  utilized = true;
+                }
+                for (Face& face : job->faces) {
+                  const HeadResult* mesh = FindMeshHead(face);
+                  if (mesh == nullptr) continue;
+                  absl::StatusOr<HeadPose> pose =
+                      EstimateHeadPoseFromMesh(mesh->points, mesh->depths);
+                  if (!pose.ok()) continue;
+                  face.mesh_head_pose = *pose;
+                  face.has_mesh_head_pose = true;
                   utilized = true;
                 }
               }

@@ -59,6 +59,9 @@ absl::StatusOr<HeadResult> PostprocessHead(const HeadConfig& head, const Tensor&
     }
     return absl::OkStatus();
   };
+  // Landmark coordinates in crop pixels.
+  const float unit =
+      head.units == HeadConfig::Units::kCropPixels ? 1.0f : static_cast<float>(crop_size);
   switch (head.kind) {
     case HeadKind::kClassification: {
       if (absl::Status s = check_labels(); !s.ok()) return s;
@@ -106,8 +109,23 @@ absl::StatusOr<HeadResult> PostprocessHead(const HeadConfig& head, const Tensor&
             absl::StrCat("head '", head.name, "': landmark output has an odd size ", v.size()));
       }
       for (size_t i = 0; i + 1 < v.size(); i += 2) {
-        const float x = v[i] * crop_size, y = v[i + 1] * crop_size;
+        const float x = v[i] * unit, y = v[i + 1] * unit;
         r.points.push_back(Point{m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]});
+      }
+      break;
+    }
+    case HeadKind::kLandmarks3d: {
+      if (v.size() % 3 != 0) {
+        return absl::InternalError(absl::StrCat(
+            "head '", head.name, "': 3D landmark output size ", v.size(), " is not a multiple of 3"));
+      }
+      // Depth is in crop units like x and y; the crop-to-image map scales
+      // lengths by sqrt(|det|) (it is a similarity or an axis-aligned scale).
+      const float image_per_crop = std::sqrt(std::fabs(m[0] * m[4] - m[1] * m[3]));
+      for (size_t i = 0; i + 2 < v.size(); i += 3) {
+        const float x = v[i] * unit, y = v[i + 1] * unit;
+        r.points.push_back(Point{m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]});
+        r.depths.push_back(v[i + 2] * unit * image_per_crop);
       }
       break;
     }

@@ -306,6 +306,45 @@ absl::StatusOr<FaceCrop> CropScaledBoxShifted(const cv::Mat& rgb, const Box& box
   return crop;
 }
 
+absl::StatusOr<FaceCrop> CropSquareBox(const cv::Mat& rgb, const Box& box, int size,
+                                       float scale) {
+  if (absl::Status s = CheckImage(rgb, size); !s.ok()) return s;
+  if (!Finite(box) || !std::isfinite(scale) || scale <= 0 || box.width() <= 0 ||
+      box.height() <= 0) {
+    return absl::InvalidArgumentError("face box must be finite and non-empty, scale positive");
+  }
+  const double side = std::max(box.width(), box.height()) * static_cast<double>(scale);
+  const double cx = (box.x1 + box.x2) / 2.0, cy = (box.y1 + box.y2) / 2.0;
+  // cropAndResize: crop pixel i samples the image at x0 + i * (side - 1) / (size - 1),
+  // the square spanning pixel centres x0 .. x0 + side - 1.
+  const double x0 = cx - side / 2, y0 = cy - side / 2;
+  const double step = size > 1 ? (side - 1) / (size - 1) : 0.0;
+  const cv::Matx23d crop_to_image(step, 0, x0, 0, step, y0);
+  FaceCrop crop;
+  try {
+    // Only the square's part of the image (plus a pixel for the bilinear
+    // neighbours) is converted to float; a square wholly outside is all zeros.
+    const int rx0 = std::max(0, static_cast<int>(std::floor(x0)) - 1);
+    const int ry0 = std::max(0, static_cast<int>(std::floor(y0)) - 1);
+    const int rx1 = std::min(rgb.cols, static_cast<int>(std::ceil(x0 + side)) + 1);
+    const int ry1 = std::min(rgb.rows, static_cast<int>(std::ceil(y0 + side)) + 1);
+    if (rx1 <= rx0 || ry1 <= ry0) {
+      crop.rgb = cv::Mat::zeros(size, size, CV_32FC3);
+    } else {
+      cv::Mat roi;
+      rgb(cv::Rect(rx0, ry0, rx1 - rx0, ry1 - ry0)).convertTo(roi, CV_32F);
+      const cv::Matx23d crop_to_roi(step, 0, x0 - rx0, 0, step, y0 - ry0);
+      cv::warpAffine(roi, crop.rgb, cv::Mat(crop_to_roi), cv::Size(size, size),
+                     cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT,
+                     cv::Scalar::all(0));
+    }
+  } catch (const cv::Exception& e) {
+    return absl::InternalError(absl::StrCat("crop failed: ", e.what()));
+  }
+  crop.crop_to_image = cv::Matx23f(crop_to_image);
+  return crop;
+}
+
 absl::StatusOr<FaceCrop> ResizeWholeImage(const cv::Mat& rgb, int size) {
   if (absl::Status s = CheckImage(rgb, size); !s.ok()) return s;
   FaceCrop crop;

@@ -68,6 +68,13 @@ absl::StatusOr<FaceCrop> CropBoxToSquare(const cv::Mat& rgb, const Box& box, int
 absl::StatusOr<FaceCrop> CropScaledBoxShifted(const cv::Mat& rgb, const Box& box, int size,
                                               float scale);
 
+// @vladmandic/human's face crop (the input of its facemesh, emotion,
+// antispoof and liveness models): a square of side max(w, h) * scale centred
+// on the box's centre, cut with tf.image.cropAndResize semantics (bilinear,
+// the square's first and last pixel centres on the crop's first and last,
+// zeros outside the image) to size x size.
+absl::StatusOr<FaceCrop> CropSquareBox(const cv::Mat& rgb, const Box& box, int size, float scale);
+
 // The whole image stretched to size x size with ResizeBilinearLikeTf (for
 // inputs that already are face chips).
 absl::StatusOr<FaceCrop> ResizeWholeImage(const cv::Mat& rgb, int size);

@@ -77,7 +77,8 @@ std::string FaceLabel(const Face& face) {
           }
           break;
         case HeadKind::kEmbedding:
-        case HeadKind::kLandmarks: break;
+        case HeadKind::kLandmarks:
+        case HeadKind::kLandmarks3d: break;
       }
     }
   }

@@ -88,4 +88,41 @@ absl::StatusOr<HeadPose> EstimateHeadPose(const std::vector<Point>& landmarks68,
   return pose;
 }
 
+absl::StatusOr<HeadPose> EstimateHeadPoseFromMesh(const std::vector<Point>& points,
+                                                  const std::vector<float>& depths) {
+  constexpr size_t kMeshPoints = 468;
+  constexpr int kForehead = 10, kChin = 152, kLeftContour = 234, kRightContour = 454;
+  if (points.size() != kMeshPoints || depths.size() != kMeshPoints) {
+    return absl::InvalidArgumentError(absl::StrCat("mesh head pose needs ", kMeshPoints,
+                                                    " points with depths, got ", points.size(),
+                                                    " and ", depths.size()));
+  }
+  const auto at = [&](int i) { return cv::Vec3d(points[i].x, points[i].y, depths[i]); };
+  const cv::Vec3d top = at(kForehead), bottom = at(kChin), left = at(kLeftContour),
+                  right = at(kRightContour);
+  for (const cv::Vec3d& v : {top, bottom, left, right}) {
+    if (!std::isfinite(v[0]) || !std::isfinite(v[1]) || !std::isfinite(v[2])) {
+      return absl::InvalidArgumentError("mesh head pose: points are not finite");
+    }
+  }
+  cv::Vec3d across = right - left, down = bottom - top;
+  if (cv::norm(across) < 1.0 || cv::norm(down) < 1.0) {
+    return absl::InvalidArgumentError("mesh head pose: the face spans less than a pixel");
+  }
+  across = cv::normalize(across);
+  down = cv::normalize(down);
+  const cv::Vec3d away = across.cross(down);  // into the image for a frontal face
+  if (cv::norm(away) < 1e-6) {
+    return absl::InvalidArgumentError("mesh head pose: the face's axes are parallel");
+  }
+  const cv::Vec3d forward = -cv::normalize(away);
+  across = cv::normalize(down.cross(cv::normalize(away)));  // orthogonal to forward again
+  HeadPose pose;
+  pose.yaw_deg = static_cast<float>(std::atan2(forward[0], -forward[2]) * kDegrees);
+  pose.pitch_deg = static_cast<float>(
+      std::atan2(-forward[1], std::hypot(forward[0], forward[2])) * kDegrees);
+  pose.roll_deg = static_cast<float>(std::atan2(across[1], across[0]) * kDegrees);
+  return pose;
+}
+
 }  // namespace faceserve

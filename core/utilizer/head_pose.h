@@ -29,6 +29,18 @@ namespace faceserve {
 absl::StatusOr<HeadPose> EstimateHeadPose(const std::vector<Point>& landmarks68, int image_width,
                                           int image_height);
 
+// Head pose read directly from a 468-point face mesh (MediaPipe's point order,
+// as human-models' facemesh predicts it): x, y in image pixels, `depths` the
+// z of each point in the same scale, smaller nearer the camera. No fitting:
+// the head's across axis runs from the image-left cheek contour (point 234)
+// to the image-right one (454), its down axis from the forehead (10) to the
+// chin (152); forward is their cross product, re-orthogonalised. Same angle
+// definitions as EstimateHeadPose above. INVALID_ARGUMENT unless there are
+// 468 finite points with as many depths and the four points span at least a
+// pixel each way.
+absl::StatusOr<HeadPose> EstimateHeadPoseFromMesh(const std::vector<Point>& points,
+                                                  const std::vector<float>& depths);
+
 }  // namespace faceserve
 
 #endif  // FACESERVE_CORE_UTILIZER_HEAD_POSE_H_

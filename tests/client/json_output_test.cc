@@ -82,6 +82,17 @@ v1::AnalyzeResponse HandBuiltResponse() {
   lm->set_model("face_landmark_68");
   AddPoint(lm->add_outputs()->mutable_landmarks()->mutable_points(), 1, 2);
 
+  v1::Prediction* mesh = face->add_predictions();
+  mesh->set_predictor("facemesh");
+  v1::Point3* p3 = mesh->add_outputs()->mutable_landmarks_3d()->add_points();
+  p3->set_x(3);
+  p3->set_y(4.5f);
+  p3->set_z(-2.25f);
+  v1::HeadPose* pose = face->mutable_mesh_head_pose();
+  pose->set_yaw_deg(12.5f);
+  pose->set_pitch_deg(-3);
+  pose->set_roll_deg(0.5f);
+
   v1::StageTiming* t = r.add_timings();
   t->set_stage("detector");
   t->set_seconds(0.012);
@@ -121,6 +132,10 @@ TEST(JsonOutputTest, AnalyzeResponseHasTheDocumentedStructure) {
   EXPECT_EQ(p["action_units"]["active"], nlohmann::json::parse(R"(["AU12"])"));
   EXPECT_EQ(p["action_units"]["scores"]["AU12"].get<double>(), 0.7);
   EXPECT_EQ(p["landmarks68"]["points"], nlohmann::json::parse("[[1, 2]]"));
+  EXPECT_EQ(p["facemesh"]["points_3d"], nlohmann::json::parse("[[3, 4.5, -2.25]]"));
+  EXPECT_FALSE(f.contains("head_pose"));
+  EXPECT_EQ(f["mesh_head_pose"],
+            nlohmann::json::parse(R"({"yaw_deg": 12.5, "pitch_deg": -3, "roll_deg": 0.5})"));
 
   EXPECT_DOUBLE_EQ(j["timings"]["detector"].get<double>(), 0.012);
   EXPECT_FALSE(j.contains("annotated"));

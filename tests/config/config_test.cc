@@ -399,7 +399,7 @@ TEST(ConfigErrorTest, BadOverrideSyntaxAndIndices) {
 TEST(ConfigErrorTest, WrongEnumNamesKeyAndChoices) {
   ExpectInvalid(Minimal({"predictors.1.heads.0.kind=foo"}),
                 {"predictors.1.heads.0.kind: expected one of classification, multi_label, "
-                 "regression, embedding, landmarks, got 'foo'",
+                 "regression, embedding, landmarks, landmarks_3d, got 'foo'",
                  "from --set predictors.1.heads.0.kind=foo"});
   ExpectInvalid(Minimal({"predictors.0.crop.method=warp"}),
                 {"predictors.0.crop.method", "box, similarity"});

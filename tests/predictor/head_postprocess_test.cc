@@ -90,6 +90,46 @@ TEST(HeadPostprocessTest, LandmarksMapThroughTheCropTransform) {
   EXPECT_FLOAT_EQ(r->points[1].y, 2 * 112 + 50);
 }
 
+TEST(HeadPostprocessTest, Landmarks3dMapXyThroughTheCropAndScaleDepth) {
+  HeadConfig head;
+  head.kind = HeadKind::kLandmarks3d;
+  // Crop pixel (x, y) -> image (2x + 100, 2y + 50): lengths double.
+  const CropToImage m{2, 0, 100, 0, 2, 50};
+  absl::StatusOr<HeadResult> r =
+      PostprocessHead(head, Tensor({6}, {0.5f, 0.25f, -0.125f, 0, 1, 0.25f}), m, 192);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->points.size(), 2u);
+  ASSERT_EQ(r->depths.size(), 2u);
+  EXPECT_FLOAT_EQ(r->points[0].x, 2 * 96 + 100);
+  EXPECT_FLOAT_EQ(r->points[0].y, 2 * 48 + 50);
+  EXPECT_FLOAT_EQ(r->depths[0], 2 * -24.0f);
+  EXPECT_FLOAT_EQ(r->points[1].y, 2 * 192 + 50);
+  EXPECT_FLOAT_EQ(r->depths[1], 2 * 48.0f);
+}
+
+TEST(HeadPostprocessTest, LandmarksInCropPixelsAreNotScaledByTheCropSize) {
+  HeadConfig head;
+  head.kind = HeadKind::kLandmarks3d;
+  head.units = HeadConfig::Units::kCropPixels;
+  const CropToImage m{2, 0, 100, 0, 2, 50};
+  absl::StatusOr<HeadResult> r = PostprocessHead(head, Tensor({3}, {96, 48, -24}), m, 192);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FLOAT_EQ(r->points[0].x, 2 * 96 + 100);
+  EXPECT_FLOAT_EQ(r->points[0].y, 2 * 48 + 50);
+  EXPECT_FLOAT_EQ(r->depths[0], 2 * -24.0f);
+  head.kind = HeadKind::kLandmarks;
+  r = PostprocessHead(head, Tensor({2}, {10, 20}), m, 192);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FLOAT_EQ(r->points[0].x, 2 * 10 + 100);
+}
+
+TEST(HeadPostprocessTest, Landmarks3dSizeMustBeAMultipleOfThree) {
+  HeadConfig head;
+  head.kind = HeadKind::kLandmarks3d;
+  EXPECT_EQ(PostprocessHead(head, Tensor({4}, {0, 0, 0, 0}), kIdentity, 10).status().code(),
+            absl::StatusCode::kInternal);
+}
+
 TEST(HeadPostprocessTest, NonFiniteOutputIsAnError) {
   HeadConfig head;
   head.kind = HeadKind::kEmbedding;

@@ -34,7 +34,7 @@ TEST(FaceServiceTest, AnalyzeReturnsTheCannedFaces) {
   EXPECT_EQ(response.image_width_px(), 640);
   ASSERT_EQ(response.faces_size(), 2);
   EXPECT_FLOAT_EQ(response.faces(0).detection_score(), 0.98f);
-  EXPECT_EQ(response.faces(0).predictions_size(), 5);
+  EXPECT_EQ(response.faces(0).predictions_size(), 6);
   EXPECT_EQ(response.timings_size(), 3);
   for (const v1::Prediction& p : response.faces(0).predictions()) {
     for (const v1::PredictorOutput& o : p.outputs()) EXPECT_FALSE(o.has_embedding());

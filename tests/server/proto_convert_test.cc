@@ -250,6 +250,7 @@ TEST_P(HeadRoundTripTest, EveryHeadKindFillsItsOneofAndRoundTrips) {
     EXPECT_EQ(back->points[i].x, head.points[i].x);
     EXPECT_EQ(back->points[i].y, head.points[i].y);
   }
+  EXPECT_EQ(back->depths, head.depths);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -259,7 +260,8 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair(HeadKind::kMultiLabel, v1::PredictorOutput::kMultiLabel),
         std::make_pair(HeadKind::kRegression, v1::PredictorOutput::kRegression),
         std::make_pair(HeadKind::kEmbedding, v1::PredictorOutput::kEmbedding),
-        std::make_pair(HeadKind::kLandmarks, v1::PredictorOutput::kLandmarks)),
+        std::make_pair(HeadKind::kLandmarks, v1::PredictorOutput::kLandmarks),
+        std::make_pair(HeadKind::kLandmarks3d, v1::PredictorOutput::kLandmarks3D)),
     [](const ::testing::TestParamInfo<HeadRoundTripTest::ParamType>& info) {
       switch (info.param.first) {
         case HeadKind::kClassification:
@@ -272,6 +274,8 @@ INSTANTIATE_TEST_SUITE_P(
           return std::string("Embedding");
         case HeadKind::kLandmarks:
           return std::string("Landmarks");
+        case HeadKind::kLandmarks3d:
+          return std::string("Landmarks3d");
       }
       return std::string("Unknown");
     });
@@ -311,11 +315,20 @@ TEST(ProtoConvertTest, FaceCarriesEverythingAndEmbeddingsOnlyWhenAsked) {
   EXPECT_EQ(without.landmarks_68_size(), 68);
   EXPECT_EQ(without.detector_model(), face.detector_model);
   EXPECT_EQ(without.crop_jpeg(), "crop");
-  ASSERT_EQ(without.predictions_size(), 5);
+  ASSERT_EQ(without.predictions_size(), 6);
   EXPECT_EQ(without.predictions(0).predictor(), "expression");
   EXPECT_EQ(without.predictions(0).model(), "face_expression");
   EXPECT_EQ(without.predictions(0).model_version(), "1.0.0");
   EXPECT_EQ(CountEmbeddingOutputs(without), 0);
+  EXPECT_FALSE(without.has_mesh_head_pose());
+
+  face.mesh_head_pose = HeadPose{12.5f, -3.0f, 0.5f};
+  face.has_mesh_head_pose = true;
+  FaceToProto(face, /*return_embeddings=*/false, &without);
+  ASSERT_TRUE(without.has_mesh_head_pose());
+  EXPECT_FLOAT_EQ(without.mesh_head_pose().yaw_deg(), 12.5f);
+  EXPECT_FLOAT_EQ(without.mesh_head_pose().pitch_deg(), -3.0f);
+  EXPECT_FLOAT_EQ(without.mesh_head_pose().roll_deg(), 0.5f);
 
   v1::Face with;
   FaceToProto(face, /*return_embeddings=*/true, &with);

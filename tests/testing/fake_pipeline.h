@@ -89,6 +89,15 @@ inline Face CannedFace(float x = 10) {
   for (int i = 0; i < 68; ++i) pts.points.push_back({x + i, 60.0f + i});
   lm.heads.push_back(pts);
   face.predictions.push_back(lm);
+
+  Prediction mesh{"facemesh", "hm_facemesh", "1.0.0", {}};
+  HeadResult mesh_points;
+  mesh_points.name = "mesh";
+  mesh_points.kind = HeadKind::kLandmarks3d;
+  mesh_points.points = {{x + 1.5f, 70.25f}, {x + 9.0f, 71.5f}, {x + 4.0f, 90.0f}};
+  mesh_points.depths = {-3.5f, 0.25f, 12.0f};
+  mesh.heads.push_back(mesh_points);
+  face.predictions.push_back(mesh);
   return face;
 }
 

@@ -165,6 +165,64 @@ TEST(CropScaledBoxShiftedTest, ShiftsInsideTheImage) {
   EXPECT_TRUE(CropScaledBoxShifted(img, Box{40, 30, 60, 50}, 40, 10.0f).ok());
 }
 
+// An image whose red channel is 2x + 1 and green 3y + 2 (blue 7): bilinear
+// sampling reproduces a linear ramp exactly, so each crop pixel tells where
+// in the image it was sampled.
+cv::Mat RampRgb(int width, int height) {
+  cv::Mat img(height, width, CV_32FC3);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) img.at<cv::Vec3f>(y, x) = cv::Vec3f(2 * x + 1, 3 * y + 2, 7);
+  }
+  return img;
+}
+
+TEST(CropSquareBoxTest, SquareOfTheLongerSideScaledAboutTheCentre) {
+  const cv::Mat img = RampRgb(200, 160);
+  // Box 40 wide, 20 high, centred at (80, 60); scale 1.5: a 60x60 square from
+  // (50, 30) whose first and last pixel centres are 50 and 109.
+  absl::StatusOr<FaceCrop> c = CropSquareBox(img, Box{60, 50, 100, 70}, 60, 1.5f);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->rgb.size(), cv::Size(60, 60));
+  ASSERT_EQ(c->rgb.type(), CV_32FC3);
+  for (int i : {0, 17, 59}) {
+    const cv::Vec3f v = c->rgb.at<cv::Vec3f>(i, i);
+    EXPECT_NEAR(v[0], 2 * (50 + i) + 1, 1e-3) << i;
+    EXPECT_NEAR(v[1], 3 * (30 + i) + 2, 1e-3) << i;
+    const Point p = Apply(c->crop_to_image, {static_cast<float>(i), static_cast<float>(i)});
+    EXPECT_NEAR(p.x, 50 + i, 1e-4);
+    EXPECT_NEAR(p.y, 30 + i, 1e-4);
+  }
+}
+
+TEST(CropSquareBoxTest, ResizesWithCropAndResizeSpacingAndZerosOutside) {
+  const cv::Mat img = RampRgb(100, 100);
+  // Side 40 from (-20, 70): samples every 39/19 px; the left half and the
+  // rows below the image are outside it.
+  absl::StatusOr<FaceCrop> c = CropSquareBox(img, Box{-10, 80, 10, 100}, 20, 2.0f);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const double step = 39.0 / 19.0;
+  const cv::Vec3f inside = c->rgb.at<cv::Vec3f>(5, 15);  // x = -20 + 15 step, y = 70 + 5 step
+  // OpenCV's warpAffine places samples on a 1/32-pixel grid: within 1/64 px.
+  EXPECT_NEAR(inside[0], 2 * (-20 + 15 * step) + 1, 2.0 / 64 + 1e-3);
+  EXPECT_NEAR(inside[1], 3 * (70 + 5 * step) + 2, 3.0 / 64 + 1e-3);
+  EXPECT_EQ(c->rgb.at<cv::Vec3f>(5, 2), cv::Vec3f(0, 0, 0));   // x < 0
+  EXPECT_EQ(c->rgb.at<cv::Vec3f>(19, 15), cv::Vec3f(0, 0, 0));  // y = 109 > 99
+  // Wholly outside the image: all zeros, not an error.
+  absl::StatusOr<FaceCrop> away = CropSquareBox(img, Box{300, 300, 320, 320}, 16, 1.0f);
+  ASSERT_TRUE(away.ok()) << away.status();
+  EXPECT_EQ(cv::countNonZero(away->rgb.reshape(1)), 0);
+}
+
+TEST(CropSquareBoxTest, RejectsEmptyOrNonFiniteBoxes) {
+  const cv::Mat img = RampRgb(50, 50);
+  EXPECT_EQ(CropSquareBox(img, Box{10, 10, 10, 30}, 16, 1.0f).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CropSquareBox(img, Box{10, 10, NAN, 30}, 16, 1.0f).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CropSquareBox(img, Box{10, 10, 20, 30}, 16, 0.0f).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ResizeWholeImageTest, MapsCornersBack) {
   absl::StatusOr<FaceCrop> c = ResizeWholeImage(RandomRgb(300, 150, 7), 150);
   ASSERT_TRUE(c.ok());

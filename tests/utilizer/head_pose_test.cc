@@ -159,5 +159,86 @@ TEST(HeadPoseTest, DegenerateLandmarksAreInvalidArgumentNotAnException) {
   if (!pose.ok()) EXPECT_EQ(pose.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A 468-point mesh as a mesh model reports it (x, y image pixels, z depth in
+// the same scale, smaller nearer): the four points the estimator reads come
+// from a head turned by `rotation` (forehead 10, chin 152, image-left cheek
+// contour 234, image-right 454, in camera axes, nose at the origin); the rest
+// sit at the nose and must not matter.
+struct Mesh {
+  std::vector<Point> points;
+  std::vector<float> depths;
+};
+Mesh MeshOf(const cv::Matx33d& rotation, double cx = 500, double cy = 400) {
+  Mesh mesh{std::vector<Point>(468, Point{static_cast<float>(cx), static_cast<float>(cy)}),
+            std::vector<float>(468, 0.0f)};
+  const std::vector<std::pair<int, cv::Vec3d>> key = {
+      {10, {0, -100, 20}}, {152, {0, 110, 20}}, {234, {-80, 0, 60}}, {454, {80, 0, 60}}};
+  for (const auto& [index, p] : key) {
+    const cv::Vec3d c = rotation * p;
+    mesh.points[index] = {static_cast<float>(cx + c[0]), static_cast<float>(cy + c[1])};
+    mesh.depths[index] = static_cast<float>(c[2]);
+  }
+  return mesh;
+}
+
+HeadPose EstimateMesh(const Mesh& mesh) {
+  absl::StatusOr<HeadPose> pose = EstimateHeadPoseFromMesh(mesh.points, mesh.depths);
+  EXPECT_TRUE(pose.ok()) << pose.status();
+  return pose.ok() ? *pose : HeadPose{};
+}
+
+TEST(MeshHeadPoseTest, FrontalMeshIsZero) {
+  const HeadPose pose = EstimateMesh(MeshOf(cv::Matx33d::eye()));
+  EXPECT_NEAR(pose.yaw_deg, 0, 1e-3);
+  EXPECT_NEAR(pose.pitch_deg, 0, 1e-3);
+  EXPECT_NEAR(pose.roll_deg, 0, 1e-3);
+}
+
+TEST(MeshHeadPoseTest, EachAngleAloneWithItsSign) {
+  // Same rotations and signs as the 68-point tests above; the mesh carries
+  // depth, so the angles come back exactly.
+  for (double degrees : {15.0, 40.0}) {
+    const HeadPose right = EstimateMesh(MeshOf(RotationAbout({0, 1, 0}, -degrees)));
+    EXPECT_NEAR(right.yaw_deg, degrees, 1e-3);
+    EXPECT_NEAR(right.pitch_deg, 0, 1e-3);
+    EXPECT_NEAR(right.roll_deg, 0, 1e-3);
+    const HeadPose up = EstimateMesh(MeshOf(RotationAbout({1, 0, 0}, -degrees)));
+    EXPECT_NEAR(up.pitch_deg, degrees, 1e-3);
+    EXPECT_NEAR(up.yaw_deg, 0, 1e-3);
+    const HeadPose tilted = EstimateMesh(MeshOf(RotationAbout({0, 0, 1}, degrees)));
+    EXPECT_NEAR(tilted.roll_deg, degrees, 1e-3);
+    EXPECT_NEAR(tilted.yaw_deg, 0, 1e-3);
+  }
+}
+
+TEST(MeshHeadPoseTest, MirroredMeshNegatesYawAndRollKeepsPitch) {
+  const cv::Matx33d r = RotationAbout({0, 1, 0}, -25) * RotationAbout({1, 0, 0}, -10) *
+                        RotationAbout({0, 0, 1}, 12);
+  const Mesh mesh = MeshOf(r);
+  Mesh mirrored = mesh;
+  for (Point& p : mirrored.points) p.x = 1000 - p.x;
+  // A mesh model labels the image-left cheek 234 in the mirrored image too.
+  std::swap(mirrored.points[234], mirrored.points[454]);
+  std::swap(mirrored.depths[234], mirrored.depths[454]);
+  const HeadPose pose = EstimateMesh(mesh), flipped = EstimateMesh(mirrored);
+  EXPECT_GT(pose.yaw_deg, 15);
+  EXPECT_NEAR(flipped.yaw_deg, -pose.yaw_deg, 1e-3);
+  EXPECT_NEAR(flipped.pitch_deg, pose.pitch_deg, 1e-3);
+  EXPECT_NEAR(flipped.roll_deg, -pose.roll_deg, 1e-3);
+}
+
+TEST(MeshHeadPoseTest, BadMeshIsInvalidArgument) {
+  Mesh mesh = MeshOf(cv::Matx33d::eye());
+  EXPECT_EQ(EstimateHeadPoseFromMesh({}, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EstimateHeadPoseFromMesh(mesh.points, std::vector<float>(467, 0.0f)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const std::vector<Point> one_pixel(468, Point{5, 5});
+  EXPECT_EQ(EstimateHeadPoseFromMesh(one_pixel, mesh.depths).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  mesh.depths[454] = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(EstimateHeadPoseFromMesh(mesh.points, mesh.depths).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace faceserve
