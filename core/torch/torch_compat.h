@@ -7,6 +7,7 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <memory>
 #include <string>
 
 namespace faceserve::torch_compat {
@@ -18,6 +19,23 @@ bool CudaAvailable();
 int CudaDeviceCount();
 // Makes cuDNN pick the fastest algorithms for the fixed input shapes we use.
 void EnableCudnnBenchmark();
+
+// While alive, the calling thread's CUDA work on `device` goes to a stream of
+// that thread's own (taken once from LibTorch's pool and kept), so that batch
+// workers of different models overlap on the GPU instead of queueing on the
+// default stream. Does nothing for a CPU device or in a LibTorch built
+// without CUDA (FACESERVE_TORCH_CUDA unset: the c10/cuda headers need CUDA's).
+class WorkerStreamGuard {
+ public:
+  explicit WorkerStreamGuard(const torch::Device& device);
+  ~WorkerStreamGuard();
+  WorkerStreamGuard(const WorkerStreamGuard&) = delete;
+  WorkerStreamGuard& operator=(const WorkerStreamGuard&) = delete;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace faceserve::torch_compat
 

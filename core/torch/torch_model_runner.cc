@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/torch/torch_compat.h"
 
 namespace faceserve {
 namespace {
@@ -68,6 +69,9 @@ absl::StatusOr<std::vector<Tensor>> TorchModelRunner::Run(const Tensor& input) {
   }
   try {
     c10::InferenceMode guard;
+    // The upload, the forward pass and the download below all run on this
+    // worker thread's own CUDA stream (no-op on CPU).
+    torch_compat::WorkerStreamGuard stream(device_);
     at::Tensor host = torch::from_blob(const_cast<float*>(input.data.data()), input.shape,
                                        torch::TensorOptions().dtype(torch::kFloat32));
     at::Tensor x;

@@ -195,6 +195,47 @@ TEST(ConfigTest, CpuUnbatchedIsDefaultWithEveryBatchSizeOne) {
   EXPECT_EQ(forced->default_embedding_predictor, unbatched->default_embedding_predictor);
 }
 
+// config/gpu.yaml: default.yaml's models, crops, thresholds and outputs, with
+// a GPU's device, batch sizes and threads.
+TEST(ConfigTest, GpuYamlIsDefaultModelsWithGpuBatching) {
+  absl::StatusOr<Config> cpu = LoadConfig(kSourceDir + "/config/default.yaml", {});
+  absl::StatusOr<Config> gpu = LoadConfig(kSourceDir + "/config/gpu.yaml", {});
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  EXPECT_EQ(gpu->device.device, "cuda");
+  EXPECT_GT(gpu->server.max_concurrent_calls, cpu->server.max_concurrent_calls);
+  EXPECT_GT(gpu->server.request_threads, cpu->server.request_threads);
+  EXPECT_EQ(gpu->detector.name, cpu->detector.name);
+  EXPECT_EQ(gpu->detector.model, cpu->detector.model);
+  EXPECT_EQ(gpu->detector.min_score, cpu->detector.min_score);
+  EXPECT_EQ(gpu->detector.nms_iou, cpu->detector.nms_iou);
+  EXPECT_EQ(gpu->detector.max_faces, cpu->detector.max_faces);
+  EXPECT_GT(gpu->detector.batching.max_batch_size, cpu->detector.batching.max_batch_size);
+  ASSERT_EQ(gpu->predictors.size(), cpu->predictors.size());
+  for (size_t i = 0; i < gpu->predictors.size(); ++i) {
+    const PredictorConfig& g = gpu->predictors[i];
+    const PredictorConfig& c = cpu->predictors[i];
+    EXPECT_EQ(g.name, c.name);
+    EXPECT_EQ(g.model, c.model);
+    EXPECT_EQ(g.crop.method, c.crop.method);
+    EXPECT_EQ(g.crop.box, c.crop.box);
+    EXPECT_EQ(g.crop.padding, c.crop.padding);
+    EXPECT_EQ(g.crop.size, c.crop.size);
+    EXPECT_EQ(g.verify_threshold, c.verify_threshold);
+    EXPECT_GT(g.batching.max_batch_size, c.batching.max_batch_size) << g.name;
+    EXPECT_GE(g.batching.max_queue_size, g.batching.max_batch_size) << g.name;
+    ASSERT_EQ(g.heads.size(), c.heads.size());
+    for (size_t j = 0; j < g.heads.size(); ++j) {
+      EXPECT_EQ(g.heads[j].name, c.heads[j].name);
+      EXPECT_EQ(g.heads[j].kind, c.heads[j].kind);
+      EXPECT_EQ(g.heads[j].output, c.heads[j].output);
+      EXPECT_EQ(g.heads[j].labels, c.heads[j].labels);
+      EXPECT_EQ(g.heads[j].apply_softmax, c.heads[j].apply_softmax);
+    }
+  }
+  EXPECT_EQ(gpu->default_embedding_predictor, cpu->default_embedding_predictor);
+}
+
 TEST(ConfigTest, DocsListEveryKey) {
   const std::string docs = ReadFile(kSourceDir + "/docs/configuration.md");
   ASSERT_FALSE(docs.empty());
