@@ -41,6 +41,24 @@ def main():
     faceapi = [load(p) for p in sorted(glob.glob(os.path.join(a.raw_dir, "faceapi-*.json")))]
     faceapi_ips = sum(r["images_per_s"] for r in faceapi)
 
+    rounds = []
+    r = 1
+    while os.path.exists(os.path.join(a.raw_dir, "round%d-c16.json" % r)):
+        c16 = load(os.path.join(a.raw_dir, "round%d-c16.json" % r))
+        lim = load(os.path.join(a.raw_dir, "round%d-model_limit.json" % r))
+        fa = sum(load(p)["images_per_s"] for p in sorted(glob.glob(
+            os.path.join(a.raw_dir, "round%d-faceapi-*.json" % r))))
+        rounds.append({"round": r, "c16_images_per_s": c16["images_per_s"],
+                       "raw_limit_images_per_s": lim["raw_limit_images_per_s"],
+                       "faceapi_images_per_s": fa,
+                       "c16_over_raw": c16["images_per_s"] / lim["raw_limit_images_per_s"],
+                       "c16_over_faceapi": c16["images_per_s"] / fa if fa else float("nan")})
+        r += 1
+
+    def median(values):
+        v = sorted(values)
+        return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
     raw = limit["raw_limit_images_per_s"]
     one = limit["model_time_one_image_ms"]
     b16 = points[("batched", 16)]["images_per_s"]
@@ -50,6 +68,11 @@ def main():
         ("Analyze throughput at concurrency 16 / face-api wasm", b16 / faceapi_ips if faceapi_ips else float("nan"), ">= 6"),
         ("p50 latency at concurrency 1 / model time of one image", p50_c1 / one, "<= 1.2"),
     ]
+    if rounds:
+        targets[0] = (targets[0][0] + " (median of the paired rounds)",
+                      median([x["c16_over_raw"] for x in rounds]), ">= 0.90")
+        targets[1] = (targets[1][0] + " (median of the paired rounds)",
+                      median([x["c16_over_faceapi"] for x in rounds]), ">= 6")
     summary = {
         "date": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": a.commit,
@@ -58,6 +81,7 @@ def main():
         "model_limit": limit,
         "faceapi_wasm": {"processes": faceapi, "images_per_s": faceapi_ips},
         "ratios": {name: value for name, value, _ in targets},
+        "paired_rounds": rounds,
     }
     with open(a.out + ".json", "w") as f:
         json.dump(summary, f, indent=1)
@@ -106,6 +130,22 @@ def main():
         "Same pipeline (SSD, landmarks, expression, age/gender, descriptor), images decoded "
         "before timing: **%.2f images/s** in total (%s)." % (
             faceapi_ips, ", ".join("%.2f" % r["images_per_s"] for r in faceapi)),
+    ]
+    if rounds:
+        lines += [
+            "",
+            "## Paired rounds (raw limit, faceserve at concurrency 16, face-api, one right after the other)",
+            "",
+            "| round | raw model limit | faceserve c16 images/s | face-api images/s | c16 / raw limit | c16 / face-api |",
+            "|---|---|---|---|---|---|",
+        ]
+        for x in rounds:
+            lines.append("| %d | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+                x["round"], x["raw_limit_images_per_s"], x["c16_images_per_s"],
+                x["faceapi_images_per_s"], x["c16_over_raw"], x["c16_over_faceapi"]))
+        lines += ["", "Single pass (the tables above, minutes apart): c16 / raw limit %.2f, "
+                  "c16 / face-api %.2f." % (b16 / raw, b16 / faceapi_ips if faceapi_ips else float("nan"))]
+    lines += [
         "",
         "## Targets",
         "",
