@@ -1,6 +1,7 @@
 #include "core/torch/torch_model_loader.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 
 #include <mutex>
 #include <thread>
@@ -38,6 +39,18 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
       absl::StrCat("device: expected auto, cpu, cuda or cuda:N, got '", name, "'"));
 }
 
+// Debian's LibTorch does its matrix products (linear layers, some
+// convolutions) in OpenBLAS, which keeps its own thread pool, one thread per
+// core, that at::set_num_threads does not size. Size it to the intra-op count
+// too, so that concurrent forward passes never use more threads than cores.
+// Looked up at run time: other LibTorch builds (MKL, CUDA wheels) lack it.
+void LimitBlasThreads(int threads) {
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(threads);
+  }
+}
+
 // Thread settings are process-wide and may be set only once, before any
 // parallel work.
 // Returns the CPU run slots shared by every CPU model: cores / threads.
@@ -50,6 +63,7 @@ CpuRunSlots* ConfigureThreadsOnce(int intra_op_threads) {
     if (threads <= 0) threads = cores;
     slots = new CpuRunSlots(std::max(1, cores / threads));  // process lifetime
     at::set_num_threads(threads);
+    LimitBlasThreads(threads);
     try {
       at::set_num_interop_threads(1);
     } catch (const std::exception&) {

@@ -114,6 +114,7 @@ def build(name, faceapi_dir):
     spec = MODELS[name]
     m = spec["cls"]()
     m.load_faceapi(load_weights(faceapi_dir, spec["weights"]))
+    nets.fold_padding(m)
     return m.eval()
 
 
