@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/cpu_run_slots.h"
 #include "core/tensor.h"
 
 namespace faceserve {
@@ -30,6 +31,12 @@ class ModelRunner {
   virtual std::string device() const = 0;
   // "float32" or "float16".
   virtual std::string dtype() const = 0;
+
+  // The CPU run slots this model's forward passes share with the other CPU
+  // models (not owned), or nullptr when it needs none (CUDA, fakes). Run()
+  // takes one itself; a batcher takes one first, before it forms the batch,
+  // so that items queued while it waited for a core join that batch.
+  virtual CpuRunSlots* run_slots() const { return nullptr; }
 };
 
 }  // namespace faceserve

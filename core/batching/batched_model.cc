@@ -25,9 +25,13 @@
 //     size >= max_batch_size    -> form a batch
 //     now >= front.enqueue+delay -> form a batch
 //     otherwise                 -> clock_->WaitUntil(cv_, front.enqueue+delay)
+//   unlock; take a CPU run slot (runner_->run_slots(); none for CUDA and
+//   fakes), which may block while other models compute; lock mu_ again:
+//   shutdown_ -> exit, queue_ empty (another worker took it) -> start over;
 //   pop up to max_batch_size items; if items remain, Signal another idle
 //   worker; unlock; drop expired / cancelled items; StackBatch; Run (outside
-//   the lock); check outputs; SliceBatch; call every `done`.
+//   the lock, slot held); release the slot; check outputs; SliceBatch; call
+//   every `done`.
 // There is no polling: a worker sleeps either until signalled or until the
 // oldest item's flush time by the injected Clock.
 //
@@ -207,12 +211,23 @@ class BatchedModelImpl final : public BatchedModel {
   };
 
   void WorkerLoop() {
+    CpuRunSlots* const slots = runner_->run_slots();
     while (true) {
       std::vector<Item> batch;
       bool more = false;
       {
         absl::MutexLock lock(&mu_);
         if (!WaitForBatch()) return;
+      }
+      // A batch is due. With shared run slots, wait for a core *before*
+      // popping: whatever queues meanwhile joins this batch (up to
+      // max_batch_size), instead of a small batch idling on the slot while
+      // the queue behind it grows. Run() sees the slot held and takes none.
+      auto slot = std::make_unique<CpuRunSlots::Hold>(slots);
+      {
+        absl::MutexLock lock(&mu_);
+        if (shutdown_) return;      // Shutdown() failed the queued items
+        if (queue_.empty()) continue;  // another worker took them
         const size_t n = std::min(queue_.size(),
                                   static_cast<size_t>(options_.max_batch_size));
         batch.assign(std::make_move_iterator(queue_.begin()),
@@ -224,7 +239,7 @@ class BatchedModelImpl final : public BatchedModel {
         }
       }
       if (more) cv_.Signal();  // hand the rest to another idle worker
-      RunBatch(std::move(batch));
+      RunBatch(std::move(batch), std::move(slot));
     }
   }
 
@@ -247,8 +262,9 @@ class BatchedModelImpl final : public BatchedModel {
     }
   }
 
-  // Runs one popped batch outside mu_ and calls every item's `done`.
-  void RunBatch(std::vector<Item> popped) {
+  // Runs one popped batch outside mu_ and calls every item's `done`. The run
+  // slot is given back as soon as the forward pass is over.
+  void RunBatch(std::vector<Item> popped, std::unique_ptr<CpuRunSlots::Hold> slot) {
     const absl::Time now = clock_->Now();
     std::vector<Item> batch;
     batch.reserve(popped.size());
@@ -275,6 +291,7 @@ class BatchedModelImpl final : public BatchedModel {
     const absl::Time start = clock_->Now();
     absl::StatusOr<std::vector<Tensor>> outputs = RunModel(stacked);
     const absl::Duration execution = clock_->Now() - start;
+    slot.reset();
     if (outputs.ok()) outputs = CheckOutputs(*std::move(outputs), n);
 
     if (observer_) {

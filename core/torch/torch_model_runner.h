@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model_runner.h"
-#include "core/torch/cpu_run_slots.h"
+#include "core/cpu_run_slots.h"
 
 namespace faceserve {
 
@@ -19,7 +19,8 @@ namespace faceserve {
 // With `optimize`, the module is frozen and passed through LibTorch's
 // optimize_for_inference (constant folding, conv/batch-norm folding, and on
 // CPU oneDNN convolutions) once at load. On CPU a forward pass first takes a
-// slot of `cpu_slots` (not owned; may be null for no limit).
+// slot of `cpu_slots` (not owned; may be null for no limit), unless its
+// thread already holds one (a batch worker takes it before forming a batch).
 // Thread-safe: concurrent Run() calls are allowed (forward() of a TorchScript
 // module does not mutate it).
 class TorchModelRunner final : public ModelRunner {
@@ -31,6 +32,7 @@ class TorchModelRunner final : public ModelRunner {
   absl::StatusOr<std::vector<Tensor>> Run(const Tensor& input) override;
   std::string device() const override { return device_.str(); }
   std::string dtype() const override { return fp16_ ? "float16" : "float32"; }
+  CpuRunSlots* run_slots() const override { return cpu_slots_; }
 
  private:
   TorchModelRunner(torch::jit::Module module, torch::Device device, bool fp16, std::string path,

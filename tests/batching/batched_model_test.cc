@@ -166,7 +166,9 @@ class RecordingObserver : public BatchObserver {
 // Everything one test needs. Members are destroyed bottom-up, so the model
 // (and its workers) goes before the clock, runner, observer and results.
 struct Harness {
-  explicit Harness(const BatchingOptions& options, bool real_clock = false) {
+  explicit Harness(const BatchingOptions& options, bool real_clock = false,
+                   CpuRunSlots* run_slots = nullptr) {
+    runner->SetRunSlots(run_slots);
     auto created = BatchedModel::Create(
         "m", runner, options, real_clock ? Clock::Real() : &clock, &observer);
     EXPECT_TRUE(created.ok()) << created.status();
@@ -466,6 +468,66 @@ TEST(BatchedModelTest, WorkersRunBatchesConcurrently) {
   h.runner->Unblock();
   ASSERT_TRUE(h.results.Await(2));
   EXPECT_THAT(h.runner->batch_sizes(), ElementsAre(1, 1));
+}
+
+// Two CPU models sharing one run slot (a 1-core machine): while the first
+// computes, the second's items queue, and the second forms its batch only
+// once it holds the slot, so it takes all of them in one forward pass.
+TEST(BatchedModelTest, FormsTheBatchOnlyOnceItHoldsARunSlot) {
+  CpuRunSlots slots(1);
+  Harness first(Options(1, 0), /*real_clock=*/true, &slots);
+  Harness second(Options(8, 0), /*real_clock=*/true, &slots);
+  first.runner->Block();
+  ASSERT_TRUE(first.Submit(1).ok());
+  ASSERT_TRUE(first.runner->AwaitBlocked(1));  // computing, slot held
+  EXPECT_EQ(slots.free(), 0);
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(second.Submit(i).ok());
+  absl::SleepFor(absl::Milliseconds(20));  // time for a wrong early batch
+  EXPECT_EQ(second.runner->num_calls(), 0);
+  first.runner->Unblock();
+  ASSERT_TRUE(first.results.Await(1));
+  ASSERT_TRUE(second.results.Await(5));
+  EXPECT_THAT(second.runner->batch_sizes(), ElementsAre(5));
+  for (int i = 1; i <= 5; ++i) ExpectOutputsOf(second.results.Get(i), i);
+  // Each forward pass ran with the slot held (none free), and no pass took a
+  // second slot or leaked one.
+  EXPECT_THAT(first.runner->slots_free_at_run(), ElementsAre(0));
+  EXPECT_THAT(second.runner->slots_free_at_run(), ElementsAre(0));
+  EXPECT_EQ(slots.free(), 1);
+}
+
+TEST(BatchedModelTest, ShutdownWhileWaitingForARunSlotFailsTheQueuedItems) {
+  CpuRunSlots slots(1);
+  Harness h(Options(8, 0, 100, /*num_workers=*/2), /*real_clock=*/true, &slots);
+  auto busy = std::make_unique<CpuRunSlots::Hold>(&slots);  // another model's pass
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(h.Submit(i).ok());
+  auto shutdown = std::async(std::launch::async, [&] { h.model->Shutdown(); });
+  ASSERT_TRUE(h.results.Await(3));  // failed at once, slot or not
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(h.results.code(i), absl::StatusCode::kUnavailable);
+  }
+  busy.reset();  // the pass ends; the waiting workers wake and exit
+  ASSERT_EQ(shutdown.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  EXPECT_EQ(h.runner->num_calls(), 0);
+  EXPECT_EQ(slots.free(), 1);
+}
+
+TEST(BatchedModelTest, RunSlotHoldIsReentrantOnItsThread) {
+  CpuRunSlots slots(2);
+  {
+    CpuRunSlots::Hold outer(&slots);
+    CpuRunSlots::Hold inner(&slots);  // same thread: takes no second slot
+    EXPECT_EQ(slots.free(), 1);
+    std::thread other([&] {
+      CpuRunSlots::Hold theirs(&slots);  // another thread: takes its own
+      EXPECT_EQ(slots.free(), 0);
+    });
+    other.join();
+    EXPECT_EQ(slots.free(), 1);
+  }
+  EXPECT_EQ(slots.free(), 2);
+  CpuRunSlots::Hold none(nullptr);  // no slots: a no-op
+  EXPECT_EQ(slots.free(), 2);
 }
 
 TEST(BatchedModelTest, ShutdownFailsQueuedItemsAndFinishesTheBatchInFlight) {

@@ -11,6 +11,9 @@
 //  * Block() makes calls wait (after being recorded) until Unblock().
 //  * FailWith(status) makes calls fail with `status` until ClearFailure();
 //    FailNext(status) fails exactly the next call.
+//  * SetRunSlots() makes run_slots() return shared CPU run slots (as a CPU
+//    TorchModelRunner does); each call records how many were free when it
+//    started (slots_free_at_run), so a test can see that its batcher held one.
 //  * Await*() helpers block until a count is reached or a real-time timeout
 //    passes (they return false then, so a broken test fails instead of
 //    hanging).
@@ -66,6 +69,7 @@ class FakeModelRunner : public ModelRunner {
       absl::MutexLock lock(&mu_);
       batch_sizes_.push_back(
           input.shape.empty() ? 0 : static_cast<int>(input.shape[0]));
+      if (run_slots_ != nullptr) slots_free_at_run_.push_back(run_slots_->free());
       inputs_.push_back(input);
       ++gated_;
       mu_.Await(absl::Condition(this, &FakeModelRunner::NotBlocked));
@@ -85,6 +89,21 @@ class FakeModelRunner : public ModelRunner {
 
   std::string device() const override { return "fake"; }
   std::string dtype() const override { return "float32"; }
+  CpuRunSlots* run_slots() const override {
+    absl::MutexLock lock(&mu_);
+    return run_slots_;
+  }
+
+  // Set before the runner is handed to a BatchedModel (not owned).
+  void SetRunSlots(CpuRunSlots* slots) {
+    absl::MutexLock lock(&mu_);
+    run_slots_ = slots;
+  }
+  // With SetRunSlots: the slots free as each call started, in call order.
+  std::vector<int> slots_free_at_run() const {
+    absl::MutexLock lock(&mu_);
+    return slots_free_at_run_;
+  }
 
   void Block() {
     absl::MutexLock lock(&mu_);
@@ -172,6 +191,8 @@ class FakeModelRunner : public ModelRunner {
   std::vector<int> batch_sizes_ ABSL_GUARDED_BY(mu_);
   std::vector<Tensor> inputs_ ABSL_GUARDED_BY(mu_);
   int gated_ ABSL_GUARDED_BY(mu_) = 0;  // calls held by Block() right now
+  CpuRunSlots* run_slots_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<int> slots_free_at_run_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace faceserve
