@@ -22,6 +22,9 @@ PACKAGES=(
   # LibTorch and its Python side (the exporter); OpenBLAS: without it Debian's
   # torch falls back to the reference BLAS, 25x slower on matrix products.
   libtorch-dev python3-torch libopenblas0 python3-numpy python3-yaml python3-pil
+  # tcmalloc: LibTorch's activation buffers without a page fault per forward
+  # pass (cmake/tcmalloc.cmake)
+  libtcmalloc-minimal4
   # monitoring tests (promtool, a real Prometheus)
   prometheus
   # fuzzing (scripts/fuzz.sh: clang with libFuzzer and the sanitizers) and the
