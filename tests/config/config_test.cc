@@ -83,7 +83,7 @@ TEST(ConfigTest, DefaultYamlParsesToTheFaceApiModelSet) {
   EXPECT_EQ(config->detector.batching.max_batch_size, 1);
   EXPECT_EQ(config->detector.batching.max_queue_delay_us, 5000);
   EXPECT_EQ(config->detector.batching.max_queue_size, 256);
-  EXPECT_EQ(config->detector.batching.num_workers, 1);
+  EXPECT_EQ(config->detector.batching.num_workers, 2);
 
   ASSERT_EQ(config->predictors.size(), 4u);
   const PredictorConfig& landmarks = config->predictors[0];
