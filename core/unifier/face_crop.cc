@@ -39,61 +39,126 @@ Point ToChip(cv::Point2d m, int size, float padding) {
   return Point{static_cast<float>((padding + m.x) * k), static_cast<float>((padding + m.y) * k)};
 }
 
-// Samples the source placed at (left, top) inside a zero canvas of pw x ph,
-// resized tf-style to w x h. T: source element type.
-template <typename T>
-void ResampleTf(const cv::Mat& src, int left, int top, int pw, int ph, cv::Mat* dst) {
-  const int w = dst->cols, h = dst->rows, cn = src.channels();
-  struct Tap {
-    int i0, i1;  // source indices, -1 when in the padding
-    float frac;
-  };
-  auto taps = [](int out, int padded, int offset, int limit) {
-    std::vector<Tap> t(out);
-    const double ratio = static_cast<double>(padded) / out;
-    for (int o = 0; o < out; ++o) {
-      const double f = o * ratio;
-      const int p0 = static_cast<int>(std::floor(f));
-      const int p1 = std::min(p0 + 1, padded - 1);
-      auto in = [&](int p) { return p - offset >= 0 && p - offset < limit ? p - offset : -1; };
-      t[o] = Tap{in(p0), in(p1), static_cast<float>(f - p0)};
-    }
-    return t;
-  };
-  const std::vector<Tap> xs = taps(w, pw, left, src.cols);
-  const std::vector<Tap> ys = taps(h, ph, top, src.rows);
-  for (int y = 0; y < h; ++y) {
-    const Tap& ty = ys[y];
-    const T* r0 = ty.i0 >= 0 ? src.ptr<T>(ty.i0) : nullptr;
-    const T* r1 = ty.i1 >= 0 ? src.ptr<T>(ty.i1) : nullptr;
-    float* out = dst->ptr<float>(y);
-    for (int x = 0; x < w; ++x) {
-      const Tap& tx = xs[x];
-      for (int c = 0; c < cn; ++c) {
-        auto at = [&](const T* row, int i) {
-          return row != nullptr && i >= 0 ? static_cast<float>(row[i * cn + c]) : 0.0f;
-        };
-        const float tl = at(r0, tx.i0), tr = at(r0, tx.i1);
-        const float bl = at(r1, tx.i0), br = at(r1, tx.i1);
-        const float t = tl + (tr - tl) * tx.frac;
-        const float b = bl + (br - bl) * tx.frac;
-        out[x * cn + c] = t + (b - t) * ty.frac;
-      }
+// One output coordinate's two source taps along an axis.
+struct Tap {
+  int i0, i1;  // source indices, -1 when in the padding
+  float frac;
+};
+
+// Taps of `out` output pixels sampling a `padded` axis (tf: no half-pixel
+// offset, the second tap clamped) whose source starts at `offset` and has
+// `limit` pixels.
+std::vector<Tap> TapsAlong(int out, int padded, int offset, int limit) {
+  std::vector<Tap> t(out);
+  const double ratio = static_cast<double>(padded) / out;
+  auto in = [&](int p) { return p - offset >= 0 && p - offset < limit ? p - offset : -1; };
+  for (int o = 0; o < out; ++o) {
+    const double f = o * ratio;
+    const int p0 = static_cast<int>(std::floor(f));
+    const int p1 = std::min(p0 + 1, padded - 1);
+    t[o] = Tap{in(p0), in(p1), static_cast<float>(f - p0)};
+  }
+  return t;
+}
+
+// The horizontal pass over one source row (nullptr: a padding row, all
+// zeros) into `out` (xs.size() pixels of cn floats).
+template <typename T, int kCn>
+void LerpRow(const T* row, const std::vector<Tap>& xs, int runtime_cn, float* out) {
+  const int cn = kCn > 0 ? kCn : runtime_cn;
+  const int w = static_cast<int>(xs.size());
+  if (row == nullptr) {
+    std::fill(out, out + static_cast<size_t>(w) * cn, 0.0f);
+    return;
+  }
+  for (int x = 0; x < w; ++x) {
+    const Tap& t = xs[x];
+    const T* p0 = t.i0 >= 0 ? row + static_cast<size_t>(t.i0) * cn : nullptr;
+    const T* p1 = t.i1 >= 0 ? row + static_cast<size_t>(t.i1) * cn : nullptr;
+    float* o = out + static_cast<size_t>(x) * cn;
+    for (int c = 0; c < cn; ++c) {
+      const float l = p0 != nullptr ? static_cast<float>(p0[c]) : 0.0f;
+      const float r = p1 != nullptr ? static_cast<float>(p1[c]) : 0.0f;
+      o[c] = l + (r - l) * t.frac;
     }
   }
 }
 
-cv::Mat Resample(const cv::Mat& src, int left, int top, int pw, int ph, int w, int h) {
-  cv::Mat dst(h, w, CV_MAKETYPE(CV_32F, src.channels()));
+// Where the resampled values go: value (x, y, c) lands at
+// data[y * row + x * pixel + c * channel] (HWC image or CHW tensor).
+struct OutputLayout {
+  float* data;
+  size_t row, pixel, channel;
+};
+
+// Samples the source placed at (left, top) inside a zero canvas of pw x ph,
+// resized tf-style to w x h. Separable: each output row blends two source
+// rows interpolated horizontally first (the same operations in the same
+// order as the direct 4-tap formula, so the values are bit-identical); a
+// source row shared by consecutive output rows (upsampling) is interpolated
+// once. T: source element type; kCn: channels (0: known at run time only).
+template <typename T, int kCn>
+void ResampleTf(const cv::Mat& src, int left, int top, int pw, int ph, int w, int h,
+                const OutputLayout& dst) {
+  const int cn = kCn > 0 ? kCn : src.channels();
+  const std::vector<Tap> xs = TapsAlong(w, pw, left, src.cols);
+  const std::vector<Tap> ys = TapsAlong(h, ph, top, src.rows);
+  const size_t row_len = static_cast<size_t>(w) * cn;
+  std::vector<float> buf0(row_len), buf1(row_len);
+  int have0 = -2, have1 = -2;  // source row in buf0 / buf1 (-1: padding; -2: none)
+  auto lerp_into = [&](int i, std::vector<float>* buf, int* have) {
+    if (*have == i) return;
+    LerpRow<T, kCn>(i >= 0 ? src.ptr<T>(i) : nullptr, xs, cn, buf->data());
+    *have = i;
+  };
+  for (int y = 0; y < h; ++y) {
+    const Tap& ty = ys[y];
+    if (have1 == ty.i0 && have1 != -2) {  // moving down one row: reuse
+      std::swap(buf0, buf1);
+      std::swap(have0, have1);
+    }
+    lerp_into(ty.i0, &buf0, &have0);
+    lerp_into(ty.i1, &buf1, &have1);
+    const float fy = ty.frac;
+    float* out_row = dst.data + static_cast<size_t>(y) * dst.row;
+    for (int x = 0; x < w; ++x) {
+      const float* t = buf0.data() + static_cast<size_t>(x) * cn;
+      const float* b = buf1.data() + static_cast<size_t>(x) * cn;
+      float* o = out_row + static_cast<size_t>(x) * dst.pixel;
+      for (int c = 0; c < cn; ++c) o[c * dst.channel] = t[c] + (b[c] - t[c]) * fy;
+    }
+  }
+}
+
+template <typename T>
+void ResampleAnyChannels(const cv::Mat& src, int left, int top, int pw, int ph, int w, int h,
+                         const OutputLayout& dst) {
+  switch (src.channels()) {
+    case 1: return ResampleTf<T, 1>(src, left, top, pw, ph, w, h, dst);
+    case 3: return ResampleTf<T, 3>(src, left, top, pw, ph, w, h, dst);
+    default: return ResampleTf<T, 0>(src, left, top, pw, ph, w, h, dst);
+  }
+}
+
+void ResampleInto(const cv::Mat& src, int left, int top, int pw, int ph, int w, int h,
+                  const OutputLayout& dst) {
   if (src.depth() == CV_8U) {
-    ResampleTf<uint8_t>(src, left, top, pw, ph, &dst);
+    ResampleAnyChannels<uint8_t>(src, left, top, pw, ph, w, h, dst);
   } else if (src.depth() == CV_32F) {
-    ResampleTf<float>(src, left, top, pw, ph, &dst);
+    ResampleAnyChannels<float>(src, left, top, pw, ph, w, h, dst);
   } else {
     cv::Mat f;
     src.convertTo(f, CV_32F);
-    ResampleTf<float>(f, left, top, pw, ph, &dst);
+    ResampleAnyChannels<float>(f, left, top, pw, ph, w, h, dst);
   }
+}
+
+// As an HWC CV_32F image.
+cv::Mat Resample(const cv::Mat& src, int left, int top, int pw, int ph, int w, int h) {
+  const int cn = src.channels();
+  cv::Mat dst(h, w, CV_MAKETYPE(CV_32F, cn));
+  ResampleInto(src, left, top, pw, ph, w, h,
+               OutputLayout{dst.ptr<float>(), dst.step1(), static_cast<size_t>(cn), 1});
   return dst;
 }
 
@@ -210,7 +275,13 @@ Tensor LetterboxToTensor(const cv::Mat& rgb, int size, bool center,
   if (rgb.empty() || size <= 0) return Tensor({3, std::max(size, 0), std::max(size, 0)});
   int left = 0, top = 0;
   SquarePadding(rgb.cols, rgb.rows, center, &left, &top);
-  return ToTensorCHW(Resample(rgb, left, top, side, side, size, size));
+  // Straight into the planar tensor: no HWC intermediate.
+  const int cn = rgb.channels();
+  Tensor t({cn, size, size});
+  const size_t plane = static_cast<size_t>(size) * size;
+  ResampleInto(rgb, left, top, side, side, size, size,
+               OutputLayout{t.data.data(), static_cast<size_t>(size), 1, plane});
+  return t;
 }
 
 Tensor ToTensorCHW(const cv::Mat& rgb) {

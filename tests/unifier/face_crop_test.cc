@@ -88,6 +88,82 @@ TEST(ToTensorCHWTest, PlanarLayout) {
   EXPECT_EQ(t.data[2 * 6 + 1 * 3 + 2], 30);
 }
 
+// The tf resize written the direct way: for every output value, its four
+// source taps (zero in the padding), blended horizontally then vertically.
+// The library computes it separably, with row reuse; the values must be the
+// same bit for bit (the face-api parity tests depend on them).
+float DirectTfSample(const cv::Mat& src, int left, int top, int pw, int ph, int w, int h,
+                     int x, int y, int c) {
+  auto tap = [](int o, int out, int padded, int offset, int limit, int* i0, int* i1) {
+    const double f = o * (static_cast<double>(padded) / out);
+    const int p0 = static_cast<int>(std::floor(f));
+    const int p1 = std::min(p0 + 1, padded - 1);
+    *i0 = p0 - offset >= 0 && p0 - offset < limit ? p0 - offset : -1;
+    *i1 = p1 - offset >= 0 && p1 - offset < limit ? p1 - offset : -1;
+    return static_cast<float>(f - p0);
+  };
+  int x0, x1, y0, y1;
+  const float fx = tap(x, w, pw, left, src.cols, &x0, &x1);
+  const float fy = tap(y, h, ph, top, src.rows, &y0, &y1);
+  cv::Mat f;
+  src.convertTo(f, CV_32F);
+  auto at = [&](int yy, int xx) {
+    return yy >= 0 && xx >= 0 ? f.ptr<float>(yy)[xx * f.channels() + c] : 0.0f;
+  };
+  const float t = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
+  const float b = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
+  return t + (b - t) * fy;
+}
+
+TEST(ResizeBilinearLikeTfTest, BitIdenticalToTheDirectFormula) {
+  std::mt19937 gen(7);
+  for (int type : {CV_8UC3, CV_32FC3, CV_8UC1, CV_32FC(4)}) {
+    for (cv::Size in : {cv::Size(37, 23), cv::Size(5, 9), cv::Size(64, 64)}) {
+      for (cv::Size out : {cv::Size(16, 16), cv::Size(50, 31), cv::Size(7, 80)}) {
+        cv::Mat src(in, type);
+        cv::randu(src, 0, 255);
+        const cv::Mat r = ResizeBilinearLikeTf(src, out.width, out.height);
+        ASSERT_EQ(r.channels(), src.channels());
+        for (int y = 0; y < out.height; ++y) {
+          for (int x = 0; x < out.width; ++x) {
+            for (int c = 0; c < src.channels(); ++c) {
+              ASSERT_EQ(r.ptr<float>(y)[x * src.channels() + c],
+                        DirectTfSample(src, 0, 0, in.width, in.height, out.width, out.height,
+                                       x, y, c))
+                  << "type " << type << " " << in << " -> " << out << " at " << x << "," << y;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(LetterboxToTensorTest, BitIdenticalToTheDirectFormulaWithPadding) {
+  for (bool center : {false, true}) {
+    for (cv::Size s : {cv::Size(37, 23), cv::Size(20, 51), cv::Size(9, 4)}) {
+      for (int size : {16, 61}) {  // down- and upsampling
+        const cv::Mat img = RandomRgb(s.width, s.height, 3);
+        const Tensor t = LetterboxToTensor(img, size, center);
+        const int side = std::max(s.width, s.height);
+        const int diff = side - std::min(s.width, s.height);
+        const int prepend = center ? diff - static_cast<int>(std::lround(diff * 0.5)) : 0;
+        const int left = s.width < s.height ? prepend : 0;
+        const int top = s.height < s.width ? prepend : 0;
+        for (int c = 0; c < 3; ++c) {
+          for (int y = 0; y < size; ++y) {
+            for (int x = 0; x < size; ++x) {
+              ASSERT_EQ(t.data[(c * size + y) * size + x],
+                        DirectTfSample(img, left, top, side, side, size, size, x, y, c))
+                  << s << " centre " << center << " size " << size << " at " << x << "," << y;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(LetterboxToTensorTest, EqualsPadThenResize) {
   for (bool center : {false, true}) {
     for (cv::Size s : {cv::Size(37, 23), cv::Size(20, 51), cv::Size(32, 32)}) {
