@@ -8,7 +8,7 @@
 #  4. paired rounds (BENCH_ROUNDS, default 3): the raw model limit, faceserve at
 #     concurrency 16 and face-api, one right after the other, so that each
 #     round's ratios come from minutes of the same machine speed (this VM's
-#     speed drifts; bench/results/cpu-2026-11-23.md). The targets are judged
+#     speed drifts; bench/results/cpu-2026-*.md). The targets are judged
 #     on the median of the rounds' ratios.
 # All on face-api's six demo photos. Writes bench/results/cpu-<date>.{json,md}.
 #
