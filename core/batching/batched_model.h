@@ -21,6 +21,10 @@
 //    object (both join the worker that runs it).
 //  * An item has expired when its deadline is at or before the time its batch
 //    is formed. The first item ever accepted fixes the item shape for good.
+//  * When the runner has CPU run slots (ModelRunner::run_slots), a worker
+//    whose batch is due first takes a slot and only then pops the batch, so
+//    items queued while every core was busy join it. Shutdown() then waits,
+//    at most, for the forward pass of another model that holds the slot.
 //
 // Thread-safety: all public methods are safe to call concurrently.
 #ifndef FACESERVE_CORE_BATCHING_BATCHED_MODEL_H_
