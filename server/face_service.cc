@@ -36,9 +36,13 @@ const char* StateName(PipelineState state) {
 //
 // Lifetime: shared. gRPC's reference (self_) is dropped in OnDone(), once the
 // response has been sent or the call has failed; the pipeline's callbacks
-// hold their own references. The concurrency slot is released in OnDone()
-// too, so that WaitForIdle() means "every response is out": releasing it at
-// Finish() would let a shutdown cancel a response that is still in transit.
+// hold their own references.
+//
+// Two counts: the call's concurrency slot (server.max_concurrent_calls) is
+// released in FinishWith(), before the response is sent, so that a client
+// that has its response can always make the next call; the in-flight count
+// is released in OnDone(), so that WaitForIdle() means "every response is
+// out" (a shutdown must not cancel a response still in transit).
 class FaceServiceImpl::Call final : public grpc::ServerUnaryReactor {
  public:
   // Creates the call and gives gRPC its reference; returns the reactor.
@@ -51,7 +55,8 @@ class FaceServiceImpl::Call final : public grpc::ServerUnaryReactor {
 
   grpc::CallbackServerContext* context() const { return context_; }
   absl::Time start() const { return start_; }
-  // The slot taken by Admit() is released in OnDone().
+  // Admit() succeeded: FinishWith() releases the slot, OnDone() the
+  // in-flight count.
   void set_admitted() { admitted_ = true; }
 
   // Safe from any thread, before or after the call is over.
@@ -70,6 +75,7 @@ class FaceServiceImpl::Call final : public grpc::ServerUnaryReactor {
       absl::MutexLock lock(&mu_);
       finished_ = true;  // from here on the gRPC context may go away
     }
+    if (admitted_) service_->ReleaseSlot();
     Finish(ToGrpcStatus(status));
   }
 
@@ -110,12 +116,15 @@ absl::Status FaceServiceImpl::Admit() {
   }
   // Count first, then check the flag again: BeginShutdown() sets the flag
   // before it waits for the count, so no admitted call is missed.
-  const int now = in_flight_.fetch_add(1) + 1;
+  in_flight_.fetch_add(1);
+  const int now = slots_taken_.fetch_add(1) + 1;
   if (shutting_down_.load()) {
+    ReleaseSlot();
     Release();
     return absl::UnavailableError("server is shutting down");
   }
   if (now > config_.max_concurrent_calls) {
+    ReleaseSlot();
     Release();
     return absl::ResourceExhaustedError(
         absl::StrCat("too many concurrent calls (server.max_concurrent_calls = ",
@@ -124,6 +133,8 @@ absl::Status FaceServiceImpl::Admit() {
   if (metrics_ != nullptr) metrics_->AddRequestsInFlight(1);
   return absl::OkStatus();
 }
+
+void FaceServiceImpl::ReleaseSlot() { slots_taken_.fetch_sub(1); }
 
 void FaceServiceImpl::Release() {
   if (in_flight_.fetch_sub(1) == 1) {

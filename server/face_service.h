@@ -65,8 +65,12 @@ class FaceServiceImpl final : public v1::FaceService::CallbackService {
  private:
   class Call;  // per-call state shared with the pipeline's callbacks
 
-  // OK and one more call in flight, or the status to reject with.
+  // OK with one more slot taken and one more call in flight, or the status
+  // to reject with.
   absl::Status Admit();
+  // One slot free again (the call's result is complete, its response about
+  // to be sent).
+  void ReleaseSlot();
   // One call fewer in flight (when its response is out); wakes WaitForIdle().
   void Release();
   CallContext MakeCallContext(const std::shared_ptr<Call>& call) const;
@@ -76,7 +80,8 @@ class FaceServiceImpl final : public v1::FaceService::CallbackService {
   FacePipeline* const pipeline_;
   Metrics* const metrics_;
 
-  std::atomic<int> in_flight_{0};
+  std::atomic<int> slots_taken_{0};  // calls admitted and not yet finished
+  std::atomic<int> in_flight_{0};    // calls admitted and not yet done (OnDone)
   std::atomic<bool> shutting_down_{false};
   // Held (empty critical section) when in_flight_ drops to zero, so that
   // WaitForIdle's condition is re-evaluated.

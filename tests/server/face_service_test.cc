@@ -231,9 +231,27 @@ TEST(FaceServiceTest, CallsBeyondMaxConcurrentCallsAreResourceExhausted) {
   ASSERT_TRUE(second.Wait());
   EXPECT_TRUE(first.status.ok());
   EXPECT_TRUE(second.status.ok());
-  // A slot is free once its response is out, a moment after the client has it.
+  // The slots are free again (before the responses were sent).
   EXPECT_TRUE(WaitUntil([&] { return h.server->in_flight() == 0; }));
   EXPECT_TRUE(h.stub->Analyze(ContextWithTimeout().get(), request, &response).ok());
+}
+
+// A client that waits for each response before the next call is never
+// refused, even at a limit of one: the slot is free before the response
+// leaves the server (gRPC's OnDone, which ends the call, may run later).
+TEST(FaceServiceTest, SequentialCallsAreNeverRefusedAtTheLimit) {
+  Config config = testing::TestConfig();
+  config.server.max_concurrent_calls = 1;
+  Harness h(config);
+  h.pipeline.set_state(PipelineState::kReady);
+  const v1::AnalyzeRequest request = AnalyzeRequestWithImage();
+  for (int i = 0; i < 500; ++i) {
+    v1::AnalyzeResponse response;
+    grpc::Status status = h.stub->Analyze(ContextWithTimeout().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << "call " << i << ": " << status.error_message();
+  }
+  // Every call also ends (OnDone) once its response is out.
+  EXPECT_TRUE(WaitUntil([&] { return h.server->in_flight() == 0; }));
 }
 
 TEST(FaceServiceTest, OversizedMessageIsRejectedByGrpc) {
