@@ -10,7 +10,10 @@ own normalisation. Architectures follow face-api 1.7.15 ``src/`` exactly:
 * xception/TinyXception.ts + ageGenderNet/AgeGenderNet.ts
 
 TensorFlow "same" padding (asymmetric when the stride is 2: more at
-bottom/right) is reproduced with explicit ``F.pad``. No device constants:
+bottom/right) is reproduced with explicit ``F.pad``, or, once the input size
+is known (``specialize``, as the exporter does with each card's size), with
+padding fixed inside the convs and pools, so that the graph has no shape
+tests and stays in oneDNN's layout on CPU. No device constants:
 every created tensor follows ``x.device`` / ``x.dtype`` so ``.half().cuda()``
 works.
 """
@@ -45,6 +48,7 @@ class TFConv(nn.Module):
         self.conv = nn.Conv2d(cin, cout, k, stride, padding=(k // 2 if self.sym else 0),
                               groups=groups, bias=bias)
         self.folded = False  # set by fold_padding(), after the weights are loaded
+        self.static = False  # set by specialize_padding(): input size known, no F.pad
 
     def fold_padding(self):
         """Make a stride-2 'same' conv (odd kernel k) pad symmetrically, so no F.pad.
@@ -72,7 +76,36 @@ class TFConv(nn.Module):
         self.conv = grown
         self.folded = True
 
+    def specialize(self, h: int, w: int):
+        """Fix the padding for inputs of h x w (see specialize_padding)."""
+        if self.static:
+            return
+        if not self.folded:
+            if self.same and not self.sym:
+                ph = _same_pads(h, self.k, self.stride)
+                pw = _same_pads(w, self.k, self.stride)
+                if ph[0] == ph[1] and pw[0] == pw[1]:  # symmetric: the conv's own padding
+                    self.conv.padding = (ph[0], pw[0])
+                    self.static = True
+            return
+        if h % 2 != w % 2:
+            return  # mixed parity: keep the general path
+        if h % 2 == 1:
+            # odd size: TF pads (k-1)/2 on both sides, the original kernel's symmetric padding
+            c = self.conv
+            k = self.k
+            orig = nn.Conv2d(c.in_channels, c.out_channels, k, 2, padding=(k - 1) // 2,
+                             groups=c.groups, bias=c.bias is not None)
+            with torch.no_grad():
+                orig.weight.copy_(c.weight[:, :, 1:, 1:])
+                if c.bias is not None:
+                    orig.bias.copy_(c.bias)
+            self.conv = orig
+        self.static = True
+
     def forward(self, x):
+        if self.static:
+            return self.conv(x)
         if self.folded:
             ph = x.shape[2] % 2
             pw = x.shape[3] % 2
@@ -91,6 +124,49 @@ def fold_padding(module: nn.Module) -> nn.Module:
         if isinstance(m, TFConv):
             m.fold_padding()
     return module
+
+
+def specialize_padding(module: nn.Module, size: int) -> nn.Module:
+    """Fix every folded conv's padding for a size x size input (the model card's).
+
+    The general path tests each stride-2 conv's input parity at run time; that
+    branch splits LibTorch's oneDNN graph (optimize_for_inference) into pieces,
+    with a reorder out of oneDNN's layout and back around each. Knowing the
+    input size, the branch goes. Inputs of another size are then refused.
+    """
+    shapes = {}
+    hooks = [m.register_forward_pre_hook(
+                 lambda mod, inp: shapes.setdefault(mod, set()).add(tuple(inp[0].shape[2:])))
+             for m in module.modules() if isinstance(m, (TFConv, TFMaxPoolSame, Residual))]
+    with torch.no_grad():
+        module(torch.zeros(1, 3, size, size))
+    for h in hooks:
+        h.remove()
+    for m, seen in shapes.items():
+        if len(seen) == 1:  # a module called at several sizes (a shared pool) stays general
+            h, w = next(iter(seen))
+            m.specialize(int(h), int(w))
+    return module
+
+
+class FixedInputSize(nn.Module):
+    """A net specialised (specialize_padding) for size x size inputs; refuses others."""
+
+    def __init__(self, net: nn.Module, size: int):
+        super().__init__()
+        self.net = net
+        self.size = size
+
+    def forward(self, x):
+        if x.shape[2] != self.size or x.shape[3] != self.size:
+            raise ValueError("this model takes [N, 3, " + str(self.size) + ", " + str(self.size)
+                             + "] input, got " + str(x.shape))
+        return self.net(x)
+
+
+def specialize(module: nn.Module, size: int) -> nn.Module:
+    """specialize_padding, wrapped so that another input size is an error, not a wrong result."""
+    return FixedInputSize(specialize_padding(module, size), size)
 
 
 def channels_last(x):
@@ -120,8 +196,27 @@ class TFMaxPoolSame(nn.Module):
         super().__init__()
         self.k = k
         self.s = s
+        self.static = False  # set by specialize(): max_pool2d's own padding, no F.pad
+        self.pad = 0
+        self.ceil = False
+
+    def specialize(self, h: int, w: int):
+        """Fix the padding for inputs of h x w (see specialize_padding).
+
+        TF's (p, p) padding is max_pool2d's own -inf padding p; TF's (p, p+1)
+        is padding p plus ceil_mode's partial last window (stride >= 2 only).
+        """
+        ph = _same_pads(h, self.k, self.s)
+        pw = _same_pads(w, self.k, self.s)
+        if ph != pw or ph[1] - ph[0] not in (0, 1) or (ph[1] > ph[0] and self.s < 2):
+            return
+        self.pad = ph[0]
+        self.ceil = ph[1] > ph[0]
+        self.static = True
 
     def forward(self, x):
+        if self.static:
+            return F.max_pool2d(x, self.k, self.s, self.pad, 1, self.ceil)
         ph = _same_pads(x.shape[2], self.k, self.s)
         pw = _same_pads(x.shape[3], self.k, self.s)
         if ph[0] + ph[1] + pw[0] + pw[1] > 0:
@@ -230,6 +325,11 @@ class SsdMobilenetv1(nn.Module):
         self.anchor_size.copy_(_t(sizes))
         self.anchor_ctr.copy_(_t(ctr))
 
+    @staticmethod
+    def _flat(head: torch.Tensor, n: int, width: int) -> torch.Tensor:
+        """[N, anchors * width, H, W] -> [N, H * W * anchors, width] (TF's NHWC order)."""
+        return head.permute(0, 2, 3, 1).reshape(n, -1, width)
+
     def forward(self, x):
         n = x.shape[0]
         x = channels_last(x / 127.5 - 1.0)
@@ -241,24 +341,19 @@ class SsdMobilenetv1(nn.Module):
             i += 1
             if i == 11:
                 conv11 = out
-        feats: List[torch.Tensor] = [conv11, out]
-        p = out
-        j = 0
-        for layer in self.pred:
-            p = layer(p)
-            if j % 2 == 1:
-                feats.append(p)
-            j += 1
-        encs: List[torch.Tensor] = []
-        clss: List[torch.Tensor] = []
-        k = 0
-        for be, cl in zip(self.box_enc, self.cls):
-            f = feats[k]
-            encs.append(be(f).permute(0, 2, 3, 1).reshape(n, -1, 4))
-            clss.append(cl(f).permute(0, 2, 3, 1).reshape(n, -1, 3))
-            k += 1
-        enc = torch.cat(encs, 1)
-        cls = torch.cat(clss, 1)
+        # The six feature maps go straight into their box and class heads (no
+        # list of feature maps): on CPU they then stay in oneDNN's layout, and
+        # only the small head outputs are reordered back.
+        f2 = self.pred[1](self.pred[0](out))
+        f3 = self.pred[3](self.pred[2](f2))
+        f4 = self.pred[5](self.pred[4](f3))
+        f5 = self.pred[7](self.pred[6](f4))
+        enc = torch.cat([self._flat(self.box_enc[0](conv11), n, 4), self._flat(self.box_enc[1](out), n, 4),
+                         self._flat(self.box_enc[2](f2), n, 4), self._flat(self.box_enc[3](f3), n, 4),
+                         self._flat(self.box_enc[4](f4), n, 4), self._flat(self.box_enc[5](f5), n, 4)], 1)
+        cls = torch.cat([self._flat(self.cls[0](conv11), n, 3), self._flat(self.cls[1](out), n, 3),
+                         self._flat(self.cls[2](f2), n, 3), self._flat(self.cls[3](f3), n, 3),
+                         self._flat(self.cls[4](f4), n, 3), self._flat(self.cls[5](f5), n, 3)], 1)
         scores = torch.sigmoid(cls[:, :, 1])
         ctr = self.anchor_ctr.to(enc.dtype)
         size = self.anchor_size.to(enc.dtype)
@@ -456,13 +551,36 @@ class Residual(nn.Module):
         self.cout = cout
         self.conv1 = RecConv(cin, cout, 3, 2 if down else 1, same=not down)
         self.conv2 = RecConv(cout, cout, 3, 1, same=True)
+        self.static = False  # set by specialize(): shapes known, no shape tests
+        self.pad_out = False
+        # static only: the shortcut's zero channels as a 1x1 conv [I; 0]
+        # (exact: x * 1 + 0s), which oneDNN keeps in its layout; cat does not
+        self.widen = nn.Conv2d(cin, cout, 1, bias=False)
 
     def load(self, w, p):
         self.conv1.load(w, p + "/conv1")
         self.conv2.load(w, p + "/conv2")
 
+    def specialize(self, h: int, w: int):
+        if not self.down:
+            return
+        out_h = (h - 3) // 2 + 1  # conv1: 3x3, stride 2, 'valid'
+        out_w = (w - 3) // 2 + 1
+        self.pad_out = out_h != h // 2 or out_w != w // 2
+        with torch.no_grad():
+            self.widen.weight.zero_()
+            self.widen.weight[:self.cin, :, 0, 0] = torch.eye(self.cin)
+        self.static = True
+
     def forward(self, x):
         out = self.conv2(F.relu(self.conv1(x)))
+        if self.static:
+            pooled = F.avg_pool2d(x, 2, 2)
+            if self.pad_out:
+                out = F.pad(out, [0, 1, 0, 1])
+            if self.cin != self.cout:
+                pooled = self.widen(pooled)
+            return F.relu(pooled + out)
         if self.down:
             pooled = F.avg_pool2d(x, 2, 2)
             if pooled.shape[2] != out.shape[2] or pooled.shape[3] != out.shape[3]:

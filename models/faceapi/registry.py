@@ -115,7 +115,9 @@ def build(name, faceapi_dir):
     m = spec["cls"]()
     m.load_faceapi(load_weights(faceapi_dir, spec["weights"]))
     nets.fold_padding(m)
-    return m.eval()
+    # The card's input size is the only one the server feeds: fix every pad
+    # for it (no shape tests left in the graph for oneDNN to trip over).
+    return nets.specialize(m, spec["size"]).eval()
 
 
 def card(name, weight_files, sha256s, measured=None):
