@@ -132,7 +132,8 @@ def specialize_padding(module: nn.Module, size: int) -> nn.Module:
     The general path tests each stride-2 conv's input parity at run time; that
     branch splits LibTorch's oneDNN graph (optimize_for_inference) into pieces,
     with a reorder out of oneDNN's layout and back around each. Knowing the
-    input size, the branch goes. Inputs of another size are then refused.
+    input size, the branch goes; inputs of another size would then give wrong
+    windows, so use specialize(), which refuses them.
     """
     shapes = {}
     hooks = [m.register_forward_pre_hook(
@@ -555,7 +556,7 @@ class Residual(nn.Module):
         self.pad_out = False
         # static only: the shortcut's zero channels as a 1x1 conv [I; 0]
         # (exact: x * 1 + 0s), which oneDNN keeps in its layout; cat does not
-        self.widen = nn.Conv2d(cin, cout, 1, bias=False)
+        self.widen = nn.Conv2d(cin, cout, 1, bias=False) if down and cin != cout else nn.Identity()
 
     def load(self, w, p):
         self.conv1.load(w, p + "/conv1")
@@ -567,9 +568,10 @@ class Residual(nn.Module):
         out_h = (h - 3) // 2 + 1  # conv1: 3x3, stride 2, 'valid'
         out_w = (w - 3) // 2 + 1
         self.pad_out = out_h != h // 2 or out_w != w // 2
-        with torch.no_grad():
-            self.widen.weight.zero_()
-            self.widen.weight[:self.cin, :, 0, 0] = torch.eye(self.cin)
+        if isinstance(self.widen, nn.Conv2d):
+            with torch.no_grad():
+                self.widen.weight.zero_()
+                self.widen.weight[:self.cin, :, 0, 0] = torch.eye(self.cin)
         self.static = True
 
     def forward(self, x):
