@@ -20,10 +20,10 @@ Tensor StackBatch(const std::vector<const Tensor*>& items) {
   out.shape.push_back(static_cast<int64_t>(items.size()));
   out.shape.insert(out.shape.end(), items[0]->shape.begin(), items[0]->shape.end());
   const size_t per_item = items[0]->data.size();
-  out.data.resize(per_item * items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    assert(items[i]->data.size() == per_item);
-    std::copy(items[i]->data.begin(), items[i]->data.end(), out.data.begin() + i * per_item);
+  out.data.reserve(per_item * items.size());  // filled by the copies alone, no zeroing first
+  for (const Tensor* item : items) {
+    assert(item->data.size() == per_item);
+    out.data.insert(out.data.end(), item->data.begin(), item->data.end());
   }
   return out;
 }

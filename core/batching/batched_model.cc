@@ -283,10 +283,20 @@ class BatchedModelImpl final : public BatchedModel {
     if (batch.empty()) return;
 
     const int64_t n = static_cast<int64_t>(batch.size());
-    std::vector<const Tensor*> inputs;
-    inputs.reserve(batch.size());
-    for (const Item& item : batch) inputs.push_back(&item.input);
-    const Tensor stacked = StackBatch(inputs);
+    Tensor stacked;
+    if (n == 1) {
+      // A batch of one takes the item's own buffer (a detector input is
+      // megabytes): the item is not read again.
+      stacked.shape.push_back(1);
+      stacked.shape.insert(stacked.shape.end(), batch[0].input.shape.begin(),
+                           batch[0].input.shape.end());
+      stacked.data = std::move(batch[0].input.data);
+    } else {
+      std::vector<const Tensor*> inputs;
+      inputs.reserve(batch.size());
+      for (const Item& item : batch) inputs.push_back(&item.input);
+      stacked = StackBatch(inputs);
+    }
 
     const absl::Time start = clock_->Now();
     absl::StatusOr<std::vector<Tensor>> outputs = RunModel(stacked);

@@ -324,9 +324,10 @@ TEST(BatchedModelTest, ExpiredItemIsDroppedWithDeadlineExceededBeforeCompute) {
   EXPECT_EQ(h.results.code(1), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(h.results.code(3), absl::StatusCode::kDeadlineExceeded);
   ExpectOutputsOf(h.results.Get(2), 2.0f);
-  // The model saw only item 2.
+  // The model saw only item 2, as a batch of one: its own buffer, whole.
   EXPECT_THAT(h.runner->batch_sizes(), ElementsAre(1));
-  EXPECT_EQ(h.runner->inputs()[0].data[0], 2.0f);
+  EXPECT_EQ(h.runner->inputs()[0].shape, (std::vector<int64_t>{1, 1, 2, 2}));
+  EXPECT_THAT(h.runner->inputs()[0].data, ElementsAre(2.0f, 3.0f, 4.0f, 5.0f));
   EXPECT_EQ(h.observer.drops(DropReason::kDeadline), 2);
 }
 
