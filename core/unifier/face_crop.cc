@@ -61,27 +61,74 @@ std::vector<Tap> TapsAlong(int out, int padded, int offset, int limit) {
   return t;
 }
 
+// The horizontal taps of one resample: per output pixel, the two source
+// pixels' element offsets (tap index * channels) and the blend fraction.
+// Pixels [lo, hi) have both taps inside the source; the others, at the edges
+// of a padded canvas, have one or both in the zero padding.
+struct RowTaps {
+  std::vector<Tap> taps;
+  std::vector<size_t> off0, off1;  // i0 * cn, i1 * cn (0 where the tap is padding)
+  std::vector<float> frac;
+  int lo = 0, hi = 0;
+};
+
+RowTaps MakeRowTaps(std::vector<Tap> taps, int cn) {
+  RowTaps r;
+  const int w = static_cast<int>(taps.size());
+  r.off0.resize(w);
+  r.off1.resize(w);
+  r.frac.resize(w);
+  for (int x = 0; x < w; ++x) {
+    const Tap& t = taps[x];
+    r.off0[x] = t.i0 >= 0 ? static_cast<size_t>(t.i0) * cn : 0;
+    r.off1[x] = t.i1 >= 0 ? static_cast<size_t>(t.i1) * cn : 0;
+    r.frac[x] = t.frac;
+  }
+  // Taps move right monotonically, so the both-inside pixels form one run.
+  r.lo = 0;
+  while (r.lo < w && (taps[r.lo].i0 < 0 || taps[r.lo].i1 < 0)) ++r.lo;
+  r.hi = r.lo;
+  while (r.hi < w && taps[r.hi].i0 >= 0 && taps[r.hi].i1 >= 0) ++r.hi;
+  r.taps = std::move(taps);
+  return r;
+}
+
 // The horizontal pass over one source row (nullptr: a padding row, all
-// zeros) into `out` (xs.size() pixels of cn floats).
+// zeros) into `out` (taps.size() pixels of cn floats). The same float
+// operations as the 4-tap formula, l + (r - l) * frac, with 0 for padding.
 template <typename T, int kCn>
-void LerpRow(const T* row, const std::vector<Tap>& xs, int runtime_cn, float* out) {
+void LerpRow(const T* row, const RowTaps& xs, int runtime_cn, float* out) {
   const int cn = kCn > 0 ? kCn : runtime_cn;
-  const int w = static_cast<int>(xs.size());
+  const int w = static_cast<int>(xs.taps.size());
   if (row == nullptr) {
     std::fill(out, out + static_cast<size_t>(w) * cn, 0.0f);
     return;
   }
-  for (int x = 0; x < w; ++x) {
-    const Tap& t = xs[x];
-    const T* p0 = t.i0 >= 0 ? row + static_cast<size_t>(t.i0) * cn : nullptr;
-    const T* p1 = t.i1 >= 0 ? row + static_cast<size_t>(t.i1) * cn : nullptr;
+  auto edge = [&](int x) {
+    const Tap& t = xs.taps[x];
     float* o = out + static_cast<size_t>(x) * cn;
     for (int c = 0; c < cn; ++c) {
-      const float l = p0 != nullptr ? static_cast<float>(p0[c]) : 0.0f;
-      const float r = p1 != nullptr ? static_cast<float>(p1[c]) : 0.0f;
+      const float l = t.i0 >= 0 ? static_cast<float>(row[xs.off0[x] + c]) : 0.0f;
+      const float r = t.i1 >= 0 ? static_cast<float>(row[xs.off1[x] + c]) : 0.0f;
       o[c] = l + (r - l) * t.frac;
     }
+  };
+  for (int x = 0; x < xs.lo; ++x) edge(x);
+  // The interior: no padding tests, offsets precomputed.
+  const size_t* off0 = xs.off0.data();
+  const size_t* off1 = xs.off1.data();
+  const float* frac = xs.frac.data();
+  for (int x = xs.lo; x < xs.hi; ++x) {
+    const T* p0 = row + off0[x];
+    const T* p1 = row + off1[x];
+    const float f = frac[x];
+    float* o = out + static_cast<size_t>(x) * cn;
+    for (int c = 0; c < cn; ++c) {
+      const float l = static_cast<float>(p0[c]);
+      o[c] = l + (static_cast<float>(p1[c]) - l) * f;
+    }
   }
+  for (int x = xs.hi; x < w; ++x) edge(x);
 }
 
 // Where the resampled values go: value (x, y, c) lands at
@@ -101,7 +148,7 @@ template <typename T, int kCn>
 void ResampleTf(const cv::Mat& src, int left, int top, int pw, int ph, int w, int h,
                 const OutputLayout& dst) {
   const int cn = kCn > 0 ? kCn : src.channels();
-  const std::vector<Tap> xs = TapsAlong(w, pw, left, src.cols);
+  const RowTaps xs = MakeRowTaps(TapsAlong(w, pw, left, src.cols), cn);
   const std::vector<Tap> ys = TapsAlong(h, ph, top, src.rows);
   const size_t row_len = static_cast<size_t>(w) * cn;
   std::vector<float> buf0(row_len), buf1(row_len);
