@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "core/cpu_run_slots.h"
 #include "core/config/config.h"
 #include "core/model_card/model_card.h"
 #include "core/torch/torch_model_loader.h"
@@ -153,7 +154,7 @@ int Main(int argc, char** argv) {
   if (!config.ok()) return Fail(config.status());
   const ModelLoader loader = MakeTorchModelLoader(config->device);
   // As in the server: on CPU, cores / intra-op threads forward passes at once.
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = static_cast<int>(AllowedCpus().size());
   const int threads = config->device.intra_op_threads > 0 ? config->device.intra_op_threads : cores;
   const int streams =
       ResolveTorchDevice(config->device) == "cpu" ? std::max(1, cores / threads) : 1;

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 BUILD=${SANITIZE_BUILD_DIR:-build-asan}
 JOBS=${SANITIZE_JOBS:-$(nproc)}
 TESTS=("$@")
-((${#TESTS[@]})) || TESTS=(batching_test config_test reader_test unifier_test utilizer_test
+((${#TESTS[@]})) || TESTS=(core_test batching_test config_test reader_test unifier_test utilizer_test
                            detector_test predictor_test pipeline_test server_test
                            request_validation_test tls_test client_test fuzz_regression_test
                            integration_test custom_predictor_test full_config_test

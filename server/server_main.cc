@@ -155,6 +155,7 @@ int Run(int argc, char** argv) {
                           m.dtype));
   }
   LogEvent(absl::StrCat("models loaded in ", absl::FormatDuration(absl::Now() - load_start)));
+  if (std::string passes = DescribeCpuPasses(); !passes.empty()) LogEvent(passes);
 
   absl::StatusOr<std::unique_ptr<FaceServer>> server =
       FaceServer::Start(*config, pipeline->get(), metrics->get());

@@ -64,6 +64,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/thread_name.h"
 
 namespace faceserve {
 namespace {
@@ -117,7 +118,10 @@ class BatchedModelImpl final : public BatchedModel {
     absl::MutexLock join_lock(&join_mu_);
     workers_.reserve(options_.num_workers);
     for (int i = 0; i < options_.num_workers; ++i) {
-      workers_.emplace_back([this] { WorkerLoop(); });
+      workers_.emplace_back([this, thread_name = ThreadNameFor(name_, i)] {
+        NameThisThread(thread_name);
+        WorkerLoop();
+      });
     }
   }
 

@@ -468,6 +468,7 @@ class Schema {
     dev->Add("device", &DeviceConfig::device, device)
         .Add("fp16", &DeviceConfig::fp16, boolean)
         .Add("intra_op_threads", &DeviceConfig::intra_op_threads, AtLeast(&pool_, 0))
+        .Add("pin_cpu_passes", &DeviceConfig::pin_cpu_passes, boolean)
         .Add("preheat", &DeviceConfig::preheat, boolean)
         .Add("optimize_for_inference", &DeviceConfig::optimize_for_inference, boolean);
 

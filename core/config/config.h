@@ -48,6 +48,7 @@ struct DeviceConfig {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   bool fp16 = false;            // half precision on CUDA (ignored on CPU)
   int intra_op_threads = 0;     // LibTorch threads per op; 0: cores / workers
+  bool pin_cpu_passes = true;   // with 1 intra-op thread: each CPU pass on its slot's own core
   bool preheat = true;          // run every model at every batch size first
   bool optimize_for_inference = true;  // freeze + LibTorch's optimize_for_inference at load
 };

@@ -133,7 +133,7 @@ class FacePipelineImpl final : public FacePipeline {
   FacePipelineImpl(const Config& config, StageObserver* stage_observer)
       : config_(config),
         stage_observer_(stage_observer),
-        pool_(std::max(1, config.server.request_threads)) {}
+        pool_(std::max(1, config.server.request_threads), "request") {}
 
   ~FacePipelineImpl() override { Shutdown(); }
 

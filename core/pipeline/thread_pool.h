@@ -11,16 +11,25 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "core/thread_name.h"
 
 namespace faceserve {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int num_threads) {
+  // Threads are named "<name>/<i>" (see core/thread_name.h).
+  explicit ThreadPool(int num_threads, const std::string& name = "pool") {
     if (num_threads < 1) num_threads = 1;
-    for (int i = 0; i < num_threads; ++i) threads_.emplace_back([this] { Loop(); });
+    for (int i = 0; i < num_threads; ++i) {
+      threads_.emplace_back([this, thread_name = ThreadNameFor(name, i)] {
+        NameThisThread(thread_name);
+        Loop();
+      });
+    }
   }
   ~ThreadPool() {
     {

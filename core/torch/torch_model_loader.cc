@@ -5,10 +5,12 @@
 
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/torch/torch_compat.h"
 #include "core/torch/torch_model_runner.h"
 
@@ -53,15 +55,23 @@ void LimitBlasThreads(int threads) {
 
 // Thread settings are process-wide and may be set only once, before any
 // parallel work.
-// Returns the CPU run slots shared by every CPU model: cores / threads.
-CpuRunSlots* ConfigureThreadsOnce(int intra_op_threads) {
-  static std::once_flag once;
-  static CpuRunSlots* slots = nullptr;
-  std::call_once(once, [intra_op_threads] {
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+// Returns the CPU run slots shared by every CPU model: cores / threads, each
+// pinned to its own core when there is one thread per pass and `pin` is set
+// (a team of several threads would keep the affinity its threads were born
+// with, so only single-thread passes are pinned).
+std::once_flag threads_configured;
+CpuRunSlots* cpu_slots = nullptr;  // set once, under threads_configured
+int cpu_pass_threads = 0;
+
+CpuRunSlots* ConfigureThreadsOnce(int intra_op_threads, bool pin) {
+  std::call_once(threads_configured, [intra_op_threads, pin] {
+    const std::vector<int> cpus = AllowedCpus();
+    const int cores = static_cast<int>(cpus.size());
     int threads = intra_op_threads;
     if (threads <= 0) threads = cores;
-    slots = new CpuRunSlots(std::max(1, cores / threads));  // process lifetime
+    cpu_slots = new CpuRunSlots(std::max(1, cores / threads),  // process lifetime
+                                pin && threads == 1 ? cpus : std::vector<int>{});
+    cpu_pass_threads = threads;
     at::set_num_threads(threads);
     LimitBlasThreads(threads);
     try {
@@ -70,7 +80,7 @@ CpuRunSlots* ConfigureThreadsOnce(int intra_op_threads) {
       // Already set by someone else; harmless.
     }
   });
-  return slots;
+  return cpu_slots;
 }
 
 }  // namespace
@@ -82,6 +92,19 @@ std::string ResolveTorchDevice(const DeviceConfig& device) {
 
 std::string TorchVersion() { return torch_compat::Version(); }
 
+std::string DescribeCpuPasses() {
+  if (cpu_slots == nullptr) return "";
+  const int n = cpu_slots->total();
+  std::string s = absl::StrCat(n, " CPU forward ", n == 1 ? "pass" : "passes", " at a time, ",
+                               cpu_pass_threads, cpu_pass_threads == 1 ? " thread" : " threads",
+                               " each");
+  if (cpu_slots->pinning()) {
+    absl::StrAppend(&s, ", pinned to ", n == 1 ? "core " : "cores ",
+                    absl::StrJoin(cpu_slots->cpus(), ","), " while they run");
+  }
+  return s;
+}
+
 ModelLoader MakeTorchModelLoader(const DeviceConfig& device) {
   return [device](const std::string& path) -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
     absl::StatusOr<torch::Device> d = ParseDevice(device.device);
@@ -90,7 +113,7 @@ ModelLoader MakeTorchModelLoader(const DeviceConfig& device) {
     if (d->is_cuda()) {
       torch_compat::EnableCudnnBenchmark();
     } else {
-      slots = ConfigureThreadsOnce(device.intra_op_threads);
+      slots = ConfigureThreadsOnce(device.intra_op_threads, device.pin_cpu_passes);
     }
     const bool fp16 = device.fp16 && d->is_cuda();
     auto runner = TorchModelRunner::Load(path, *d, fp16, device.optimize_for_inference, slots);

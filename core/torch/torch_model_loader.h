@@ -22,6 +22,11 @@ std::string ResolveTorchDevice(const DeviceConfig& device);
 // LibTorch's version string, for build info.
 std::string TorchVersion();
 
+// How CPU forward passes share the cores, e.g. "2 CPU forward passes at a
+// time, 1 thread each, pinned to cores 0,1 while they run"; "" before a
+// CPU model was loaded (or with CUDA models only). For the start-up log.
+std::string DescribeCpuPasses();
+
 }  // namespace faceserve
 
 #endif  // FACESERVE_CORE_TORCH_TORCH_MODEL_LOADER_H_

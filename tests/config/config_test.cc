@@ -74,6 +74,7 @@ TEST(ConfigTest, DefaultYamlParsesToTheFaceApiModelSet) {
   EXPECT_EQ(config->metrics.listen, "0.0.0.0:9464");
   EXPECT_EQ(config->device.device, "auto");
   EXPECT_EQ(config->device.intra_op_threads, 1);
+  EXPECT_TRUE(config->device.pin_cpu_passes);
   EXPECT_TRUE(config->device.preheat);
   EXPECT_EQ(config->detector.name, "ssd_mobilenetv1");
   EXPECT_EQ(config->detector.model, "ssd_mobilenetv1.pt");
@@ -163,6 +164,7 @@ TEST(ConfigTest, CpuUnbatchedIsDefaultWithEveryBatchSizeOne) {
   EXPECT_EQ(forced->device.device, unbatched->device.device);
   EXPECT_EQ(forced->device.fp16, unbatched->device.fp16);
   EXPECT_EQ(forced->device.intra_op_threads, unbatched->device.intra_op_threads);
+  EXPECT_EQ(forced->device.pin_cpu_passes, unbatched->device.pin_cpu_passes);
   EXPECT_EQ(forced->device.preheat, unbatched->device.preheat);
   EXPECT_EQ(forced->models_dir, unbatched->models_dir);
   EXPECT_EQ(forced->detector.model, unbatched->detector.model);
@@ -322,11 +324,13 @@ TEST(ConfigTest, OverridesScalars) {
   absl::StatusOr<Config> config =
       LoadConfig(kSourceDir + "/config/default.yaml",
                  {"server.listen=127.0.0.1:50052", "device.device=cpu",
-                  "device.intra_op_threads=4", "detector.min_score=0.7"});
+                  "device.intra_op_threads=4", "device.pin_cpu_passes=false",
+                  "detector.min_score=0.7"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->server.listen, "127.0.0.1:50052");
   EXPECT_EQ(config->device.device, "cpu");
   EXPECT_EQ(config->device.intra_op_threads, 4);
+  EXPECT_FALSE(config->device.pin_cpu_passes);
   EXPECT_FLOAT_EQ(config->detector.min_score, 0.7f);
 }
 
@@ -452,6 +456,8 @@ TEST(ConfigErrorTest, WrongScalarTypesNameKey) {
   ExpectInvalid(Minimal({"server.max_concurrent_calls=many"}),
                 {"server.max_concurrent_calls: expected an integer, got 'many'"});
   ExpectInvalid(Minimal({"device.fp16=maybe"}), {"device.fp16: expected a boolean"});
+  ExpectInvalid(Minimal({"device.pin_cpu_passes=2"}),
+                {"device.pin_cpu_passes: expected a boolean"});
   ExpectInvalid(Minimal({"detector.nms_iou=abc"}), {"detector.nms_iou: expected a number"});
   ExpectInvalid(ParseConfig(std::string(kMinimal) + "server: {listen: {a: 1}}\n", {}),
                 {"server.listen: expected a string, got a map"});
