@@ -33,8 +33,19 @@ CpuRunSlots::Hold::Hold(CpuRunSlots* slots)
     absl::MutexLock lock(&slots_->mu_);
     slots_->mu_.Await(absl::Condition(+[](int* free) { return *free > 0; }, &slots_->free_));
     --slots_->free_;
-    index_ = 0;
-    while (slots_->taken_[index_]) ++index_;  // free_ > 0: one is untaken
+    // The slot of the core this thread is on, when free: pinning then moves
+    // nothing (a migration costs the pass its warm caches). Else the lowest.
+    index_ = -1;
+    if (slots_->pinning()) {
+      const int here = sched_getcpu();
+      for (int i = 0; i < slots_->total_; ++i) {
+        if (!slots_->taken_[i] && slots_->cpus_[i] == here) index_ = i;
+      }
+    }
+    if (index_ < 0) {
+      index_ = 0;
+      while (slots_->taken_[index_]) ++index_;  // free_ > 0: one is untaken
+    }
     slots_->taken_[index_] = true;
   }
   held_by_this_thread_ = slots_;

@@ -14,7 +14,8 @@
 // thread and takes no second one.
 //
 // Pinning (one thread per pass): slot i belongs to core cpus[i], and a Hold
-// pins its thread to that core until it ends. Without it Linux sometimes
+// pins its thread to that core until it ends, preferring the free slot of
+// the core the thread already runs on. Without it Linux sometimes
 // queues two passes on one core while the other core idles for several
 // milliseconds (4 % of the CPU time idle at concurrency 16 on 2 cores,
 // bench/results); with it two passes never share a core.

@@ -100,28 +100,80 @@ TEST(CpuRunSlotsTest, EachHolderIsPinnedToItsOwnSlotsCore) {
   EXPECT_EQ(slots.free(), 2);
 }
 
-// A freed slot is taken again (lowest index first), and its core with it.
-TEST(CpuRunSlotsTest, AReleasedSlotAndItsCoreAreReused) {
+// Runs `body` on a new thread confined to `cpus` (so which core it is on,
+// and so which slot it prefers, is known).
+template <typename Body>
+void OnThreadConfinedTo(const std::vector<int>& cpus, Body body) {
+  std::thread t([&] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : cpus) CPU_SET(c, &set);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(set), &set), 0);
+    body();
+  });
+  t.join();
+}
+
+// A thread takes the free slot of the core it runs on (no migration), and
+// gets its own affinity back afterwards.
+TEST(CpuRunSlotsTest, PrefersTheSlotOfTheCoreItRunsOn) {
   const std::vector<int> allowed = AllowedCpus();
   if (allowed.size() < 2) GTEST_SKIP() << "needs 2 CPUs, this process may use 1";
-  CpuRunSlots slots(2, {allowed[1], allowed[0]});  // slot 0 on the second CPU
-  auto first = std::make_unique<CpuRunSlots::Hold>(&slots);
-  EXPECT_EQ(first->index(), 0);
-  EXPECT_THAT(ThisThreadCpus(), ElementsAreArray({allowed[1]}));
-  std::thread other([&] {
-    CpuRunSlots::Hold second(&slots);
-    EXPECT_EQ(second.index(), 1);
+  CpuRunSlots slots(2, {allowed[0], allowed[1]});
+  for (int k : {1, 0}) {
+    OnThreadConfinedTo({allowed[k]}, [&] {
+      {
+        CpuRunSlots::Hold hold(&slots);
+        EXPECT_EQ(hold.index(), k);
+        EXPECT_EQ(sched_getcpu(), allowed[k]);
+      }
+      EXPECT_THAT(ThisThreadCpus(), ElementsAreArray({allowed[k]}));
+    });
+  }
+  EXPECT_EQ(slots.free(), 2);
+}
+
+// When its core's slot is taken, a thread takes another free slot and moves
+// to that slot's core; a freed slot is taken again with its core.
+TEST(CpuRunSlotsTest, TakesAnotherSlotAndMovesWhenItsCoresSlotIsBusy) {
+  const std::vector<int> allowed = AllowedCpus();
+  if (allowed.size() < 2) GTEST_SKIP() << "needs 2 CPUs, this process may use 1";
+  const std::vector<int> both{allowed[0], allowed[1]};
+  CpuRunSlots slots(2, both);
+  absl::Notification first_holds, release_first;
+  std::thread first([&] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(allowed[0], &set);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(set), &set), 0);
+    CpuRunSlots::Hold hold(&slots);
+    EXPECT_EQ(hold.index(), 0);
+    first_holds.Notify();
+    release_first.WaitForNotification();
+  });
+  first_holds.WaitForNotification();
+  // On core 0 too, but its slot is taken: slot 1, on core 1.
+  OnThreadConfinedTo(both, [&] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(allowed[0], &set);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(set), &set), 0);
+    {
+      CpuRunSlots::Hold hold(&slots);
+      EXPECT_EQ(hold.index(), 1);
+      EXPECT_THAT(ThisThreadCpus(), ElementsAreArray({allowed[1]}));
+      EXPECT_EQ(sched_getcpu(), allowed[1]);
+    }
     EXPECT_THAT(ThisThreadCpus(), ElementsAreArray({allowed[0]}));
   });
-  other.join();
-  first.reset();
-  EXPECT_THAT(ThisThreadCpus(), ElementsAreArray(allowed));
-  std::thread again([&] {
-    CpuRunSlots::Hold third(&slots);
-    EXPECT_EQ(third.index(), 0);
-    EXPECT_THAT(ThisThreadCpus(), ElementsAreArray({allowed[1]}));
+  release_first.Notify();
+  first.join();
+  EXPECT_EQ(slots.free(), 2);
+  // Slot 0 is free again and taken by the next thread on core 0.
+  OnThreadConfinedTo({allowed[0]}, [&] {
+    CpuRunSlots::Hold hold(&slots);
+    EXPECT_EQ(hold.index(), 0);
   });
-  again.join();
 }
 
 // The re-entrant inner Hold takes no slot and must not unpin the outer one.
