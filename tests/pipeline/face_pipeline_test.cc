@@ -14,137 +14,19 @@
 #include <opencv2/imgproc.hpp>
 
 #include "tests/testing/fake_model_runner.h"
+#include "tests/testing/fake_models.h"
 
 namespace faceserve {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A detector that sees one face at (0.25..0.5) of its square input with
-// score 0.9, and a second candidate at score 0.2.
-std::vector<Tensor> FakeDetections(const Tensor& input) {
-  const int64_t n = input.shape[0];
-  Tensor boxes({n, 2, 4});
-  Tensor scores({n, 2});
-  for (int64_t i = 0; i < n; ++i) {
-    const float b[8] = {0.25f, 0.25f, 0.5f, 0.5f, 0.6f, 0.6f, 0.9f, 0.9f};
-    std::copy(b, b + 8, boxes.data.begin() + i * 8);
-    scores.data[i * 2] = 0.9f;
-    scores.data[i * 2 + 1] = 0.2f;
-  }
-  return {boxes, scores};
-}
-
-// 68 points on a grid inside the crop, normalised.
-std::vector<Tensor> FakeLandmarks(const Tensor& input) {
-  const int64_t n = input.shape[0];
-  Tensor out({n, 136});
-  for (int64_t i = 0; i < n; ++i) {
-    for (int p = 0; p < 68; ++p) {
-      out.data[i * 136 + p * 2] = 0.2f + 0.6f * (p % 9) / 8.0f;
-      out.data[i * 136 + p * 2 + 1] = 0.2f + 0.6f * (p / 9) / 7.0f;
-    }
-  }
-  return {out};
-}
-
-std::vector<Tensor> FakeLogits(const Tensor& input) {
-  const int64_t n = input.shape[0];
-  Tensor out({n, 3});
-  for (int64_t i = 0; i < n; ++i) {
-    out.data[i * 3 + 1] = 2;
-    out.data[i * 3 + 2] = 1;
-  }
-  return {out};
-}
-
-// The embedding is the mean of each channel plus a constant, so images of
-// one colour embed alike and images of different colours differ.
-std::vector<Tensor> FakeEmbedding(const Tensor& input) {
-  const int64_t n = input.shape[0];
-  const int64_t plane = input.shape[2] * input.shape[3];
-  Tensor out({n, 4});
-  for (int64_t i = 0; i < n; ++i) {
-    for (int c = 0; c < 3; ++c) {
-      double sum = 0;
-      for (int64_t j = 0; j < plane; ++j) sum += input.data[(i * 3 + c) * plane + j];
-      out.data[i * 4 + c] = static_cast<float>(sum / plane);
-    }
-    out.data[i * 4 + 3] = 10;
-  }
-  return {out};
-}
-
-void WriteCard(const fs::path& path, const std::string& name, int size,
-               const std::string& outputs) {
-  std::ofstream out(path);
-  out << "name: " << name << "\nversion: test-1\ntask: test\ninput:\n  shape: [3, " << size
-      << ", " << size << "]\n  letterbox: top_left\noutputs:\n"
-      << outputs;
-}
-
 class FacePipelineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("faceserve_pipeline_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-    WriteCard(dir_ / "det.yaml", "fake_detector", 64,
-              "- {name: boxes, shape: [2, 4]}\n- {name: scores, shape: [2]}\n");
-    WriteCard(dir_ / "lm.yaml", "fake_landmarks", 32, "- {name: points, shape: [136]}\n");
-    WriteCard(dir_ / "cls.yaml", "fake_classifier", 16,
-              "- {name: logits, shape: [3], labels: [a, b, c]}\n");
-    WriteCard(dir_ / "emb.yaml", "fake_embedder", 16, "- {name: embedding, shape: [4]}\n");
-    for (const char* name : {"det", "lm", "cls", "emb"}) {
-      std::ofstream(dir_ / (std::string(name) + ".pt")) << "fake";
-      runners_[name] = std::make_shared<FakeModelRunner>();
-    }
-    runners_["det"]->SetOutputFn([](const Tensor& t) { return FakeDetections(t); });
-    runners_["lm"]->SetOutputFn([](const Tensor& t) { return FakeLandmarks(t); });
-    runners_["cls"]->SetOutputFn([](const Tensor& t) { return FakeLogits(t); });
-    runners_["emb"]->SetOutputFn([](const Tensor& t) { return FakeEmbedding(t); });
+  // The pipeline goes first: it holds the fakes' runners.
+  void TearDown() override { pipeline_.reset(); }
 
-    config_.models_dir = dir_.string();
-    config_.server.request_threads = 2;
-    config_.detector.model = "det.pt";
-    config_.detector.batching.max_queue_delay_us = 0;
-    PredictorConfig lm;
-    lm.name = "landmarks";
-    lm.model = "lm.pt";
-    lm.heads.push_back(HeadConfig{});
-    lm.heads[0].name = "landmarks_68";
-    lm.heads[0].kind = HeadKind::kLandmarks;
-    PredictorConfig cls;
-    cls.name = "expression";
-    cls.model = "cls.pt";
-    cls.crop.box = CropConfig::BoxSource::kLandmarks;
-    cls.heads.push_back(HeadConfig{});
-    cls.heads[0].name = "expression";
-    PredictorConfig emb;
-    emb.name = "embedding";
-    emb.model = "emb.pt";
-    emb.crop.method = CropConfig::Method::kSimilarity;
-    emb.verify_threshold = 0.9f;
-    emb.heads.push_back(HeadConfig{});
-    emb.heads[0].name = "embedding";
-    emb.heads[0].kind = HeadKind::kEmbedding;
-    for (PredictorConfig* p : {&lm, &cls, &emb}) p->batching.max_queue_delay_us = 0;
-    config_.predictors = {lm, cls, emb};
-  }
-  void TearDown() override {
-    pipeline_.reset();
-    fs::remove_all(dir_);
-  }
-
-  ModelLoader Loader() {
-    return [this](const std::string& path) -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
-      const std::string stem = fs::path(path).stem().string();
-      auto it = runners_.find(stem);
-      if (it == runners_.end()) return absl::NotFoundError("no fake model " + path);
-      return std::shared_ptr<ModelRunner>(it->second);
-    };
-  }
+  ModelLoader Loader() { return fakes_.Loader(); }
 
   void CreateAndPreheat() {
     absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
@@ -182,9 +64,10 @@ class FacePipelineTest : public ::testing::Test {
     return promise.get_future().get();
   }
 
-  fs::path dir_;
-  std::map<std::string, std::shared_ptr<FakeModelRunner>> runners_;
-  Config config_;
+  // The four fake models and the config naming them (tests/testing/fake_models.h).
+  testing::FakeModels fakes_;
+  Config& config_ = fakes_.config;
+  std::map<std::string, std::shared_ptr<FakeModelRunner>>& runners_ = fakes_.runners;
   std::unique_ptr<FacePipeline> pipeline_;
 };
 
@@ -344,7 +227,7 @@ TEST_F(FacePipelineTest, PreheatOffMakesThePipelineReadyWithoutRunningModels) {
 }
 
 TEST_F(FacePipelineTest, MissingModelCardFailsCreateNamingTheRole) {
-  fs::remove(dir_ / "cls.yaml");
+  fs::remove(fakes_.dir() / "cls.yaml");
   absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
   EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(p.status().message().find("expression"), std::string::npos);

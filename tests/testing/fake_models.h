@@ -107,6 +107,9 @@ class FakeModels {
     };
   }
 
+  // Where the cards (<stem>.yaml) and placeholder .pt files are.
+  const std::filesystem::path& dir() const { return dir_; }
+
   Config config;
   std::map<std::string, std::shared_ptr<FakeModelRunner>> runners;
 
