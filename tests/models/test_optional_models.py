@@ -251,7 +251,14 @@ class OptionalModelsTest(unittest.TestCase):
         mb = torch.jit.load(os.path.join(self.models_dir, "retinaface_mnet025.pt")).to(torch.bfloat16)
         bb, sb, lb = mb(x.to(torch.bfloat16))
         self.assertEqual(bb.dtype, torch.bfloat16)
-        self.assertLess(float((bb.float() - b1).abs().max()), 0.05)
+        # bfloat16 keeps 8 bits of mantissa, and how it rounds inside the convolutions depends on
+        # the CPU's kernels: the largest box drift is at background priors with big anchors
+        # [under 0.05 on an Intel Xeon, 0.051 on an AMD EPYC, at a prior scored 0.008]; at the priors
+        # that are faces it is ten times smaller [0.005 on the AMD EPYC, 25 priors >= 0.5].
+        faces = s1[0] >= 0.5
+        self.assertGreater(int(faces.sum()), 0)
+        self.assertLess(float((bb.float() - b1)[0][faces].abs().max()), 0.02)
+        self.assertLess(float((bb.float() - b1).abs().max()), 0.1)
         self.assertLess(float((sb.float() - s1).abs().max()), 0.1)
         with self.assertRaises(Exception):
             m(torch.zeros(1, 3, 320, 320))
