@@ -1,35 +1,16 @@
 #include "core/reader/jpeg_decoder.h"
 
 #include <csetjmp>
-#include <cstdio>
 #include <memory>
 #include <vector>
 
-// jpeglib.h needs FILE and size_t declared first.
-#include <jpeglib.h>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/jpeg/jpeg_error_manager.h"
 #include "core/reader/decode_limits.h"
 
 namespace faceserve {
 namespace {
-
-// libjpeg reports fatal errors through error_exit, which must not return:
-// it jumps back to DecodeJpegToRgb with the message saved.
-struct ErrorManager {
-  jpeg_error_mgr pub;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-void ExitWithError(j_common_ptr cinfo) {
-  auto* errors = reinterpret_cast<ErrorManager*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, errors->message);
-  std::longjmp(errors->jump, 1);
-}
-
-void IgnoreMessage(j_common_ptr, int) {}  // warnings and traces, as OpenCV
 
 // OpenCV's icvCvt_CMYK2BGR_8u_C4C3R (imgcodecs/src/utils.cpp), writing RGB.
 // libjpeg hands the samples over as stored, which for Adobe's CMYK (the usual
@@ -52,12 +33,9 @@ absl::StatusOr<cv::Mat> DecodeJpegToRgb(std::string_view bytes) {
   // setjmp, so the longjmp leaves no object half-built on this frame.
   auto rgb = std::make_unique<cv::Mat>();
   auto cinfo = std::make_unique<jpeg_decompress_struct>();
-  auto errors = std::make_unique<ErrorManager>();
+  auto errors = std::make_unique<JpegErrorManager>();
   auto cmyk_row = std::make_unique<std::vector<unsigned char>>();
-  cinfo->err = jpeg_std_error(&errors->pub);
-  errors->pub.error_exit = ExitWithError;
-  errors->pub.emit_message = IgnoreMessage;
-  errors->message[0] = '\0';
+  cinfo->err = errors->Install();
   if (setjmp(errors->jump) != 0) {
     jpeg_destroy_decompress(cinfo.get());
     return absl::InvalidArgumentError(

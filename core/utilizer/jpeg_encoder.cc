@@ -1,35 +1,17 @@
 #include "core/utilizer/jpeg_encoder.h"
 
 #include <csetjmp>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
-// jpeglib.h needs FILE and size_t declared first.
-#include <jpeglib.h>
-#include <jerror.h>  // ERREXIT
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/jpeg/jpeg_error_manager.h"  // first: it includes jpeglib.h as jerror.h needs
+
+#include <jerror.h>  // ERREXIT
 
 namespace faceserve {
 namespace {
-
-// libjpeg reports fatal errors through error_exit, which must not return: it
-// jumps back to Compress with the message saved.
-struct ErrorManager {
-  jpeg_error_mgr pub;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-void ExitWithError(j_common_ptr cinfo) {
-  auto* errors = reinterpret_cast<ErrorManager*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, errors->message);
-  std::longjmp(errors->jump, 1);
-}
-
-void IgnoreMessage(j_common_ptr, int) {}
 
 // A destination growing a malloc'ed buffer, freed by EncodeRgbToJpeg on every
 // path (jpeg_mem_dest leaks its buffer when compression fails halfway).
@@ -68,7 +50,7 @@ void TermDestination(j_compress_ptr cinfo) {
 // The libjpeg calls, under setjmp; only plain data on this frame, so the
 // longjmp skips no destructor. False with errors->message set on failure.
 bool Compress(const unsigned char* pixels, size_t step, int width, int height, int quality,
-              jpeg_compress_struct* cinfo, ErrorManager* errors, GrowingBuffer* buffer) {
+              jpeg_compress_struct* cinfo, JpegErrorManager* errors, GrowingBuffer* buffer) {
   if (setjmp(errors->jump) != 0) return false;
   jpeg_create_compress(cinfo);
   cinfo->dest = &buffer->pub;
@@ -99,10 +81,8 @@ absl::StatusOr<std::string> EncodeRgbToJpeg(const cv::Mat& rgb, int quality) {
     return absl::InvalidArgumentError(absl::StrCat("JPEG quality ", quality, " not in 1..100"));
   }
   jpeg_compress_struct cinfo{};
-  ErrorManager errors{};
-  cinfo.err = jpeg_std_error(&errors.pub);
-  errors.pub.error_exit = ExitWithError;
-  errors.pub.emit_message = IgnoreMessage;
+  JpegErrorManager errors;
+  cinfo.err = errors.Install();
   GrowingBuffer buffer{};
   buffer.pub.init_destination = InitDestination;
   buffer.pub.empty_output_buffer = EmptyOutputBuffer;
