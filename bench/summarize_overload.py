@@ -5,23 +5,8 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 
-
-def load(path):
-    with open(path) as f:
-        return json.loads(f.read().strip().splitlines()[-1])
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+from bench_common import cpu_model, load
 
 
 def mib(n):

@@ -171,6 +171,8 @@ class FacePipelineImpl final : public FacePipeline {
     }
     return nullptr;
   }
+  // The predictor an Embed or Verify call names (the default one when
+  // `name` is empty), or why the call is refused (not accepting calls first).
   absl::StatusOr<const PredictorRuntime*> EmbeddingPredictor(const std::string& name) const;
   // The predictors to run for `requested` (plus the landmark source when one
   // of them needs it), split into the two phases.
@@ -356,6 +358,7 @@ void FacePipelineImpl::Shutdown() {
 
 absl::StatusOr<const PredictorRuntime*> FacePipelineImpl::EmbeddingPredictor(
     const std::string& name) const {
+  if (absl::Status s = AcceptingCalls(); !s.ok()) return s;
   if (!name.empty()) {
     const PredictorRuntime* p = FindPredictor(name);
     if (p == nullptr) {
@@ -778,10 +781,6 @@ const HeadResult* EmbeddingOf(const Face& face, const PredictorRuntime* p) {
 
 void FacePipelineImpl::Embed(ImageInput image, EmbedOptions options, CallContext ctx,
                              std::function<void(absl::StatusOr<EmbedResult>)> done) {
-  if (absl::Status s = AcceptingCalls(); !s.ok()) {
-    pool_.Post([done, s] { done(s); });
-    return;
-  }
   absl::StatusOr<const PredictorRuntime*> p = EmbeddingPredictor(options.predictor);
   if (!p.ok()) {
     pool_.Post([done, s = p.status()] { done(s); });
@@ -808,10 +807,6 @@ void FacePipelineImpl::Embed(ImageInput image, EmbedOptions options, CallContext
 void FacePipelineImpl::Verify(VerifyInput a, VerifyInput b, VerifyOptions options,
                               CallContext ctx,
                               std::function<void(absl::StatusOr<VerifyResult>)> done) {
-  if (absl::Status s = AcceptingCalls(); !s.ok()) {
-    pool_.Post([done, s] { done(s); });
-    return;
-  }
   absl::StatusOr<const PredictorRuntime*> p = EmbeddingPredictor(options.predictor);
   if (!p.ok()) {
     pool_.Post([done, s = p.status()] { done(s); });
