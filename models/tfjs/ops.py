@@ -4,7 +4,8 @@ Tensors keep TF semantics (NHWC for images) everywhere, so shapes, axes,
 broadcasting and Reshape behave as in tfjs. Convolutions and pools run through
 ``permute(0, 3, 1, 2)`` views: torch then computes in NCHW on channels-last
 memory without copying. TF 'SAME' padding is asymmetric (the extra pixel goes
-to the end) and depends on the input size, so it is computed in forward() and
+to the end) and depends on the input size, so it is computed in forward(); a
+convolution takes it as its own padding when it is symmetric, else it is
 applied with an explicit F.pad.
 
 A converter has the signature ``conv(node, ctx) -> (module, [input refs])``
@@ -125,9 +126,12 @@ class Conv2d(Op):
     def forward(self, xs: List[torch.Tensor]) -> torch.Tensor:
         x = _nchw_view(xs[0], self.nhwc)
         p = _spatial_pads(x, self.mode, self.explicit, self.ksize, self.stride, self.dilation)
-        if p[0] + p[1] + p[2] + p[3] > 0:
-            x = F.pad(x, p)
-        y = F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        if p[0] == p[1] and p[2] == p[3]:
+            # symmetric (every stride-1 SAME conv with an odd kernel): the conv pads
+            # as it computes, without F.pad's padded copy of the input
+            y = F.conv2d(x, self.weight, self.bias, self.stride, [p[2], p[0]], self.dilation, self.groups)
+        else:
+            y = F.conv2d(F.pad(x, p), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         # bias add is fused in conv2d; the activation runs in the graph's layout (prelu alpha is NHWC)
         return activate(_back(y, self.nhwc), self.act, self.alpha, self.leaky)
 
