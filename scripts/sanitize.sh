@@ -30,9 +30,15 @@ TESTS=("$@")
 log() { printf '\n==> %s\n' "$*" >&2; }
 
 FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-log "building ${TESTS[*]} with ASan + UBSan in $BUILD/"
+# -O1 -g1 (ASan's advice: -O1; -g1 keeps the line tables reports need) instead
+# of RelWithDebInfo's -O2 -g: each file compiles in half the time (the LibTorch
+# ones in 23 s instead of 43-49 s on the 2-core CI machine), and the build is
+# most of this script's time.
+OPT="-O1 -g1 -DNDEBUG"
+log "building ${TESTS[*]} with ASan + UBSan ($OPT) in $BUILD/"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFACESERVE_WITH_TORCH=ON \
-  -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$OPT" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build "$BUILD" -j"$JOBS" --target "${TESTS[@]}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
