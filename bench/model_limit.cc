@@ -36,6 +36,7 @@
 #include "core/cpu_run_slots.h"
 #include "core/config/config.h"
 #include "core/model_card/model_card.h"
+#include "core/model_card/model_files.h"
 #include "core/torch/torch_model_loader.h"
 
 namespace faceserve {
@@ -72,10 +73,11 @@ int Fail(const absl::Status& s) {
 absl::StatusOr<ModelResult> Measure(const Config& config, const ModelLoader& loader,
                                     const std::string& role, const std::string& model,
                                     int max_batch, double seconds_per_point, int streams) {
-  const std::string path = ResolveModelPath(config, model);
-  absl::StatusOr<ModelCard> card = LoadModelCard(ModelCardPathFor(path));
+  absl::StatusOr<ModelFiles> files = LocateModelFiles(config.models_dir, model, role);
+  if (!files.ok()) return files.status();
+  absl::StatusOr<ModelCard> card = LoadModelCard(files->card_path);
   if (!card.ok()) return card.status();
-  absl::StatusOr<std::shared_ptr<ModelRunner>> runner = loader(path);
+  absl::StatusOr<std::shared_ptr<ModelRunner>> runner = loader(files->model_path);
   if (!runner.ok()) return runner.status();
   ModelResult result{role, card->name, {}};
   std::vector<int> batches;

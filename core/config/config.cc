@@ -901,12 +901,6 @@ absl::StatusOr<Config> LoadConfig(const std::string& path,
   return ParseConfigFrom(text.str(), overrides, path);
 }
 
-std::string ResolveModelPath(const Config& config, const std::string& model) {
-  const std::filesystem::path p(model);
-  if (p.is_absolute() || config.models_dir.empty()) return model;
-  return (std::filesystem::path(config.models_dir) / p).string();
-}
-
 std::string FormatConfigKeys() {
   std::string out;
   FormatKeys(RootSchema(), "", &out);

@@ -142,12 +142,6 @@ absl::StatusOr<Config> LoadConfig(const std::string& path,
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
                                    const std::vector<std::string>& overrides);
 
-// The path of a model file named in the configuration: `model` itself when
-// absolute, else `config.models_dir`/`model`. (LoadConfig / ParseConfig make
-// models_dir absolute, resolving a relative one against the current working
-// directory.)
-std::string ResolveModelPath(const Config& config, const std::string& model);
-
 // Every configuration key, one per line as "path: type", list items written
 // as N (e.g. "predictors.N.heads.N.kind: one of classification, ..."). The
 // schema that LoadConfig validates against; docs/configuration.md lists the

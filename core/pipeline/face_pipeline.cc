@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "core/detector/detection_decoder.h"
 #include "core/model_card/model_card.h"
+#include "core/model_card/model_files.h"
 #include "core/pipeline/thread_pool.h"
 #include "core/predictor/head_postprocess.h"
 #include "core/reader/image_reader.h"
@@ -49,11 +50,6 @@ std::string ClientName(const std::string& name) {
   return absl::StrCat(name.substr(0, kMax), "... (", name.size(), " bytes)");
 }
 
-std::string ResolvePath(const std::string& dir, const std::string& path) {
-  if (path.empty() || path[0] == '/' || dir.empty()) return path;
-  return dir + "/" + path;
-}
-
 // A model loaded once, with its card and its batcher.
 struct LoadedModel {
   ModelCard card;
@@ -75,15 +71,15 @@ struct PredictorRuntime {
 absl::StatusOr<LoadedModel> LoadModel(const std::string& models_dir, const std::string& file,
                                       const std::string& role, const BatchingOptions& batching,
                                       const ModelLoader& loader, BatchObserver* observer) {
-  if (file.empty()) return absl::InvalidArgumentError(absl::StrCat(role, ": no model file set"));
-  const std::string path = ResolvePath(models_dir, file);
+  absl::StatusOr<ModelFiles> files = LocateModelFiles(models_dir, file, role);
+  if (!files.ok()) return files.status();
   LoadedModel m;
-  absl::StatusOr<ModelCard> card = LoadModelCard(ModelCardPathFor(path));
+  absl::StatusOr<ModelCard> card = LoadModelCard(files->card_path);
   if (!card.ok()) {
     return absl::Status(card.status().code(), absl::StrCat(role, ": ", card.status().message()));
   }
   m.card = *std::move(card);
-  absl::StatusOr<std::shared_ptr<ModelRunner>> runner = loader(path);
+  absl::StatusOr<std::shared_ptr<ModelRunner>> runner = loader(files->model_path);
   if (!runner.ok()) {
     return absl::Status(runner.status().code(),
                         absl::StrCat(role, ": ", runner.status().message()));

@@ -1,4 +1,4 @@
-"""Model-card writer shared by the face-api exporter and models/optional.
+"""Model-card writer shared by the exporters (models/faceapi, models/tfjs, models/pytorch).
 
 A card is a plain dict written as YAML next to the exported ``<name>.pt``.
 Keys used by faceserve: name, version, task, file, input{shape,color,range,

@@ -308,13 +308,10 @@ TEST(ConfigTest, RelativeModelsDirIsResolvedAgainstTheWorkingDirectory) {
   absl::StatusOr<Config> config = Minimal({"models_dir=some/models"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->models_dir, (std::filesystem::current_path() / "some/models").string());
-  EXPECT_EQ(ResolveModelPath(*config, "det.pt"),
-            (std::filesystem::current_path() / "some/models/det.pt").string());
-  EXPECT_EQ(ResolveModelPath(*config, "/abs/det.pt"), "/abs/det.pt");
 
-  config = Minimal({"models_dir=/srv/models/"});
+  config = Minimal({"models_dir=/srv/models"});
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(ResolveModelPath(*config, "x.pt"), "/srv/models/x.pt");
+  EXPECT_EQ(config->models_dir, "/srv/models");
 }
 
 // ---------------------------------------------------------------------------

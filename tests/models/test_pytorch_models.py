@@ -1,13 +1,14 @@
-"""Tests for the optional TorchScript models (models/optional):
-RetinaFace MobileNet-0.25, MTCNN (facenet-pytorch) and MiniFASNetV2 / V1SE.
+"""Tests for the models published as PyTorch checkpoints (models/pytorch):
+RetinaFace MobileNet-0.25, MTCNN (facenet-pytorch) and MiniFASNetV2 / V1SE,
+with their vendored weights (models/weights).
 
 Run from the repository root:
-    /usr/bin/python3 -m unittest tests/models/test_optional_models.py -v
+    /usr/bin/python3 -m unittest tests/models/test_pytorch_models.py -v
 
 Environment:
     FACESERVE_MODELS_DIR   exported models (default models/exported; if the .pt files are
                            missing there they are exported into a temporary folder)
-    FACESERVE_WEIGHTS_DIR  published weights (default ../shared/models)
+    FACESERVE_WEIGHTS_DIR  published weights (default models/weights, the vendored ones)
     FACESERVE_DATA_DIR     evaluation photos (default ../shared/data/faces)
     FACESERVE_FACEAPI_DUMP folder written by models/reference/dump.js (default
                            models/reference/out): face-api's detections on its demo photos are
@@ -31,10 +32,10 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, ROOT)
 
-from models.optional import build_eager, export_all, load_state_dict_strict  # noqa: E402
-from models.optional import imageops as I  # noqa: E402
-from models.optional import minifasnet, mtcnn, retinaface  # noqa: E402
-from models.optional.export import MODELS, sha256_file  # noqa: E402
+from models.pytorch import build_eager, export_all, load_state_dict_strict  # noqa: E402
+from models.pytorch import imageops as I  # noqa: E402
+from models.pytorch import minifasnet, mtcnn, retinaface  # noqa: E402
+from models.pytorch.export import MODELS, WeightsError, sha256_file, verify_weights  # noqa: E402
 
 
 def _path(env, default):
@@ -42,7 +43,7 @@ def _path(env, default):
     return p if os.path.isabs(p) else os.path.join(ROOT, p)
 
 
-WEIGHTS = _path("FACESERVE_WEIGHTS_DIR", "../shared/models")
+WEIGHTS = _path("FACESERVE_WEIGHTS_DIR", "models/weights")
 DATA = _path("FACESERVE_DATA_DIR", "../shared/data/faces")
 MODELS_DIR = _path("FACESERVE_MODELS_DIR", "models/exported")
 DEMO = os.path.join(ROOT, "models/reference/node_modules/@vladmandic/face-api/demo")
@@ -112,15 +113,10 @@ def load_faceapi_boxes():
 
 
 def _report(msg):
-    sys.stderr.write("\n  [optional-models] %s" % msg)
+    sys.stderr.write("\n  [pytorch-models] %s" % msg)
 
 
-@unittest.skipUnless(os.path.isdir(os.path.join(WEIGHTS, "retinaface")) and
-                     os.path.isdir(os.path.join(WEIGHTS, "antispoof")) and
-                     os.path.isdir(os.path.join(WEIGHTS, "mtcnn")),
-                     "published weights not found under %s (../shared/models): skipping the optional "
-                     "model tests" % WEIGHTS)
-class OptionalModelsTest(unittest.TestCase):
+class PyTorchModelsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         torch.set_num_threads(2)
@@ -174,6 +170,33 @@ class OptionalModelsTest(unittest.TestCase):
             with self.assertRaises(RuntimeError):
                 load_state_dict_strict(minifasnet.minifasnet_v1se(),
                                        os.path.join(WEIGHTS, MODELS["minifasnet_v2"]["weights"]))
+
+    def test_vendored_weights_are_the_pinned_files(self):
+        vendored = os.path.join(ROOT, "models", "weights")
+        with open(os.path.join(vendored, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        for name, spec in MODELS.items():
+            verify_weights(name, vendored)  # raises on a missing or different file
+            for rel, sha in spec["sha256"].items():
+                self.assertLess(os.path.getsize(os.path.join(vendored, rel)), 2 << 20, rel)
+                self.assertIn(sha, readme, "models/weights/README.md does not list %s's sha256" % rel)
+            family = os.path.dirname(spec["weights"])
+            self.assertTrue(glob.glob(os.path.join(vendored, family, "LICENSE*")), "%s has no LICENSE" % family)
+
+    def test_a_changed_or_missing_weight_file_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "retinaface"))
+            with self.assertRaisesRegex(WeightsError, r"retinaface/mobilenet0.25_Final.pth not found.*models/weights"):
+                export_all(d, os.path.join(d, "out"), only=["retinaface_mnet025"])
+            good = os.path.join(WEIGHTS, MODELS["retinaface_mnet025"]["weights"])
+            with open(good, "rb") as f:
+                data = bytearray(f.read())
+            data[len(data) // 2] ^= 1  # one bit flipped
+            with open(os.path.join(d, MODELS["retinaface_mnet025"]["weights"]), "wb") as f:
+                f.write(data)
+            with self.assertRaisesRegex(WeightsError, "has sha256 [0-9a-f]{64}, expected ed6fa7d4"):
+                export_all(d, os.path.join(d, "out"), only=["retinaface_mnet025"])
+            self.assertFalse(os.path.exists(os.path.join(d, "out", "retinaface_mnet025.pt")))
 
     def test_cards(self):
         for name, spec in MODELS.items():

@@ -1,4 +1,9 @@
-"""Export the optional models to TorchScript with model cards."""
+"""Export the PyTorch-checkpoint models (RetinaFace, MTCNN, MiniFASNet) to TorchScript with model cards.
+
+Their published weights are vendored under models/weights/ (each under 2 MB,
+with its licence); every file's sha256 is pinned below and checked before the
+weights are loaded, so an export never silently uses other weights.
+"""
 import glob
 import os
 from collections import OrderedDict
@@ -7,28 +12,17 @@ import torch
 
 from . import minifasnet, mtcnn, retinaface
 
-try:  # shared card writer (models/common/card.py), imported as models.optional or as optional
+try:  # shared card writer (models/common/card.py), imported as models.pytorch or as pytorch
     from models.common.card import sha256_file, write_card
-except ImportError:  # pragma: no cover
-    try:
-        from common.card import sha256_file, write_card
-    except ImportError:  # standalone fallback
-        import hashlib
+except ImportError:
+    from common.card import sha256_file, write_card
 
-        import yaml
+# The vendored weights (layout: <family>/<file>, as in the published repositories' releases).
+DEFAULT_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 
-        def sha256_file(path, chunk=1 << 20):
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                for b in iter(lambda: f.read(chunk), b""):
-                    h.update(b)
-            return h.hexdigest()
 
-        def write_card(path, card):
-            with open(path + ".tmp", "w", encoding="utf-8") as f:
-                yaml.safe_dump(card, f, sort_keys=False, width=100)
-            os.replace(path + ".tmp", path)
-            return path
+class WeightsError(RuntimeError):
+    """A weight file is missing or is not the published one."""
 
 
 VERSION = "1.0.0"
@@ -61,6 +55,8 @@ _AS_ACCURACY = dict(
 MODELS = OrderedDict([
     ("retinaface_mnet025", dict(
         weights="retinaface/mobilenet0.25_Final.pth",
+        sha256={"retinaface/mobilenet0.25_Final.pth":
+                "ed6fa7d45a5179f03cb5ce82c73b0c6711372968e53782e88395acee88d319e1"},
         source=dict(repository=_RF_REPO, commit=_RF_COMMIT, path="weights/mobilenet0.25_Final.pth",
                     url="https://github.com/" + _RF_REPO),
         license="MIT",
@@ -68,12 +64,17 @@ MODELS = OrderedDict([
     ("mtcnn", dict(
         # The three networks' state_dicts; pnet.pt stands for the set.
         weights="mtcnn/pnet.pt", parts=("pnet.pt", "rnet.pt", "onet.pt"),
+        sha256={"mtcnn/pnet.pt": "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
+                "mtcnn/rnet.pt": "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
+                "mtcnn/onet.pt": "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d"},
         source=dict(repository=_MT_REPO, commit=_MT_COMMIT, path="data/{pnet,rnet,onet}.pt",
                     url="https://github.com/" + _MT_REPO),
         license="MIT",
     )),
     ("minifasnet_v2", dict(
         weights="antispoof/2.7_80x80_MiniFASNetV2.pth", scale=2.7,
+        sha256={"antispoof/2.7_80x80_MiniFASNetV2.pth":
+                "a5eb02e1843f19b5386b953cc4c9f011c3f985d0ee2bb9819eea9a142099bec0"},
         source=dict(repository=_AS_REPO, commit=_AS_COMMIT,
                     path="resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.pth",
                     url="https://github.com/" + _AS_REPO),
@@ -81,12 +82,29 @@ MODELS = OrderedDict([
     )),
     ("minifasnet_v1se", dict(
         weights="antispoof/4_0_0_80x80_MiniFASNetV1SE.pth", scale=4.0,
+        sha256={"antispoof/4_0_0_80x80_MiniFASNetV1SE.pth":
+                "84ee1d37d96894d5e82de5a57df044ef80a58be2b218b5ed7cdfd875ec2f5990"},
         source=dict(repository=_AS_REPO, commit=_AS_COMMIT,
                     path="resources/anti_spoof_models/4_0_0_80x80_MiniFASNetV1SE.pth",
                     url="https://github.com/" + _AS_REPO),
         license="Apache-2.0",
     )),
 ])
+
+
+def verify_weights(name, weights_dir):
+    """Check that every weight file of `name` is under weights_dir with its pinned sha256.
+
+    Raises WeightsError naming the file, where it was looked for and what to do."""
+    for rel, want in MODELS[name]["sha256"].items():
+        path = os.path.join(weights_dir, rel)
+        if not os.path.isfile(path):
+            raise WeightsError("%s: weight file %s not found (looked in %s; the project vendors it under "
+                               "models/weights/%s)" % (name, rel, os.path.abspath(weights_dir), rel))
+        got = sha256_file(path)
+        if got != want:
+            raise WeightsError("%s: %s has sha256 %s, expected %s (the published file; see "
+                               "models/weights/README.md)" % (name, os.path.abspath(path), got, want))
 
 
 def load_state_dict_strict(module, path):
@@ -221,15 +239,17 @@ def _source_mtime():
 
 
 def export_one(name, weights_dir, out_dir, force=False):
-    """Export one model; returns [pt, yaml] written, or [] when up to date / weights absent."""
+    """Export one model; returns [pt, yaml] written, or [] when up to date.
+
+    Raises WeightsError when a weight file is missing or not the pinned one."""
+    verify_weights(name, weights_dir)
     wpath = os.path.join(weights_dir, MODELS[name]["weights"])
-    if not os.path.isfile(wpath):
-        return []
     os.makedirs(out_dir, exist_ok=True)
     pt = os.path.join(out_dir, name + ".pt")
     yml = os.path.join(out_dir, name + ".yaml")
     if not force and os.path.isfile(pt) and os.path.isfile(yml):
-        newest_input = max(os.path.getmtime(wpath), _source_mtime())
+        newest_input = max([os.path.getmtime(os.path.join(weights_dir, rel)) for rel in MODELS[name]["sha256"]]
+                           + [_source_mtime()])
         if min(os.path.getmtime(pt), os.path.getmtime(yml)) > newest_input:
             return []
     eager = build_eager(name, weights_dir)
@@ -250,9 +270,10 @@ def export_one(name, weights_dir, out_dir, force=False):
     return [pt, yml]
 
 
-def export_all(weights_dir, out_dir, force=False):
-    """Export every model whose weight file exists under weights_dir; returns written paths."""
+def export_all(weights_dir=DEFAULT_WEIGHTS_DIR, out_dir="models/exported", only=None, force=False):
+    """Export every model (or those in `only`); returns the paths written."""
     written = []
     for name in MODELS:
-        written += export_one(name, weights_dir, out_dir, force=force)
+        if only is None or name in only:
+            written += export_one(name, weights_dir, out_dir, force=force)
     return written
