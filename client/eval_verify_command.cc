@@ -3,9 +3,14 @@
 //
 // Each distinct image is embedded once (Embed, FACE_SELECTION_LARGEST; when no
 // face is found, again as a face crop with FACE_SELECTION_WHOLE_IMAGE, and
-// counted), up to --concurrency calls in flight. Similarities are computed
+// counted), up to --concurrency calls in flight. Images that --crops names
+// (fnmatch globs on the CSV's paths) are face crops: embedded whole at once,
+// since a detector may find a spurious part-face in a tight crop. Similarities are computed
 // here; the decision threshold is --threshold or, by default, the server's
 // configured one, read from one Verify call on two of the embeddings.
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -50,11 +55,13 @@ class Embedder {
            std::vector<ImageResult>* results)
       : ctx_(ctx), stub_(stub), predictor_(std::move(predictor)), results_(results) {}
 
-  // Starts embedding image `index` from `bytes`; calls done() once finished.
-  void Start(size_t index, std::string bytes, std::function<void()> done) {
+  // Starts embedding image `index` from `bytes` (a face crop: whole, with no
+  // detection); calls done() once finished.
+  void Start(size_t index, std::string bytes, bool face_crop, std::function<void()> done) {
     auto* call = new EmbedCall;
     call->request.mutable_image()->set_encoded(std::move(bytes));
-    call->request.set_selection(v1::FACE_SELECTION_LARGEST);
+    call->request.set_selection(face_crop ? v1::FACE_SELECTION_WHOLE_IMAGE
+                                          : v1::FACE_SELECTION_LARGEST);
     Issue(index, call, std::move(done));
   }
 
@@ -153,6 +160,7 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
     pair_images.emplace_back(ab[0], ab[1]);
   }
 
+  const std::vector<std::string> crops = args.GetList("crops");
   auto channel = MakeChannel(ctx.connection);
   auto stub = v1::FaceService::NewStub(channel);
   std::vector<ImageResult> results(images.size());
@@ -174,7 +182,10 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
           done();
           return;
         }
-        embedder.Start(static_cast<size_t>(i), *std::move(bytes), std::move(done));
+        const bool face_crop = std::any_of(crops.begin(), crops.end(), [&](const std::string& glob) {
+          return fnmatch(glob.c_str(), images[i].c_str(), 0) == 0;
+        });
+        embedder.Start(static_cast<size_t>(i), *std::move(bytes), face_crop, std::move(done));
       });
   if (ctx.err_is_tty) *ctx.err << "\r\033[K" << std::flush;
   const double embed_seconds =

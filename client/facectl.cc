@@ -62,7 +62,7 @@ const std::vector<CommandInfo>& Commands() {
        &RunVerifyCommand},
       {"eval-verify",
        "usage: facectl eval-verify PAIRS.csv [--root DIR] [--concurrency N] [--threshold T]\n"
-       "                           [--predictor NAME] [--json]\n"
+       "                           [--predictor NAME] [--crops GLOB,...] [--json]\n"
        "Verification accuracy over a labelled pair list (CSV with a header naming the\n"
        "columns img_a, img_b, same; other columns ignored). Each distinct image is embedded\n"
        "once (largest face; when none is found, as a face crop); prints accuracy at the\n"
@@ -70,9 +70,12 @@ const std::vector<CommandInfo>& Commands() {
        "  --root DIR        folder the image paths are relative to (default: the CSV's)\n"
        "  --concurrency N   Embed calls in flight (default 8)\n"
        "  --threshold T     threshold for the accuracy (default: the server's)\n"
+       "  --predictor NAME  embedding predictor (default: the server's)\n"
+       "  --crops GLOB,...  images whose path (as in the CSV) matches are face crops:\n"
+       "                    embedded whole, no detection (e.g. '*/dlib_*' for dlib chips)\n"
        "  --json            print the results as one JSON object\n",
        {{"root", true}, {"concurrency", true}, {"threshold", true}, {"predictor", true},
-        {"json", false}},
+        {"crops", true}, {"json", false}},
        &RunEvalVerifyCommand},
       {"eval-detect",
        "usage: facectl eval-detect BOXES.csv [--images LIST.csv] [--root DIR] [--iou T]\n"

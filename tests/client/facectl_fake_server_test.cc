@@ -243,6 +243,33 @@ TEST_F(FacectlFakeServerTest, EvalVerifyEmbedsEachImageOnceFallingBackToCrops) {
   EXPECT_NE(t.out.find("ROC AUC: 1.0000"), std::string::npos) << t.out;
 }
 
+// --crops: the images it names are embedded whole at once, even when a
+// detector would find a face in them (the fake server finds one in every
+// image not marked "noface").
+TEST_F(FacectlFakeServerTest, EvalVerifyEmbedsTheImagesCropsNamesWhole) {
+  fs::create_directories(dir_ / "p");
+  fs::create_directories(dir_ / "q");
+  File("p/a.jpg", "1,0");
+  File("p/b.jpg", "1,0.1");
+  File("q/dlib_c.jpg", "0,1");
+  File("q/dlib_d.jpg", "0.1,1");
+  const std::string csv = File("pairs.csv",
+                               "img_a,img_b,same,source\n"
+                               "p/a.jpg,p/b.jpg,1,x\n"
+                               "q/dlib_c.jpg,q/dlib_d.jpg,1,x\n"
+                               "p/a.jpg,q/dlib_c.jpg,0,x\n");
+  const CliRun r = Facectl({"eval-verify", csv, "--root", dir_.string(), "--crops",
+                            "*/dlib_*,nothing/*", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = Lines(r.out)[0];
+  EXPECT_EQ(j["images"], 4);
+  EXPECT_EQ(j["images_as_crops"], 2);
+  EXPECT_EQ(j["accuracy"].get<double>(), 1.0);
+  // One call per image: no detection attempt before the crops.
+  EXPECT_EQ(service_.embed_calls.load(), 4);
+  EXPECT_EQ(service_.whole_image_embeds.load(), 2);
+}
+
 TEST_F(FacectlFakeServerTest, EvalVerifyFailsOnAMissingImage) {
   const std::string csv = File("pairs.csv", "img_a,img_b,same\nx.jpg,y.jpg,1\n");
   const CliRun r = Facectl({"eval-verify", csv});
