@@ -472,12 +472,17 @@ class Schema {
         .Add("preheat", &DeviceConfig::preheat, boolean)
         .Add("optimize_for_inference", &DeviceConfig::optimize_for_inference, boolean);
 
+    auto* zoom_out = Own(new StructBinder<ZoomOutConfig>());
+    zoom_out->Add("trigger_width", &ZoomOutConfig::trigger_width, InRange(&pool_, 0, false, 1, false))
+        .Add("canvas_scale", &ZoomOutConfig::canvas_scale, InRange(&pool_, 1, false, 10, false));
+
     auto* detector = Own(new StructBinder<DetectorConfig>());
     detector->Add("name", &DetectorConfig::name, nonempty_str)
         .Add("model", &DetectorConfig::model, nonempty_str)
         .Add("min_score", &DetectorConfig::min_score, InRange(&pool_, 0, false, 1, false))
         .Add("nms_iou", &DetectorConfig::nms_iou, InRange(&pool_, 0, true, 1, false))
         .Add("max_faces", &DetectorConfig::max_faces, AtLeast(&pool_, 1))
+        .Add("zoom_out", &DetectorConfig::zoom_out, zoom_out)
         .Add("batching", &DetectorConfig::batching, batching);
 
     auto* crop = Own(new StructBinder<CropConfig>());

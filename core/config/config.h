@@ -53,6 +53,15 @@ struct DeviceConfig {
   bool optimize_for_inference = true;  // freeze + LibTorch's optimize_for_inference at load
 };
 
+// A second, zoomed-out detector pass for faces too large for the detector
+// (core/detector/zoom_out.h): it runs when the first pass finds no face or
+// one at least trigger_width of the image's longer side wide, on the image
+// shrunk inside a canvas canvas_scale times its longer side.
+struct ZoomOutConfig {
+  float trigger_width = 0.0f;  // 0: off
+  float canvas_scale = 2.5f;
+};
+
 // The face detector.
 struct DetectorConfig {
   std::string name = "ssd_mobilenetv1";
@@ -60,6 +69,7 @@ struct DetectorConfig {
   float min_score = 0.5f;  // default when a request sets none
   float nms_iou = 0.3f;
   int max_faces = 64;      // per image, highest scores kept
+  ZoomOutConfig zoom_out;
   BatchingOptions batching;
 };
 

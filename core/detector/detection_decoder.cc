@@ -6,21 +6,19 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/letterbox.h"
 
 namespace faceserve {
 
-LetterboxGeometry MakeLetterboxGeometry(int image_width, int image_height, bool center) {
+LetterboxGeometry MakeLetterboxGeometry(int image_width, int image_height, bool center,
+                                        float canvas_scale) {
+  const Letterbox box = MakeLetterbox(image_width, image_height, center, canvas_scale);
   LetterboxGeometry g;
   g.image_width = image_width;
   g.image_height = image_height;
-  g.side = static_cast<float>(std::max(image_width, image_height));
-  if (center) {
-    // face-api's padToSquare appends round(diff / 2) and prepends the rest.
-    const int diff = std::abs(image_width - image_height);
-    const int prepend = diff - static_cast<int>(std::lround(diff * 0.5));
-    if (image_width < image_height) g.offset_x = -static_cast<float>(prepend);
-    if (image_height < image_width) g.offset_y = -static_cast<float>(prepend);
-  }
+  g.side = static_cast<float>(box.side);
+  g.offset_x = -static_cast<float>(box.left);
+  g.offset_y = -static_cast<float>(box.top);
   return g;
 }
 

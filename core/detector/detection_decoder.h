@@ -23,8 +23,10 @@ struct LetterboxGeometry {
 };
 
 // Geometry of face-api's pad-to-square: top-left placement, or centred with
-// the larger half of the padding after the image.
-LetterboxGeometry MakeLetterboxGeometry(int image_width, int image_height, bool center);
+// the larger half of the padding after the image; on a canvas canvas_scale
+// times the longer side (MakeLetterbox, as LetterboxToTensor pads).
+LetterboxGeometry MakeLetterboxGeometry(int image_width, int image_height, bool center,
+                                        float canvas_scale = 1.0f);
 
 struct DecodeOptions {
   float min_score = 0.5f;  // kept when score > min_score (face-api's rule)

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/detector/detection_decoder.h"
+#include "core/detector/zoom_out.h"
 #include "core/model_card/model_card.h"
 #include "core/model_card/model_files.h"
 #include "core/pipeline/thread_pool.h"
@@ -179,6 +180,11 @@ class FacePipelineImpl final : public FacePipeline {
   // Stages. Each calls `next` exactly once, on a pool thread.
   void ReadStage(const JobPtr& job, ImageInput input, Continue next);
   void DetectStage(const JobPtr& job, float min_score, int max_faces, Continue next);
+  // One detector pass on the image letterboxed on a canvas canvas_scale times
+  // its longer side; calls done with the decoded faces, on a pool thread.
+  using Detected = std::function<void(absl::StatusOr<std::vector<Detection>>)>;
+  void DetectPass(const JobPtr& job, const DecodeOptions& options, float canvas_scale,
+                  Detected done);
   void PredictStage(const JobPtr& job, std::vector<const PredictorRuntime*> predictors,
                     Continue next);
   void RunPhases(const JobPtr& job, std::vector<const PredictorRuntime*> requested, Continue next);
@@ -411,44 +417,69 @@ void FacePipelineImpl::ReadStage(const JobPtr& job, ImageInput input, Continue n
   });
 }
 
-void FacePipelineImpl::DetectStage(const JobPtr& job, float min_score, int max_faces,
-                                   Continue next) {
+void FacePipelineImpl::DetectPass(const JobPtr& job, const DecodeOptions& options,
+                                  float canvas_scale, Detected done) {
   const int size = detector_.card.input_height();
   const bool center = detector_.card.letterbox_center;
-  const absl::Time t0 = absl::Now();
-  Tensor input = LetterboxToTensor(job->image, size, center);
+  Tensor input = LetterboxToTensor(job->image, size, center, nullptr, canvas_scale);
   const LetterboxGeometry geometry =
-      MakeLetterboxGeometry(job->image.cols, job->image.rows, center);
+      MakeLetterboxGeometry(job->image.cols, job->image.rows, center, canvas_scale);
   absl::Status submitted = detector_.batcher->Submit(
       std::move(input), job->ctx.deadline, job->ctx.is_cancelled,
-      [this, job, geometry, min_score, max_faces, t0,
-       next](absl::StatusOr<std::vector<Tensor>> outputs) {
-        pool_.Post([this, job, geometry, min_score, max_faces, t0, next = std::move(next),
-                    outputs = std::move(outputs)]() {
-          if (!outputs.ok()) return next(outputs.status());
-          DecodeOptions options;
-          options.min_score = min_score;
-          options.nms_iou = config_.detector.nms_iou;
-          options.max_faces = max_faces;
+      [this, geometry, options, done](absl::StatusOr<std::vector<Tensor>> outputs) {
+        pool_.Post([geometry, options, done = std::move(done), outputs = std::move(outputs)]() {
+          if (!outputs.ok()) return done(outputs.status());
           const std::vector<Tensor>& o = *outputs;
-          absl::StatusOr<std::vector<Detection>> detections =
-              DecodeDetections(o[0], o[1], o.size() >= 3 ? &o[2] : nullptr, geometry, options);
-          const absl::Duration d = absl::Now() - t0;
-          job->AddTiming("detector", d);
-          Observe("detector", detector_.card.name, d);
-          if (!detections.ok()) return next(detections.status());
-          for (Detection& det : *detections) {
-            Face face;
-            face.detection = std::move(det);
-            face.detector_model = detector_.card.name;
-            if (face.detection.landmarks.size() == 5) face.landmarks5 = face.detection.landmarks;
-            job->faces.push_back(std::move(face));
-          }
-          if (stage_observer_ != nullptr) stage_observer_->OnFacesPerImage(job->faces.size());
-          next(absl::OkStatus());
+          done(DecodeDetections(o[0], o[1], o.size() >= 3 ? &o[2] : nullptr, geometry, options));
         });
       });
-  if (!submitted.ok()) next(submitted);
+  if (!submitted.ok()) done(submitted);
+}
+
+void FacePipelineImpl::DetectStage(const JobPtr& job, float min_score, int max_faces,
+                                   Continue next) {
+  const absl::Time t0 = absl::Now();
+  DecodeOptions options;
+  options.min_score = min_score;
+  options.nms_iou = config_.detector.nms_iou;
+  options.max_faces = max_faces;
+  // Runs on a pool thread once the faces are known (after one pass or two).
+  auto finish = [this, job, t0, next](absl::StatusOr<std::vector<Detection>> detections) {
+    const absl::Duration d = absl::Now() - t0;
+    job->AddTiming("detector", d);
+    Observe("detector", detector_.card.name, d);
+    if (!detections.ok()) return next(detections.status());
+    for (Detection& det : *detections) {
+      Face face;
+      face.detection = std::move(det);
+      face.detector_model = detector_.card.name;
+      if (face.detection.landmarks.size() == 5) face.landmarks5 = face.detection.landmarks;
+      job->faces.push_back(std::move(face));
+    }
+    if (stage_observer_ != nullptr) stage_observer_->OnFacesPerImage(job->faces.size());
+    next(absl::OkStatus());
+  };
+  const ZoomOutConfig zoom = config_.detector.zoom_out;
+  DetectPass(job, options, 1.0f,
+             [this, job, options, zoom, finish](absl::StatusOr<std::vector<Detection>> first) {
+               const int w = job->image.cols, h = job->image.rows;
+               if (!first.ok() || !NeedsZoomOut(*first, w, h, zoom.trigger_width)) {
+                 return finish(std::move(first));
+               }
+               if (absl::Status s = job->CheckAlive(); !s.ok()) return finish(s);
+               // The second pass is also a stage of its own in timings and
+               // metrics ("detector_zoom_out"), so its cost and rate show.
+               const absl::Time t1 = absl::Now();
+               DetectPass(job, options, zoom.canvas_scale,
+                          [this, job, first = *std::move(first), w, h, zoom, options, t1,
+                           finish](absl::StatusOr<std::vector<Detection>> zoomed) {
+                            const absl::Duration d = absl::Now() - t1;
+                            job->AddTiming("detector_zoom_out", d);
+                            Observe("detector_zoom_out", detector_.card.name, d);
+                            if (!zoomed.ok()) return finish(zoomed.status());
+                            finish(CombineZoomOut(first, *zoomed, w, h, zoom.trigger_width, options));
+                          });
+             });
 }
 
 absl::StatusOr<FaceCrop> FacePipelineImpl::MakeCrop(const Job& job, const Face& face,

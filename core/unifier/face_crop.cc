@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/letterbox.h"
 
 namespace faceserve {
 namespace {
@@ -244,14 +245,6 @@ cv::Mat Resample(const cv::Mat& src, int left, int top, int pw, int ph, int w, i
 }
 
 // face-api's padToSquare split: (prepend, append) along the shorter axis.
-void SquarePadding(int w, int h, bool center, int* left, int* top) {
-  const int diff = std::abs(w - h);
-  const int append = center ? static_cast<int>(std::lround(diff * 0.5)) : diff;
-  const int prepend = diff - append;
-  *left = w < h ? prepend : 0;
-  *top = h < w ? prepend : 0;
-}
-
 absl::Status CheckImage(const cv::Mat& rgb, int size) {
   if (rgb.empty() || rgb.channels() != 3) {
     return absl::InvalidArgumentError("crop source must be a non-empty 3-channel image");
@@ -339,28 +332,24 @@ cv::Mat ResizeBilinearLikeTf(const cv::Mat& src, int width, int height) {
 }
 
 cv::Mat PadToSquare(const cv::Mat& src, bool center) {
-  const int side = std::max(src.cols, src.rows);
-  int left = 0, top = 0;
-  SquarePadding(src.cols, src.rows, center, &left, &top);
-  cv::Mat out = cv::Mat::zeros(side, side, CV_MAKETYPE(CV_32F, src.channels()));
-  src.convertTo(out(cv::Rect(left, top, src.cols, src.rows)), CV_32F);
+  const Letterbox box = MakeLetterbox(src.cols, src.rows, center);
+  cv::Mat out = cv::Mat::zeros(box.side, box.side, CV_MAKETYPE(CV_32F, src.channels()));
+  src.convertTo(out(cv::Rect(box.left, box.top, src.cols, src.rows)), CV_32F);
   return out;
 }
 
 Tensor LetterboxToTensor(const cv::Mat& rgb, int size, bool center,
-                         float* image_to_input_scale) {
-  const int side = std::max(rgb.cols, rgb.rows);
+                         float* image_to_input_scale, float canvas_scale) {
+  const Letterbox box = MakeLetterbox(rgb.cols, rgb.rows, center, canvas_scale);
   if (image_to_input_scale != nullptr) {
-    *image_to_input_scale = side > 0 ? static_cast<float>(size) / side : 0.0f;
+    *image_to_input_scale = box.side > 0 ? static_cast<float>(size) / box.side : 0.0f;
   }
   if (rgb.empty() || size <= 0) return Tensor({3, std::max(size, 0), std::max(size, 0)});
-  int left = 0, top = 0;
-  SquarePadding(rgb.cols, rgb.rows, center, &left, &top);
   // Straight into the planar tensor: no HWC intermediate.
   const int cn = rgb.channels();
   Tensor t({cn, size, size});
   const size_t plane = static_cast<size_t>(size) * size;
-  ResampleInto(rgb, left, top, side, side, size, size,
+  ResampleInto(rgb, box.left, box.top, box.side, box.side, size, size,
                OutputLayout{t.data.data(), static_cast<size_t>(size), 1, plane});
   return t;
 }
@@ -408,14 +397,13 @@ absl::StatusOr<FaceCrop> CropBoxToSquare(const cv::Mat& rgb, const Box& box, int
   const int h = std::clamp(
       static_cast<int>(std::floor(std::clamp(ch, 0.0f, static_cast<float>(rgb.rows)))), 1,
       rgb.rows - y);
-  const int side = std::max(w, h);
-  int left = 0, top = 0;
-  SquarePadding(w, h, /*center=*/true, &left, &top);
+  const Letterbox square = MakeLetterbox(w, h, /*center=*/true);
   FaceCrop crop;
-  crop.rgb = Resample(rgb(cv::Rect(x, y, w, h)), left, top, side, side, size, size);
-  const float k = static_cast<float>(side) / size;
-  crop.crop_to_image = cv::Matx23f(k, 0, static_cast<float>(x - left),  //
-                                   0, k, static_cast<float>(y - top));
+  crop.rgb = Resample(rgb(cv::Rect(x, y, w, h)), square.left, square.top, square.side, square.side,
+                      size, size);
+  const float k = static_cast<float>(square.side) / size;
+  crop.crop_to_image = cv::Matx23f(k, 0, static_cast<float>(x - square.left),  //
+                                   0, k, static_cast<float>(y - square.top));
   return crop;
 }
 

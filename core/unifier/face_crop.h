@@ -34,10 +34,11 @@ cv::Mat PadToSquare(const cv::Mat& src, bool center);
 
 // The detector input: PadToSquare then ResizeBilinearLikeTf to size x size,
 // as a [3, size, size] float tensor (0..255), computed without materialising
-// the padded image. `image_to_input_scale` (optional) receives
-// size / max(width, height).
+// the padded image. With canvas_scale > 1 the square is that many times the
+// image's longer side (MakeLetterbox), so the image shrinks inside the input.
+// `image_to_input_scale` (optional) receives size / the square's side.
 Tensor LetterboxToTensor(const cv::Mat& rgb, int size, bool center,
-                         float* image_to_input_scale = nullptr);
+                         float* image_to_input_scale = nullptr, float canvas_scale = 1.0f);
 
 // [3, H, W] float tensor from an HWC 3-channel image (CV_8UC3 or CV_32FC3),
 // values unchanged (0..255).

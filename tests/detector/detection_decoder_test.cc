@@ -50,6 +50,23 @@ TEST(LetterboxGeometryTest, TopLeftScalesByLongerSide) {
   EXPECT_EQ(g.offset_y, 0);
 }
 
+TEST(LetterboxGeometryTest, ZoomedOutCanvasMapsBoxesBackToTheImage) {
+  // A 200x100 image centred on a 500 px canvas (MakeLetterbox): 150 columns
+  // and 200 rows before it.
+  const LetterboxGeometry g = MakeLetterboxGeometry(200, 100, /*center=*/true, 2.5f);
+  EXPECT_EQ(g.side, 500);
+  EXPECT_EQ(g.offset_x, -150);
+  EXPECT_EQ(g.offset_y, -200);
+  absl::StatusOr<std::vector<Detection>> d = DecodeDetections(
+      Boxes({{0.4f, 0.42f, 0.5f, 0.5f}}), Scores({0.9f}), nullptr, g, DecodeOptions{0.5f, 0.5f, 10});
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_FLOAT_EQ((*d)[0].box.x1, 50);  // 0.4 * 500 - 150
+  EXPECT_FLOAT_EQ((*d)[0].box.y1, 10);  // 0.42 * 500 - 200
+  EXPECT_FLOAT_EQ((*d)[0].box.x2, 100);
+  EXPECT_FLOAT_EQ((*d)[0].box.y2, 50);
+}
+
 TEST(LetterboxGeometryTest, CenterSplitsPaddingLikeFaceApi) {
   // diff 101: face-api appends round(50.5) = 51 and prepends 50.
   const LetterboxGeometry g = MakeLetterboxGeometry(300, 199, /*center=*/true);

@@ -226,6 +226,61 @@ TEST_F(FacePipelineTest, PreheatOffMakesThePipelineReadyWithoutRunningModels) {
   EXPECT_TRUE(Analyze(Png(64, 64, {1, 2, 3})).ok());
 }
 
+// detector.zoom_out: a face at least trigger_width of the image's longer side
+// wide sends the image through the detector again, shrunk inside a canvas
+// canvas_scale times its side; the large face then comes from that pass.
+TEST_F(FacePipelineTest, ALargeFaceIsDetectedAgainOnTheZoomedOutCanvas) {
+  config_.detector.zoom_out.trigger_width = 0.25f;
+  config_.detector.zoom_out.canvas_scale = 2.0f;
+  CreateAndPreheat();
+  const size_t preheat_calls = runners_["det"]->batch_sizes().size();
+  // First pass: the fake's face spans 0.25..0.5 of the 128 px image: 32 px,
+  // a quarter of it, so it triggers the second pass, on a 256 px canvas,
+  // where the same normalised box lands at 64..128.
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(128, 128, {200, 100, 50}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(runners_["det"]->batch_sizes().size(), preheat_calls + 2);
+  ASSERT_EQ(r->faces.size(), 1u);
+  EXPECT_FLOAT_EQ(r->faces[0].detection.box.x1, 64);
+  EXPECT_FLOAT_EQ(r->faces[0].detection.box.y1, 64);
+  EXPECT_FLOAT_EQ(r->faces[0].detection.box.x2, 128);
+  EXPECT_FLOAT_EQ(r->faces[0].detection.box.y2, 128);
+  EXPECT_EQ(r->faces[0].predictions.size(), 3u);
+  // One detector stage timing for both passes, and the second pass's own.
+  std::map<std::string, int> timings;
+  for (const StageTiming& t : r->timings) ++timings[t.stage];
+  EXPECT_EQ(timings["detector"], 1);
+  EXPECT_EQ(timings["detector_zoom_out"], 1);
+}
+
+TEST_F(FacePipelineTest, SmallFacesNeedNoZoomedOutPass) {
+  config_.detector.zoom_out.trigger_width = 0.3f;  // the fake's 32 px face in 128 px: 0.25
+  CreateAndPreheat();
+  const size_t preheat_calls = runners_["det"]->batch_sizes().size();
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(128, 64, {200, 100, 50}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(runners_["det"]->batch_sizes().size(), preheat_calls + 1);
+  ASSERT_EQ(r->faces.size(), 1u);
+  EXPECT_FLOAT_EQ(r->faces[0].detection.box.x1, 32);
+  for (const StageTiming& t : r->timings) EXPECT_NE(t.stage, "detector_zoom_out");
+}
+
+TEST_F(FacePipelineTest, NoFaceFoundTriesTheZoomedOutPassOnlyWhenZoomOutIsOn) {
+  for (const float trigger : {0.0f, 0.25f}) {
+    SCOPED_TRACE(trigger);
+    config_.detector.zoom_out.trigger_width = trigger;
+    CreateAndPreheat();
+    const size_t preheat_calls = runners_["det"]->batch_sizes().size();
+    AnalyzeOptions options;
+    options.min_detection_score = 0.95f;  // above both of the fake's detections
+    absl::StatusOr<AnalyzeResult> r = Analyze(Png(64, 64, {1, 2, 3}), options);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->faces.empty());
+    EXPECT_EQ(runners_["det"]->batch_sizes().size(), preheat_calls + (trigger > 0 ? 2 : 1));
+    pipeline_.reset();
+  }
+}
+
 TEST_F(FacePipelineTest, MissingModelCardFailsCreateNamingTheRole) {
   fs::remove(fakes_.dir() / "cls.yaml");
   absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());

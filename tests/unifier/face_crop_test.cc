@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
+#include "core/letterbox.h"
+
 namespace faceserve {
 namespace {
 
@@ -161,6 +163,28 @@ TEST(LetterboxToTensorTest, BitIdenticalToTheDirectFormulaWithPadding) {
         }
       }
     }
+  }
+}
+
+TEST(LetterboxToTensorTest, ACanvasScaleShrinksTheImageInsideTheInput) {
+  for (bool center : {false, true}) {
+    const cv::Mat img = RandomRgb(40, 25, 5);
+    float scale = 0;
+    const Tensor t = LetterboxToTensor(img, 32, center, &scale, 2.5f);
+    const Letterbox box = MakeLetterbox(40, 25, center, 2.5f);
+    ASSERT_EQ(box.side, 100);
+    EXPECT_FLOAT_EQ(scale, 0.32f);
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 0; y < 32; ++y) {
+        for (int x = 0; x < 32; ++x) {
+          ASSERT_EQ(t.data[(c * 32 + y) * 32 + x],
+                    DirectTfSample(img, box.left, box.top, box.side, box.side, 32, 32, x, y, c))
+              << "centre " << center << " at " << x << "," << y;
+        }
+      }
+    }
+    // The image covers at most 40 % of the input: the far corner is padding.
+    EXPECT_EQ(t.data[31 * 32 + 31], 0.0f);
   }
 }
 
