@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CPU benchmark, recorded side by side in one run on this machine:
 #  1. faceserve Analyze at concurrency 1, 4, 16, 64 with batching on
-#     (config/default.yaml) and off (config/cpu-unbatched.yaml);
+#     (config/faceapi.yaml: face-api's own models, to compare like for like
+#     with face-api) and off (config/faceapi-unbatched.yaml);
 #  2. the raw model limit: the models alone at their best batch size, same
 #     threads, no server (bench/model_limit);
 #  3. face-api's own pipeline on Node, tfjs wasm backend, one process per core;
@@ -48,11 +49,11 @@ run_server_points() {  # $1: config file, $2: label
   kill -TERM "$pid"; wait "$pid" || true
 }
 
-run_server_points config/default.yaml batched
-run_server_points config/cpu-unbatched.yaml unbatched
+run_server_points config/faceapi.yaml batched
+run_server_points config/faceapi-unbatched.yaml unbatched
 
 echo "raw model limit" >&2
-"$BUILD/bin/model_limit" --config config/default.yaml --json >"$OUT/model_limit.json"
+"$BUILD/bin/model_limit" --config config/faceapi.yaml --json >"$OUT/model_limit.json"
 
 run_faceapi() {  # $1: output prefix; one process per core
   local pids=()
@@ -65,7 +66,7 @@ run_faceapi() {  # $1: output prefix; one process per core
 echo "face-api (tfjs wasm), $(nproc) processes: ${SECONDS_PER_POINT} s" >&2
 run_faceapi "$OUT/faceapi"
 
-"$BUILD/bin/faceserve" --config config/default.yaml --set server.listen="127.0.0.1:$PORT" \
+"$BUILD/bin/faceserve" --config config/faceapi.yaml --set server.listen="127.0.0.1:$PORT" \
   --set metrics.listen= --set server.max_concurrent_calls=256 >"$OUT/server-rounds.log" 2>&1 &
 server=$!
 for _ in $(seq 120); do "${FACECTL[@]}" health >/dev/null 2>&1 && break; sleep 1; done
@@ -74,7 +75,7 @@ for r in $(seq "$ROUNDS"); do
   # The server sits idle (no calls) while the other two run. 2 s per batch
   # size, as in the table above: the limit takes the best of noisy points,
   # and 1 s points on this VM let noise lift it by several percent.
-  "$BUILD/bin/model_limit" --config config/default.yaml --seconds-per-point 2 --json \
+  "$BUILD/bin/model_limit" --config config/faceapi.yaml --seconds-per-point 2 --json \
     >"$OUT/round$r-model_limit.json"
   "${FACECTL[@]}" --timeout-ms 120000 bench --concurrency 16 --duration "$SECONDS_PER_POINT" \
     --json "${IMAGES[@]}" >"$OUT/round$r-c16.json" || true

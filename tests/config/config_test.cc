@@ -66,9 +66,9 @@ absl::StatusOr<Config> Minimal(const std::vector<std::string>& overrides) {
 // ---------------------------------------------------------------------------
 // Shipped files
 
-TEST(ConfigTest, DefaultYamlParsesToTheFaceApiModelSet) {
+TEST(ConfigTest, FaceApiYamlParsesToTheFaceApiModelSet) {
   absl::StatusOr<Config> config =
-      LoadConfig(kSourceDir + "/config/default.yaml", {});
+      LoadConfig(kSourceDir + "/config/faceapi.yaml", {});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->server.listen, "0.0.0.0:50051");
   EXPECT_EQ(config->metrics.listen, "0.0.0.0:9464");
@@ -133,10 +133,49 @@ TEST(ConfigTest, DefaultYamlParsesToTheFaceApiModelSet) {
   EXPECT_EQ(config->default_embedding_predictor, "embedding");
 }
 
-TEST(ConfigTest, CpuUnbatchedIsDefaultWithEveryBatchSizeOne) {
-  absl::StatusOr<Config> batched = LoadConfig(kSourceDir + "/config/default.yaml", {});
+// config/default.yaml: the measured-best detector (RetinaFace with its
+// zoom-out pass) in front of face-api's four predictors, as faceapi.yaml
+// has them, with the verify threshold chosen for RetinaFace's alignment.
+TEST(ConfigTest, DefaultYamlIsRetinaFaceThenFaceApisPredictors) {
+  absl::StatusOr<Config> def = LoadConfig(kSourceDir + "/config/default.yaml", {});
+  absl::StatusOr<Config> faceapi = LoadConfig(kSourceDir + "/config/faceapi.yaml", {});
+  ASSERT_TRUE(def.ok()) << def.status();
+  ASSERT_TRUE(faceapi.ok()) << faceapi.status();
+  EXPECT_EQ(def->detector.name, "retinaface_mnet025");
+  EXPECT_EQ(def->detector.model, "retinaface_mnet025.pt");
+  EXPECT_FLOAT_EQ(def->detector.min_score, 0.5f);
+  EXPECT_FLOAT_EQ(def->detector.nms_iou, 0.4f);
+  EXPECT_EQ(def->detector.max_faces, 100);
+  EXPECT_FLOAT_EQ(def->detector.zoom_out.trigger_width, 0.25f);
+  EXPECT_FLOAT_EQ(def->detector.zoom_out.canvas_scale, 2.5f);
+  EXPECT_EQ(def->detector.batching.max_batch_size, 1);
+  EXPECT_EQ(def->detector.batching.num_workers, 2);
+  EXPECT_FLOAT_EQ(faceapi->detector.zoom_out.trigger_width, 0.0f);  // face-api's pipeline: off
+  ASSERT_EQ(def->predictors.size(), faceapi->predictors.size());
+  for (size_t i = 0; i < def->predictors.size(); ++i) {
+    const PredictorConfig& d = def->predictors[i];
+    const PredictorConfig& f = faceapi->predictors[i];
+    EXPECT_EQ(d.name, f.name);
+    EXPECT_EQ(d.model, f.model);
+    EXPECT_EQ(d.crop.method, f.crop.method);
+    EXPECT_EQ(d.crop.box, f.crop.box);
+    EXPECT_EQ(d.crop.padding, f.crop.padding);
+    EXPECT_EQ(d.crop.size, f.crop.size);
+    ASSERT_EQ(d.heads.size(), f.heads.size());
+    for (size_t j = 0; j < d.heads.size(); ++j) {
+      EXPECT_EQ(d.heads[j].kind, f.heads[j].kind);
+      EXPECT_EQ(d.heads[j].labels, f.heads[j].labels);
+    }
+  }
+  EXPECT_FLOAT_EQ(def->predictors[3].verify_threshold, 0.925f);
+  EXPECT_FLOAT_EQ(faceapi->predictors[3].verify_threshold, 0.915f);
+  EXPECT_EQ(def->default_embedding_predictor, "embedding");
+}
+
+TEST(ConfigTest, FaceApiUnbatchedIsFaceApiWithEveryBatchSizeOne) {
+  absl::StatusOr<Config> batched = LoadConfig(kSourceDir + "/config/faceapi.yaml", {});
   absl::StatusOr<Config> unbatched =
-      LoadConfig(kSourceDir + "/config/cpu-unbatched.yaml", {});
+      LoadConfig(kSourceDir + "/config/faceapi-unbatched.yaml", {});
   ASSERT_TRUE(batched.ok()) << batched.status();
   ASSERT_TRUE(unbatched.ok()) << unbatched.status();
   EXPECT_EQ(unbatched->detector.batching.max_batch_size, 1);
@@ -148,9 +187,9 @@ TEST(ConfigTest, CpuUnbatchedIsDefaultWithEveryBatchSizeOne) {
   for (size_t i = 0; i < batched->predictors.size(); ++i) {
     unbatch.push_back("predictors." + std::to_string(i) + ".batching.max_batch_size=1");
   }
-  absl::StatusOr<Config> forced = LoadConfig(kSourceDir + "/config/default.yaml", unbatch);
+  absl::StatusOr<Config> forced = LoadConfig(kSourceDir + "/config/faceapi.yaml", unbatch);
   ASSERT_TRUE(forced.ok()) << forced.status();
-  EXPECT_EQ(ReadFile(kSourceDir + "/config/cpu-unbatched.yaml").find("max_batch_size: 4"),
+  EXPECT_EQ(ReadFile(kSourceDir + "/config/faceapi-unbatched.yaml").find("max_batch_size: 4"),
             std::string::npos);
   // Compare the parts that the two files must share.
   EXPECT_EQ(forced->server.listen, unbatched->server.listen);
@@ -212,6 +251,8 @@ TEST(ConfigTest, GpuYamlIsDefaultModelsWithGpuBatching) {
   EXPECT_EQ(gpu->detector.min_score, cpu->detector.min_score);
   EXPECT_EQ(gpu->detector.nms_iou, cpu->detector.nms_iou);
   EXPECT_EQ(gpu->detector.max_faces, cpu->detector.max_faces);
+  EXPECT_EQ(gpu->detector.zoom_out.trigger_width, cpu->detector.zoom_out.trigger_width);
+  EXPECT_EQ(gpu->detector.zoom_out.canvas_scale, cpu->detector.zoom_out.canvas_scale);
   EXPECT_GT(gpu->detector.batching.max_batch_size, cpu->detector.batching.max_batch_size);
   ASSERT_EQ(gpu->predictors.size(), cpu->predictors.size());
   for (size_t i = 0; i < gpu->predictors.size(); ++i) {

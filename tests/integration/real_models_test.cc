@@ -1,9 +1,14 @@
-// End to end: a real faceserve (config/default.yaml, the exported face-api
-// models on CPU) on a loopback port, called over real gRPC with real photos.
+// End to end: a real faceserve (config/default.yaml, or the configuration
+// FACESERVE_CONFIG names, with the exported models on CPU) on a loopback port,
+// called over real gRPC with real photos.
 //
-// Needs the exported models (FACESERVE_MODELS_DIR) and face-api's own
-// results for its demo photos (FACEAPI_DUMP_DIR, written by the
-// models.faceapi_dump ctest fixture with models/reference/dump.js).
+// ctest runs it twice (tests/integration/CMakeLists.txt): on the served
+// default, and on config/faceapi.yaml, face-api's own pipeline, which the
+// *FaceApi* test holds to face-api's own results on its demo photos
+// (FACEAPI_DUMP_DIR, written by the models.faceapi_dump ctest fixture with
+// models/reference/dump.js). The accuracy floors of each configuration
+// (FACESERVE_MIN_DETECT_RECALL, FACESERVE_MIN_VERIFY_ACCURACY) are set there
+// too. Needs the exported models (FACESERVE_MODELS_DIR).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -51,6 +56,20 @@ std::string Env(const char* name, const std::string& fallback) {
   return v != nullptr && *v != '\0' ? v : fallback;
 }
 
+// config/default.yaml's accuracy floors, measured when its detector and
+// verify threshold were chosen (README "Accuracy"): detect/ recall 43/43 at
+// IoU 0.4, less one face; pairs.csv accuracy at the served threshold, less
+// two pairs for float noise from batch composition.
+constexpr double kDefaultMinDetectRecall = 0.976;
+constexpr double kDefaultMinVerifyAccuracy = 0.992;  // 1386/1394 = 0.9943 measured
+
+// A floor from the environment (ctest sets each configuration's own); the
+// served default's when unset.
+double Floor(const char* name, double fallback) {
+  const std::string v = Env(name, "");
+  return v.empty() ? fallback : std::stod(v);
+}
+
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -85,11 +104,11 @@ class Server {
  private:
   Server() {
     absl::StatusOr<Config> config = LoadConfig(
-        (kSource / "config/default.yaml").string(),
+        (kSource / Env("FACESERVE_CONFIG", "config/default.yaml")).string(),
         {"server.listen=127.0.0.1:0", "metrics.listen=127.0.0.1:0",
          "models_dir=" + Env("FACESERVE_MODELS_DIR", (kSource / "models/exported").string()),
          "device.device=cpu",
-         // default.yaml runs the detector at batch 1 on CPU (fastest there);
+         // The CPU configurations run the detector at batch 1 (fastest there);
          // batches of up to 4 here prove cross-request detector batching.
          "detector.batching.max_batch_size=4"});
     if (!config.ok()) {
@@ -145,6 +164,22 @@ class Server {
   std::unique_ptr<v1::FaceService::Stub> stub_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
+
+// The model Embed and Verify use by default: the card name (the file stem)
+// of the configured default embedding predictor's model.
+std::string DefaultEmbeddingModel() {
+  const Config& config = Server::Get().config();
+  for (const PredictorConfig& p : config.predictors) {
+    const bool embeds = std::any_of(p.heads.begin(), p.heads.end(), [](const HeadConfig& h) {
+      return h.kind == HeadKind::kEmbedding;
+    });
+    if (p.name == config.default_embedding_predictor ||
+        (config.default_embedding_predictor.empty() && embeds)) {
+      return fs::path(p.model).stem().string();
+    }
+  }
+  return "";
+}
 
 class RealModelsTest : public ::testing::Test {
  protected:
@@ -295,7 +330,46 @@ TEST_F(RealModelsTest, DetectPhotosFindTheAnnotatedFaces) {
   const double recall = static_cast<double>(found) / total;
   std::cout << "detect/ recall at IoU 0.4: " << found << "/" << total << " = " << recall << "\n";
   // Measured 2026-11-23 with ssd_mobilenetv1 at min_score 0.5: see README.
-  EXPECT_GE(recall, FACESERVE_MIN_DETECT_RECALL);
+  EXPECT_GE(recall, Floor("FACESERVE_MIN_DETECT_RECALL", kDefaultMinDetectRecall));
+}
+
+// Close-ups: the 94 tight 150x150 face crops of verify/ (dlib chips, face-api's
+// bbt examples), where the face fills the image. The default detector must
+// find each face whole (a box matching the crop's central two-thirds at IoU
+// 0.4), not parts of it: RetinaFace alone finds 61 and reports 307
+// part-faces; with its zoom-out pass 94 and 4 (README "Models").
+TEST_F(RealModelsTest, TightFaceCropsAreFoundWhole) {
+  std::vector<fs::path> crops;
+  for (const auto& dir : fs::directory_iterator(kShared / "verify")) {
+    if (!dir.is_directory()) continue;
+    for (const auto& f : fs::directory_iterator(dir.path())) {
+      const std::string name = f.path().filename().string();
+      if (name.rfind("dlib_", 0) == 0 ||
+          (dir.path().filename().string().rfind("bbt_", 0) == 0 && name.rfind("faceapi_", 0) == 0)) {
+        crops.push_back(f.path());
+      }
+    }
+  }
+  ASSERT_EQ(crops.size(), 94u);
+  int found = 0, parts = 0;
+  for (const fs::path& crop : crops) {
+    v1::AnalyzeOptions options;
+    options.set_detect_only(true);
+    v1::AnalyzeResponse response;
+    grpc::Status s = Analyze(ReadFile(crop), &response, options);
+    ASSERT_TRUE(s.ok()) << crop << ": " << s.error_message();
+    bool whole = false;
+    for (const v1::Face& f : response.faces()) {
+      const bool match = IoU(f.box(), 25, 25, 125, 125) >= 0.4f;
+      whole = whole || match;
+      parts += match ? 0 : 1;
+    }
+    found += whole ? 1 : 0;
+  }
+  std::cout << "close-ups: " << found << " of " << crops.size() << " found whole, " << parts
+            << " part-faces\n";
+  EXPECT_GE(found, 93);
+  EXPECT_LE(parts, 8);
 }
 
 TEST_F(RealModelsTest, HappyFaceIsHappy) {
@@ -547,10 +621,15 @@ TEST_F(RealModelsTest, VerifyAccuracyOnPairsDoesNotRegress) {
     embeddings[a];
     embeddings[b];
   }
+  // The dlib chips (dlib_*.jpg, 150x150, aligned) are face crops: embedded
+  // whole, as a client that knows it sends crops does (facectl eval-verify
+  // --crops '*/dlib_*'); a detector may find a spurious part-face in them.
   int crops = 0;
   for (auto& [image, embedding] : embeddings) {
-    for (v1::FaceSelection selection :
-         {v1::FACE_SELECTION_LARGEST, v1::FACE_SELECTION_WHOLE_IMAGE}) {
+    const bool chip = fs::path(image).filename().string().rfind("dlib_", 0) == 0;
+    std::vector<v1::FaceSelection> selections{v1::FACE_SELECTION_WHOLE_IMAGE};
+    if (!chip) selections.insert(selections.begin(), v1::FACE_SELECTION_LARGEST);
+    for (v1::FaceSelection selection : selections) {
       grpc::ClientContext ctx;
       v1::EmbedRequest request;
       request.mutable_image()->set_encoded(ReadFile(root / image));
@@ -564,7 +643,8 @@ TEST_F(RealModelsTest, VerifyAccuracyOnPairsDoesNotRegress) {
       if (selection == v1::FACE_SELECTION_WHOLE_IMAGE) ++crops;
       break;
     }
-    ASSERT_EQ(embedding.size(), 128u) << image;
+    ASSERT_FALSE(embedding.empty()) << image;
+    ASSERT_EQ(embedding.size(), embeddings.begin()->second.size()) << image;
   }
   // Decisions come from Verify itself (embedding inputs), so the served
   // threshold is what is measured.
@@ -584,11 +664,11 @@ TEST_F(RealModelsTest, VerifyAccuracyOnPairsDoesNotRegress) {
   const double accuracy = static_cast<double>(correct) / pairs.size();
   std::cout << "verify pairs: " << pairs.size() << ", images " << embeddings.size()
             << " (embedded as crops: " << crops << "), accuracy " << accuracy << "\n";
-  EXPECT_GE(accuracy, FACESERVE_MIN_VERIFY_ACCURACY);
+  EXPECT_GE(accuracy, Floor("FACESERVE_MIN_VERIFY_ACCURACY", kDefaultMinVerifyAccuracy));
 }
 
-// The 150x150 dlib chips are face crops: no detector finds a face in them,
-// and Verify with WHOLE_IMAGE compares them.
+// The 150x150 dlib chips are face crops: Verify with WHOLE_IMAGE compares
+// them as they are, with the default embedding predictor.
 TEST_F(RealModelsTest, FaceCropsVerifyWithWholeImageSelection) {
   std::vector<fs::path> chips;
   for (const auto& dir : fs::directory_iterator(kShared / "verify")) {
@@ -608,7 +688,7 @@ TEST_F(RealModelsTest, FaceCropsVerifyWithWholeImageSelection) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_GT(response.similarity(), -1.0f);
   EXPECT_LE(response.similarity(), 1.0f);
-  EXPECT_EQ(response.model(), "face_recognition");
+  EXPECT_EQ(response.model(), DefaultEmbeddingModel());
   EXPECT_GT(response.threshold(), 0.0f);
 }
 

@@ -260,7 +260,7 @@ def main():
         if shutil.which(tool) is None:
             fail("%s not found: install Debian's prometheus package (scripts/bootstrap.sh does)" % tool)
     for path in (args.faceserve, args.facectl, image, rules_file, dashboard,
-                 os.path.join(models_dir, "ssd_mobilenetv1.pt")):
+                 os.path.join(models_dir, "retinaface_mnet025.pt")):
         if not os.path.exists(path):
             fail("missing %s (scripts/bootstrap.sh exports the models and fetches the images)" % path)
     if failures:
