@@ -31,6 +31,16 @@ GRAY = [0.2989, 0.5870, 0.1140]
 HUMAN_MATCH = ("human compares descriptors with its match.similarity (src/face/match.ts: Minkowski distance of "
                "order 2 = Euclidean, mapped to a 0..1 similarity)")
 
+# The gender and age outputs of faceres and faceres-deep (one network, two trainings).
+FACERES_GENDER_AGE = [
+    {"name": "gender", "shape": [1], "kind": "probability", "labels": ["male"],
+     "note": "sigmoid; human: gender = v <= 0.5 ? female : male, genderScore = "
+             "min(0.99, trunc(200 * |v - 0.5|) / 100), dropped when below minConfidence (0.1)"},
+    {"name": "age", "shape": [100], "kind": "probabilities",
+     "note": "softmax over 100 bins; human: i = argmax, age = round(p[i-1] > p[i+1] ? 10 * i - 100 * p[i-1] "
+             ": 10 * i + 100 * p[i+1]) / 10 years"},
+]
+
 MODELS = {
     "hm_facemesh": {
         "file": "facemesh", "task": "face_landmarks_3d", "size": [192, 192], "channels": 3,
@@ -114,13 +124,7 @@ MODELS = {
             {"name": "descriptor", "shape": [1024], "kind": "embedding",
              "note": "global average pool of the last feature map (not L2-normalised); human returns it as "
                      "face.embedding and compares embeddings with its match.similarity (Euclidean-based)"},
-            {"name": "gender", "shape": [1], "kind": "probability", "labels": ["male"],
-             "note": "sigmoid; human: gender = v <= 0.5 ? female : male, genderScore = "
-                     "min(0.99, trunc(200 * |v - 0.5|) / 100), dropped when below minConfidence (0.1)"},
-            {"name": "age", "shape": [100], "kind": "probabilities",
-             "note": "softmax over 100 bins; human: i = argmax, age = round(p[i-1] > p[i+1] ? 10 * i - 100 * p[i-1] "
-                     ": 10 * i + 100 * p[i+1]) / 10 years"},
-        ],
+        ] + FACERES_GENDER_AGE,
         "origin": "https://github.com/HSE-asavchenko/HSE_FaceRec_tf",
     },
     "hm_gear": {
@@ -163,13 +167,7 @@ MODELS = {
                        "the weights are float32 instead of float16 AND different: every learned tensor differs "
                        "from faceres's beyond fp16 rounding (per-tensor correlation 0.93..1.0, up to 39% of the "
                        "tensor's range), i.e. another training of the same network"},
-            {"name": "gender", "shape": [1], "kind": "probability", "labels": ["male"],
-             "note": "sigmoid; human: gender = v <= 0.5 ? female : male, genderScore = "
-                     "min(0.99, trunc(200 * |v - 0.5|) / 100), dropped when below minConfidence (0.1)"},
-            {"name": "age", "shape": [100], "kind": "probabilities",
-             "note": "softmax over 100 bins; human: i = argmax, age = round(p[i-1] > p[i+1] ? 10 * i - 100 * p[i-1] "
-                     ": 10 * i + 100 * p[i+1]) / 10 years"},
-        ],
+        ] + FACERES_GENDER_AGE,
         "origin": "https://github.com/HSE-asavchenko/HSE_FaceRec_tf",
     },
     "hm_mobilefacenet": {
