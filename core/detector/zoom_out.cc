@@ -9,6 +9,17 @@ float MinWidth(int image_width, int image_height, float trigger_width) {
   return trigger_width * static_cast<float>(std::max(image_width, image_height));
 }
 
+// The share of a's area that lies inside b.
+float ShareInside(const Box& a, const Box& b) {
+  const Box inter{std::max(a.x1, b.x1), std::max(a.y1, b.y1), std::min(a.x2, b.x2),
+                  std::min(a.y2, b.y2)};
+  return a.area() > 0 ? inter.area() / a.area() : 0.0f;
+}
+
+bool SameFace(const Detection& a, const Detection& b) {
+  return IoU(a.box, b.box) >= kZoomOutSameFaceIoU;
+}
+
 }  // namespace
 
 bool NeedsZoomOut(const std::vector<Detection>& first, int image_width, int image_height,
@@ -25,13 +36,24 @@ std::vector<Detection> CombineZoomOut(const std::vector<Detection>& first,
                                       int image_height, float trigger_width,
                                       const DecodeOptions& options) {
   const float min_width = MinWidth(image_width, image_height, trigger_width);
-  std::vector<Detection> candidates;
-  for (const Detection& d : first) {
-    if (d.box.width() < min_width) candidates.push_back(d);
+  auto large = [&](const Detection& d) { return d.box.width() >= min_width; };
+
+  std::vector<Detection> taken;
+  for (const Detection& z : zoomed) {
+    const bool replaces_large = std::any_of(first.begin(), first.end(), [&](const Detection& f) {
+      return large(f) && SameFace(f, z);
+    });
+    if (large(z) || replaces_large) taken.push_back(z);
   }
-  for (const Detection& d : zoomed) {
-    if (d.box.width() >= min_width) candidates.push_back(d);
+  std::vector<Detection> candidates = taken;
+  for (const Detection& f : first) {
+    const bool displaced = std::any_of(taken.begin(), taken.end(), [&](const Detection& z) {
+      return SameFace(f, z) ||
+             (z.box.area() > f.box.area() && ShareInside(f.box, z.box) >= kZoomOutPartInside);
+    });
+    if (!displaced) candidates.push_back(f);
   }
+
   std::vector<Box> boxes;
   std::vector<float> scores;
   for (const Detection& d : candidates) {

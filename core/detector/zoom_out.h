@@ -7,8 +7,13 @@
 // is such a face (bench/results/detectors-*.md). So when the first pass
 // finds no face, or any face at least `trigger_width` of the image's longer
 // side wide, a second pass runs on the image shrunk inside a square canvas
-// `canvas_scale` times its longer side; its faces at least that wide replace
-// the first pass's, whose smaller faces (seen at the higher resolution) stay.
+// `canvas_scale` times its longer side, and CombineZoomOut merges the two.
+//
+// The merge can add or replace a face, never lose one: a first-pass face
+// goes only when a zoomed face takes its place (it overlaps it) or swallows
+// it (a part-face lying mostly inside a whole face). A face measured just
+// above the trigger in one pass and just below it in the other is one face,
+// kept once; when the zoomed pass finds nothing, the first pass stands.
 #ifndef FACESERVE_CORE_DETECTOR_ZOOM_OUT_H_
 #define FACESERVE_CORE_DETECTOR_ZOOM_OUT_H_
 
@@ -25,10 +30,23 @@ namespace faceserve {
 bool NeedsZoomOut(const std::vector<Detection>& first, int image_width, int image_height,
                   float trigger_width);
 
-// The two passes combined: the first pass's faces narrower than
-// trigger_width * the longer side and the zoomed pass's faces at least that
-// wide, then non-maximum suppression (options.nms_iou) in descending score
-// order, at most options.max_faces. Both inputs in image pixels.
+// Two boxes of one face seen by the two passes overlap at least this much
+// (measured: IoU 0.6-0.9); two neighbouring faces almost never do.
+inline constexpr float kZoomOutSameFaceIoU = 0.3f;
+// A first-pass box with at least this share of its area inside a larger
+// zoomed face is a part of that face (an eye, a mouth, half a face).
+inline constexpr float kZoomOutPartInside = 0.7f;
+
+// The two passes merged (both in image pixels). "Large" is at least
+// trigger_width * the image's longer side wide.
+//  - A zoomed face is taken when it is large, or when it is the same face
+//    (IoU >= kZoomOutSameFaceIoU) as a large first-pass face. Other zoomed
+//    faces are small faces the first pass saw at the higher resolution (or
+//    did not see at all): they are not taken.
+//  - A first-pass face stays unless a taken zoomed face is the same face, or
+//    a larger taken zoomed face holds kZoomOutPartInside of it.
+// Then non-maximum suppression (options.nms_iou) in descending score order,
+// at most options.max_faces.
 std::vector<Detection> CombineZoomOut(const std::vector<Detection>& first,
                                       const std::vector<Detection>& zoomed, int image_width,
                                       int image_height, float trigger_width,
