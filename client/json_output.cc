@@ -129,6 +129,7 @@ Json AnalyzeResponseToJson(const std::string& image_path, const v1::AnalyzeRespo
     Json f = Json::object();
     f["box"] = BoxToJson(face.box());
     f["score"] = CleanFloat(face.detection_score());
+    f["truncated"] = face.truncated();
     f["landmarks"] = PointsToJson(face.landmarks_5());
     if (face.landmarks_68_size() > 0) f["landmarks_68"] = PointsToJson(face.landmarks_68());
     const auto pose_json = [](const v1::HeadPose& pose) {
@@ -162,6 +163,7 @@ Json EmbedResponseToJson(const std::string& image_path, const v1::EmbedResponse&
     Json f = Json::object();
     f["box"] = BoxToJson(face.box());
     f["score"] = CleanFloat(face.detection_score());
+    f["truncated"] = face.truncated();
     f["embedding"] = EmbeddingValues(face.embedding());
     faces.push_back(std::move(f));
   }

@@ -4,7 +4,7 @@
 //
 // Analyze, one object per image:
 //   {"image": path, "width": W, "height": H,
-//    "faces": [{"box": [x1, y1, x2, y2], "score": s,
+//    "faces": [{"box": [x1, y1, x2, y2], "score": s, "truncated": bool,
 //               "landmarks": [[x, y] x5], "landmarks_68": [...] (when present),
 //               "predictions": {"<predictor>": {...}},
 //               "crop": path (when written)}],
@@ -56,7 +56,7 @@ Json AnalyzeResponseToJson(const std::string& image_path,
                            const faceserve::v1::AnalyzeResponse& response,
                            const AnalyzeJsonOptions& options = {});
 
-// {"image": path, "faces": [{"box", "score", "embedding"}], "model", "model_version", "timings"}
+// {"image": path, "faces": [{"box", "score", "truncated", "embedding"}], "model", "model_version", "timings"}
 Json EmbedResponseToJson(const std::string& image_path, const faceserve::v1::EmbedResponse& response);
 
 // {"similarity", "match", "threshold", "model", "model_version", "box_a"?, "box_b"?, "timings"}

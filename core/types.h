@@ -33,6 +33,9 @@ struct Detection {
   float score = 0;
   // Landmarks the detector itself predicts (RetinaFace: 5), else empty.
   std::vector<Point> landmarks;
+  // The box is cut by the image border or lies within 2 px of it: the face
+  // may be only partly in the image (see IsTruncated).
+  bool truncated = false;
 };
 
 // Raw pixels handed in by a client (see proto RawImage).

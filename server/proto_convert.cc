@@ -336,6 +336,7 @@ absl::StatusOr<HeadResult> HeadResultFromProto(const v1::PredictorOutput& output
 void FaceToProto(const Face& face, bool return_embeddings, v1::Face* out) {
   BoxToProto(face.detection.box, out->mutable_box());
   out->set_detection_score(face.detection.score);
+  out->set_truncated(face.detection.truncated);
   // landmarks5 is the pipeline's unified set; a detector's own five points
   // stand in when no other landmark source ran.
   const std::vector<Point>& five =
@@ -385,6 +386,7 @@ void EmbedResultToProto(const EmbedResult& result, v1::EmbedResponse* out) {
     v1::FaceEmbedding* pf = out->add_faces();
     BoxToProto(face.box, pf->mutable_box());
     pf->set_detection_score(face.detection_score);
+    pf->set_truncated(face.truncated);
     pf->mutable_embedding()->mutable_values()->Add(face.embedding.begin(), face.embedding.end());
   }
   out->set_model(result.model);

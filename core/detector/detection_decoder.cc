@@ -22,6 +22,12 @@ LetterboxGeometry MakeLetterboxGeometry(int image_width, int image_height, bool 
   return g;
 }
 
+bool IsTruncated(const Box& box, int image_width, int image_height) {
+  return box.x1 <= kTruncatedMarginPx || box.y1 <= kTruncatedMarginPx ||
+         box.x2 >= static_cast<float>(image_width) - kTruncatedMarginPx ||
+         box.y2 >= static_cast<float>(image_height) - kTruncatedMarginPx;
+}
+
 std::vector<int> NonMaxSuppression(const std::vector<Box>& boxes, const std::vector<float>& scores,
                                    const DecodeOptions& options) {
   std::vector<int> candidates;
@@ -86,6 +92,7 @@ absl::StatusOr<std::vector<Detection>> DecodeDetections(const Tensor& boxes, con
     d.box = Box{to_x(n.x1), to_y(n.y1), to_x(n.x2), to_y(n.y2)};
     if (d.box.area() <= 0) continue;  // entirely inside the padding
     d.score = score_values[i];
+    d.truncated = IsTruncated(d.box, geometry.image_width, geometry.image_height);
     for (int p = 0; p < points; ++p) {
       const float* l = &landmarks->data[i * points * 2 + p * 2];
       d.landmarks.push_back(Point{to_x(l[0]), to_y(l[1])});

@@ -34,6 +34,12 @@ struct DecodeOptions {
   int max_faces = 100;
 };
 
+// Whether a box (already clamped to the image) touches the image border or
+// comes within kTruncatedMarginPx of it: a face cut by the border, or one
+// that may be. Detection::truncated.
+inline constexpr float kTruncatedMarginPx = 2.0f;
+bool IsTruncated(const Box& box, int image_width, int image_height);
+
 // Greedy NMS in descending score order; returns kept indices, best first.
 std::vector<int> NonMaxSuppression(const std::vector<Box>& boxes, const std::vector<float>& scores,
                                    const DecodeOptions& options);

@@ -824,7 +824,8 @@ void FacePipelineImpl::Embed(ImageInput image, EmbedOptions options, CallContext
                  const HeadResult* h = EmbeddingOf(face, predictor);
                  if (h == nullptr) continue;
                  result.faces.push_back(
-                     FaceEmbedding{face.detection.box, face.detection.score, h->embedding});
+                     FaceEmbedding{face.detection.box, face.detection.score, h->embedding,
+                                   face.detection.truncated});
                }
                result.timings = job->timings;
                done(std::move(result));

@@ -65,6 +65,7 @@ struct FaceEmbedding {
   Box box;
   float detection_score = 0;
   std::vector<float> embedding;  // unit length
+  bool truncated = false;        // Detection::truncated
 };
 
 struct EmbedResult {

@@ -90,6 +90,7 @@ TEST(DecodeDetectionsTest, MapsNormalisedBoxesAndLandmarksToImagePixels) {
   ASSERT_EQ((*d)[0].landmarks.size(), 2u);
   EXPECT_FLOAT_EQ((*d)[0].landmarks[1].x, 120);
   EXPECT_FLOAT_EQ((*d)[0].landmarks[1].y, 160);
+  EXPECT_FALSE((*d)[0].truncated);
 }
 
 TEST(DecodeDetectionsTest, ClipsToTheImageAndDropsBoxesInThePadding) {
@@ -101,6 +102,16 @@ TEST(DecodeDetectionsTest, ClipsToTheImageAndDropsBoxesInThePadding) {
   ASSERT_EQ(d->size(), 1u);
   EXPECT_FLOAT_EQ((*d)[0].box.x1, 0);
   EXPECT_FLOAT_EQ((*d)[0].box.y2, 50);
+  EXPECT_TRUE((*d)[0].truncated);  // cut by the left and the bottom border
+}
+
+TEST(IsTruncatedTest, TheBorderOrTwoPixelsFromIt) {
+  EXPECT_FALSE(IsTruncated(Box{3, 3, 97, 47}, 100, 50));
+  EXPECT_TRUE(IsTruncated(Box{2, 10, 50, 40}, 100, 50));   // within 2 px of the left
+  EXPECT_TRUE(IsTruncated(Box{10, 0, 50, 40}, 100, 50));   // at the top
+  EXPECT_TRUE(IsTruncated(Box{10, 10, 98, 40}, 100, 50));  // within 2 px of the right
+  EXPECT_TRUE(IsTruncated(Box{10, 10, 50, 50}, 100, 50));  // at the bottom
+  EXPECT_FALSE(IsTruncated(Box{10, 10, 50, 47.5f}, 100, 50));
 }
 
 TEST(DecodeDetectionsTest, RejectsMismatchedShapes) {
