@@ -26,9 +26,14 @@ int RunAnalyzeCommand(const CommandContext& ctx, const ParsedArgs& args) {
   const bool embeddings = args.Has("embeddings");
   if (args.Has("draw") && draw.empty()) return ctx.UsageError("--draw needs a file name");
   if (args.Has("crops") && crops_dir.empty()) return ctx.UsageError("--crops needs a folder");
+  const bool detect_only = args.Has("detect-only");
+  if (detect_only && args.Has("predictors")) {
+    return ctx.UsageError("--detect-only runs no predictor: drop --predictors");
+  }
 
   v1::AnalyzeOptions options;
   for (const std::string& p : args.GetList("predictors")) options.add_predictors(p);
+  options.set_detect_only(detect_only);
   options.set_min_detection_score(static_cast<float>(*min_score));
   options.set_max_faces(static_cast<int32_t>(*max_faces));
   options.set_return_embeddings(embeddings);

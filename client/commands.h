@@ -37,6 +37,7 @@ int RunEmbedCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunVerifyCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunEvalDetectCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunEvalFaceSizesCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunHealthCommand(const CommandContext& ctx, const ParsedArgs& args);
 

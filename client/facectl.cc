@@ -30,18 +30,19 @@ constexpr char kGlobalOptions[] =
 const std::vector<CommandInfo>& Commands() {
   static const auto* commands = new std::vector<CommandInfo>{
       {"analyze",
-       "usage: facectl analyze IMAGE... [--predictors a,b] [--min-score S] [--max-faces N]\n"
-       "                       [--embeddings] [--draw OUT.jpg] [--crops DIR]\n"
+       "usage: facectl analyze IMAGE... [--predictors a,b | --detect-only] [--min-score S]\n"
+       "                       [--max-faces N] [--embeddings] [--draw OUT.jpg] [--crops DIR]\n"
        "Detects and analyses the faces of each image; prints one JSON object per image,\n"
        "one per line (JSON Lines).\n"
        "  --predictors a,b  predictors to run (default: every configured one)\n"
+       "  --detect-only     detection alone: boxes, scores, the detector's landmarks\n"
        "  --min-score S     drop faces scoring below S (default: the server's)\n"
        "  --max-faces N     analyse at most N faces (default: the server's)\n"
        "  --embeddings      include face embeddings\n"
        "  --draw OUT.jpg    write the annotated image (several images: OUT_0.jpg, OUT_1.jpg...)\n"
        "  --crops DIR       write each face crop as DIR/<image>_face<k>.jpg\n",
-       {{"predictors", true}, {"min-score", true}, {"max-faces", true}, {"embeddings", false},
-        {"draw", true}, {"crops", true}},
+       {{"predictors", true}, {"detect-only", false}, {"min-score", true}, {"max-faces", true},
+        {"embeddings", false}, {"draw", true}, {"crops", true}},
        &RunAnalyzeCommand},
       {"embed",
        "usage: facectl embed IMAGE... [--largest | --crop] [--predictor NAME]\n"
@@ -94,6 +95,29 @@ const std::vector<CommandInfo>& Commands() {
        "  --json            print the results as one JSON object\n",
        {{"images", true}, {"root", true}, {"iou", true}, {"min-score", true}, {"json", false}},
        &RunEvalDetectCommand},
+      {"eval-face-sizes",
+       "usage: facectl eval-face-sizes PORTRAIT... --backgrounds IMG,... [--predictors a,b]\n"
+       "                               [--min-score S] [--shares F,...] [--long-sides PX,...]\n"
+       "                               [--concurrency N] [--json]\n"
+       "The face-size sweep: each portrait's face made 3 % to 90 % of the longer side of\n"
+       "images 640 to 4000 px long, landscape and portrait, laid over the background photos\n"
+       "(photos without a face), sent as JPEG. Each image passes (found) when exactly one\n"
+       "face is reported at IoU >= 0.6 with the face's reference box, its five landmarks\n"
+       "within 5 % of the face's width of theirs; moved when a landmark is further off, lost\n"
+       "when no face matches the box, extra when others come with it. The reference is the\n"
+       "server's own answer at 15 %, averaged over every longer side and orientation.\n"
+       "Prints face share x longer side (found/images, nM moved, nL lost, nE extra).\n"
+       "  --backgrounds I,. photos without a face to lay the portraits over (required)\n"
+       "  --predictors a,b  predictors to run (default: detection alone); name a landmark\n"
+       "                    predictor when the detector gives no five landmarks\n"
+       "  --min-score S     detection score threshold (default: the server's)\n"
+       "  --shares F,...    face shares of the longer side (default: the sweep's 23)\n"
+       "  --long-sides P,.. longer sides in pixels (default 640,1280,1536,1920,4000)\n"
+       "  --concurrency N   images made and in flight at once (default 4)\n"
+       "  --json            print every image's row as one JSON array\n",
+       {{"backgrounds", true}, {"predictors", true}, {"min-score", true}, {"shares", true},
+        {"long-sides", true}, {"concurrency", true}, {"json", false}},
+       &RunEvalFaceSizesCommand},
       {"bench",
        "usage: facectl bench --concurrency N (--requests M | --duration S) [--rpc analyze|embed]\n"
        "                     [--rate R] [--predictors a,b] [--channels K] [--json] IMAGE...\n"
@@ -145,6 +169,7 @@ std::string FacectlUsage() {
       "  verify       compare the faces of two images\n"
       "  eval-verify  verification accuracy over a labelled pair list\n"
       "  eval-detect  detection recall against hand-drawn face boxes\n"
+      "  eval-face-sizes  detection of one face at every size (the face-size sweep)\n"
       "  bench        load test with many concurrent calls\n"
       "  health       grpc.health.v1 check\n\n";
   absl::StrAppend(&usage, kGlobalOptions,

@@ -50,6 +50,7 @@ class FakeFaceService final : public v1::FaceService::CallbackService {
     face->mutable_box()->set_x2(10);
     face->mutable_box()->set_y2(12);
     face->set_detection_score(0.5f);
+    face->set_truncated(true);  // the box starts at the image's corner
     face->set_detector_model("fake_detector");
     v1::Prediction* p = face->add_predictions();
     p->set_predictor("expression");
@@ -180,6 +181,23 @@ TEST_F(FacectlFakeServerTest, AnalyzePrintsJsonLinesAndWritesIndexedDrawingsAndC
   EXPECT_EQ(*ReadFileBytes((dir_ / "annotated_0.jpg").string()), "ANNOTATED");
   EXPECT_EQ(lines[0]["faces"][0]["crop"], crops + "/a_face0.jpg");
   EXPECT_EQ(*ReadFileBytes(crops + "/b_face0.jpg"), "CROP");
+}
+
+TEST_F(FacectlFakeServerTest, AnalyzeDetectOnlyAsksForDetectionAloneAndPrintsTruncated) {
+  const CliRun r = Facectl({"analyze", File("a.jpg", "1,0"), "--detect-only"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(service_.detect_only_calls.load(), 1);
+  const auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["faces"][0]["truncated"], true);
+  // Without the flag, the predictors run as before.
+  ASSERT_EQ(Facectl({"analyze", File("b.jpg", "1,0")}).code, 0);
+  EXPECT_EQ(service_.detect_only_calls.load(), 1);
+  // Detection alone and a predictor list contradict each other.
+  const CliRun both = Facectl({"analyze", File("c.jpg", "1,0"), "--detect-only", "--predictors",
+                               "expression"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("--detect-only"), std::string::npos) << both.err;
 }
 
 TEST_F(FacectlFakeServerTest, AnalyzeReportsAFailingImageAndGoesOn) {
