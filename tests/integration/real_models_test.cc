@@ -36,6 +36,7 @@
 #include "server/face_server.h"
 #include "server/metrics.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/real_server.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -52,8 +53,7 @@ const fs::path kShared = kSource / ".." / "shared" / "data" / "faces";
 const fs::path kDemo = kSource / "models/reference/node_modules/@vladmandic/face-api/demo";
 
 std::string Env(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
+  return testing::EnvOr(name, fallback);
 }
 
 // config/default.yaml's accuracy floors, measured when its detector and
@@ -85,84 +85,14 @@ float IoU(const v1::Box& a, float x1, float y1, float x2, float y2) {
   return uni > 0 ? inter / uni : 0;
 }
 
-// One server for the whole binary: loading and preheating the models takes
-// seconds. What health said before preheat is recorded for its test.
-class Server {
- public:
-  static Server& Get() {
-    static Server* server = new Server();
+// One server for the whole binary (tests/testing/real_server.h).
+struct Server {
+  static testing::RealServer& Get() {
+    // The CPU configurations run the detector at batch 1 (fastest there);
+    // batches of up to 4 here prove cross-request detector batching.
+    static auto* server = new testing::RealServer({"detector.batching.max_batch_size=4"});
     return *server;
   }
-
-  v1::FaceService::Stub& stub() { return *stub_; }
-  grpc::health::v1::Health::Stub& health() { return *health_; }
-  const Config& config() const { return config_; }
-  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
-  HealthCheckResponse::ServingStatus health_before_preheat = HealthCheckResponse::UNKNOWN;
-  std::string error;
-
- private:
-  Server() {
-    absl::StatusOr<Config> config = LoadConfig(
-        (kSource / Env("FACESERVE_CONFIG", "config/default.yaml")).string(),
-        {"server.listen=127.0.0.1:0", "metrics.listen=127.0.0.1:0",
-         "models_dir=" + Env("FACESERVE_MODELS_DIR", (kSource / "models/exported").string()),
-         "device.device=cpu",
-         // The CPU configurations run the detector at batch 1 (fastest there);
-         // batches of up to 4 here prove cross-request detector batching.
-         "detector.batching.max_batch_size=4"});
-    if (!config.ok()) {
-      error = config.status().ToString();
-      return;
-    }
-    config_ = *config;
-    absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(config_.metrics);
-    if (!metrics.ok()) {
-      error = metrics.status().ToString();
-      return;
-    }
-    metrics_ = *std::move(metrics);
-    absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline = FacePipeline::Create(
-        config_, MakeTorchModelLoader(config_.device), metrics_.get(), metrics_.get());
-    if (!pipeline.ok()) {
-      error = pipeline.status().ToString();
-      return;
-    }
-    pipeline_ = *std::move(pipeline);
-    absl::StatusOr<std::unique_ptr<FaceServer>> server =
-        FaceServer::Start(config_, pipeline_.get(), metrics_.get());
-    if (!server.ok()) {
-      error = server.status().ToString();
-      return;
-    }
-    server_ = *std::move(server);
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                       grpc::InsecureChannelCredentials());
-    stub_ = v1::FaceService::NewStub(channel);
-    health_ = grpc::health::v1::Health::NewStub(channel);
-    health_before_preheat = Check();
-    absl::Status s = pipeline_->Preheat();
-    if (!s.ok()) {
-      error = s.ToString();
-      return;
-    }
-    server_->SetServing(true);
-  }
-
-  HealthCheckResponse::ServingStatus Check() {
-    grpc::ClientContext ctx;
-    HealthCheckRequest request;
-    HealthCheckResponse response;
-    grpc::Status s = health_->Check(&ctx, request, &response);
-    return s.ok() ? response.status() : HealthCheckResponse::UNKNOWN;
-  }
-
-  Config config_;
-  std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<FacePipeline> pipeline_;
-  std::unique_ptr<FaceServer> server_;
-  std::unique_ptr<v1::FaceService::Stub> stub_;
-  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
 // The model Embed and Verify use by default: the card name (the file stem)
