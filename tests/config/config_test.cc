@@ -143,7 +143,7 @@ TEST(ConfigTest, DefaultYamlIsRetinaFaceThenFaceApisPredictors) {
   ASSERT_TRUE(faceapi.ok()) << faceapi.status();
   EXPECT_EQ(def->detector.name, "retinaface_mnet025");
   EXPECT_EQ(def->detector.model, "retinaface_mnet025.pt");
-  EXPECT_FLOAT_EQ(def->detector.min_score, 0.5f);
+  EXPECT_FLOAT_EQ(def->detector.min_score, 0.7f);
   EXPECT_FLOAT_EQ(def->detector.nms_iou, 0.4f);
   EXPECT_EQ(def->detector.max_faces, 100);
   EXPECT_FLOAT_EQ(def->detector.zoom_out.trigger_width, 0.25f);
