@@ -4,7 +4,9 @@
 # false positives on its photos without a face (and the bench/ ones), the
 # detector's own time per image (bench/model_limit), and full Analyze
 # throughput at concurrency 16 on face-api's demo photos with face-api's four
-# predictors (config/faceapi.yaml with only the detector swapped). The
+# predictors (config/faceapi.yaml with only the detector swapped), and the
+# face-size sweep (facectl eval-face-sizes: three portraits, their face 3-90 %
+# of images 640-4000 px long, 690 images). The
 # throughput points run in interleaved rounds (every detector once per round)
 # and the median is reported, since this VM's speed drifts within minutes.
 # Writes bench/results/detectors-<date>.{json,md}.
@@ -47,15 +49,22 @@ mkdir -p "$OUT/crops/images"
     name="$(basename "$(dirname "$f")")_$(basename "$f")"
     cp "$f" "$OUT/crops/images/$name"; echo "$name,25,25,125,125"; done; } >"$OUT/crops/boxes.csv"
 
+# Set 3, the face-size sweep: portraits of three people over photos without a
+# face (the images are made by facectl; the 5 landmarks come from the
+# detector or, for the SSDs, from face-api's 68-point model).
+SWEEP_PORTRAITS=("$SHARED"/verify/{shea_whigham,angelina_jolie,paul_rudd}/facenet_1.jpg)
+SWEEP_BACKGROUNDS="$SHARED/bench/noface_human_background.jpg,$SHARED/bench/noface_dlib_horses.jpg,$SHARED/bench/noface_dlib_giraffe.jpg"
+
 # label | model | overrides (score threshold and NMS IoU from each model's card;
-# zoom-out as config/default.yaml sets it)
+# zoom-out and RetinaFace's threshold as config/default.yaml sets them)
 ZOOM="--set detector.zoom_out.trigger_width=0.25 --set detector.zoom_out.canvas_scale=2.5"
 DETECTORS=(
   "ssd_mobilenetv1|ssd_mobilenetv1|--set detector.nms_iou=0.5"
   "ssd_mobilenetv1 + zoom-out|ssd_mobilenetv1|--set detector.nms_iou=0.5 $ZOOM"
   "tiny_face_detector|tiny_face_detector|--set detector.nms_iou=0.4"
   "retinaface_mnet025|retinaface_mnet025|--set detector.nms_iou=0.4"
-  "retinaface_mnet025 + zoom-out (default)|retinaface_mnet025|--set detector.nms_iou=0.4 $ZOOM"
+  "retinaface_mnet025 + zoom-out, min_score 0.5|retinaface_mnet025|--set detector.nms_iou=0.4 $ZOOM"
+  "retinaface_mnet025 + zoom-out, min_score 0.7 (default)|retinaface_mnet025|--set detector.nms_iou=0.4 --set detector.min_score=0.7 $ZOOM"
   "mtcnn|mtcnn|--set detector.nms_iou=0.7 --set detector.min_score=0.7"
 )
 start_server() {  # detector overrides...
@@ -86,6 +95,9 @@ for entry in "${DETECTORS[@]}"; do
   "${FACECTL[@]}" eval-detect "$OUT/set/boxes.csv" --images "$OUT/set/images.csv" --json \
     >"$OUT/$key-eval.json"
   "${FACECTL[@]}" eval-detect "$OUT/crops/boxes.csv" --json >"$OUT/$key-crops.json"
+  echo "$label: face-size sweep" >&2
+  "${FACECTL[@]}" eval-face-sizes "${SWEEP_PORTRAITS[@]}" --backgrounds "$SWEEP_BACKGROUNDS" \
+    --predictors landmarks --json >"$OUT/$key-sweep.json"
   stop_server
 done
 for round in $(seq "$ROUNDS"); do
@@ -115,6 +127,13 @@ def input_size(name):
 def load(path):
     with open(path) as f:
         return json.loads(f.read().strip().splitlines()[-1])
+def sweep_counts(sweep):
+    counts = {"images": len(sweep), "found": 0, "moved": 0, "extra": 0, "lost": 0}
+    for row in sweep:
+        counts[row["outcome"]] += 1
+    lost = sorted({row["face_share"] for row in sweep if row["outcome"] == "lost"})
+    counts["lost_shares"] = ["%g" % round(100 * s) for s in lost]
+    return counts
 rows = {}
 for entry in entries:
     label, key, model = entry.split("|")
@@ -123,6 +142,7 @@ for entry in entries:
     benches = [load(os.path.join(raw, "%s-bench-%d.json" % (key, r))) for r in range(1, rounds + 1)]
     rows[label] = {"model": model, "eval": load(os.path.join(raw, key + "-eval.json")),
                    "crops": load(os.path.join(raw, key + "-crops.json")), "detector": det,
+                   "sweep": sweep_counts(load(os.path.join(raw, key + "-sweep.json"))),
                    "benches": benches, "images_per_s": [b["images_per_s"] for b in benches],
                    "faces_per_image": benches[0]["faces_per_image"]}
 date = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -136,7 +156,7 @@ lines = [
         cpu, os.cpu_count(), platform.platform(), commit), "",
     "- **recall**: `facectl eval-detect` on `../shared/data/faces/detect/` (43 hand-drawn faces in 9 "
     "PASCAL VOC photos; IoU 0.4, since dlib's boxes are tight squares) at each detector's default "
-    "score threshold (0.5; MTCNN 0.7, O-Net's); **unmatched**: detections there that match no "
+    "score threshold (0.5; MTCNN 0.7, O-Net's; the default RetinaFace row 0.7, chosen from this table's two RetinaFace rows and the score measurements in README \"Models\"); **unmatched**: detections there that match no "
     "hand-drawn box (faces the annotators skipped, or false positives); **false positives**: "
     "detections on the 6 photos without a face.",
     "- **close-ups**: the 94 tight 150x150 face crops of `verify/` (54 dlib chips, 40 of face-api's "
@@ -146,19 +166,28 @@ lines = [
     "latency; all streams: time per image at full load); a zoom-out pass costs one more when it runs.",
     "- **Analyze images/s**: `facectl bench --concurrency 16` for %s s on face-api's six demo photos, "
     "`%s` with only the detector swapped (face-api's four predictors), median of %d interleaved "
-    "rounds (each round's figure in brackets)." % (os.environ.get("BENCH_SECONDS", "15"), base, rounds), "",
+    "rounds (each round's figure in brackets)." % (os.environ.get("BENCH_SECONDS", "15"), base, rounds),
+    "- **sweep**: `facectl eval-face-sizes` (README \"Models\"): three portraits, the face 3-90 %% of "
+    "the longer side of images 640-4000 px long, landscape and portrait (690 images). found = "
+    "exactly one face at IoU >= 0.6 with the reference box and its 5 landmarks within 5 %% of "
+    "the face's width; moved = that face with a landmark further off; extra = that face and "
+    "another; lost = no face at IoU >= 0.6 (the face shares where it happened in brackets).", "",
     "| detector | input | recall | unmatched | false positives | close-ups: found / part-faces | "
+    "sweep: found / moved / extra / lost | "
     "detector ms/image (one stream / all streams) | Analyze images/s | faces/image |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "|---|---|---|---|---|---|---|---|---|---|",
 ]
 for label, r in rows.items():
     e, c, d = r["eval"], r["crops"], r["detector"]
     one = next(p for p in d["points"] if p["batch"] == 1)
     ips = r["images_per_s"]
-    lines.append("| %s | %s | %d/%d = %.3f | %d | %d on %d photos | %d/%d / %d | %.1f / %.1f | **%.2f** (%s) | %.2f |" % (
+    sw = r["sweep"]
+    lost = "%d (%s %%)" % (sw["lost"], ", ".join(sw["lost_shares"])) if sw["lost"] else "0"
+    lines.append("| %s | %s | %d/%d = %.3f | %d | %d on %d photos | %d/%d / %d | %d / %d / %d / %s | %.1f / %.1f | **%.2f** (%s) | %.2f |" % (
         label, input_size(r["model"]), e["matched_faces"], e["annotated_faces"], e["recall"],
         e["unmatched_detections"], e["false_positives"], e["no_face_images"],
         c["matched_faces"], c["annotated_faces"], c["unmatched_detections"],
+        sw["found"], sw["moved"], sw["extra"], lost,
         one["ms_per_batch"], one["ms_per_item_all_streams"], statistics.median(ips),
         ", ".join("%.2f" % v for v in ips), r["faces_per_image"]))
 lines.append("")
