@@ -96,8 +96,11 @@ for entry in "${DETECTORS[@]}"; do
     >"$OUT/$key-eval.json"
   "${FACECTL[@]}" eval-detect "$OUT/crops/boxes.csv" --json >"$OUT/$key-crops.json"
   echo "$label: face-size sweep" >&2
+  # A detector that cannot locate a portrait's face at all has no reference
+  # for it: its sweep is reported as not run, with the reason.
   "${FACECTL[@]}" eval-face-sizes "${SWEEP_PORTRAITS[@]}" --backgrounds "$SWEEP_BACKGROUNDS" \
-    --predictors landmarks --json >"$OUT/$key-sweep.json"
+    --predictors landmarks --json >"$OUT/$key-sweep.json" 2>"$OUT/$key-sweep.err" ||
+    echo "$label: the sweep did not run: $(cat "$OUT/$key-sweep.err")" >&2
   stop_server
 done
 for round in $(seq "$ROUNDS"); do
@@ -127,7 +130,11 @@ def input_size(name):
 def load(path):
     with open(path) as f:
         return json.loads(f.read().strip().splitlines()[-1])
-def sweep_counts(sweep):
+def sweep_counts(stem):
+    if os.path.getsize(stem + ".json") == 0:
+        with open(stem + ".err") as f:
+            return {"error": f.read().strip()}
+    sweep = load(stem + ".json")
     counts = {"images": len(sweep), "found": 0, "moved": 0, "extra": 0, "lost": 0}
     for row in sweep:
         counts[row["outcome"]] += 1
@@ -142,7 +149,7 @@ for entry in entries:
     benches = [load(os.path.join(raw, "%s-bench-%d.json" % (key, r))) for r in range(1, rounds + 1)]
     rows[label] = {"model": model, "eval": load(os.path.join(raw, key + "-eval.json")),
                    "crops": load(os.path.join(raw, key + "-crops.json")), "detector": det,
-                   "sweep": sweep_counts(load(os.path.join(raw, key + "-sweep.json"))),
+                   "sweep": sweep_counts(os.path.join(raw, key + "-sweep")),
                    "benches": benches, "images_per_s": [b["images_per_s"] for b in benches],
                    "faces_per_image": benches[0]["faces_per_image"]}
 date = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -182,12 +189,16 @@ for label, r in rows.items():
     one = next(p for p in d["points"] if p["batch"] == 1)
     ips = r["images_per_s"]
     sw = r["sweep"]
-    lost = "%d (%s %%)" % (sw["lost"], ", ".join(sw["lost_shares"])) if sw["lost"] else "0"
-    lines.append("| %s | %s | %d/%d = %.3f | %d | %d on %d photos | %d/%d / %d | %d / %d / %d / %s | %.1f / %.1f | **%.2f** (%s) | %.2f |" % (
+    if "error" in sw:
+        sweep_cell = "not run: %s" % sw["error"].replace("error: ", "").replace("|", "/")
+    else:
+        lost = "%d (%s %%)" % (sw["lost"], ", ".join(sw["lost_shares"])) if sw["lost"] else "0"
+        sweep_cell = "%d / %d / %d / %s" % (sw["found"], sw["moved"], sw["extra"], lost)
+    lines.append("| %s | %s | %d/%d = %.3f | %d | %d on %d photos | %d/%d / %d | %s | %.1f / %.1f | **%.2f** (%s) | %.2f |" % (
         label, input_size(r["model"]), e["matched_faces"], e["annotated_faces"], e["recall"],
         e["unmatched_detections"], e["false_positives"], e["no_face_images"],
         c["matched_faces"], c["annotated_faces"], c["unmatched_detections"],
-        sw["found"], sw["moved"], sw["extra"], lost,
+        sweep_cell,
         one["ms_per_batch"], one["ms_per_item_all_streams"], statistics.median(ips),
         ", ".join("%.2f" % v for v in ips), r["faces_per_image"]))
 lines.append("")
