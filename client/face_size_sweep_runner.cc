@@ -1,23 +1,20 @@
 #include "client/face_size_sweep_runner.h"
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <thread>
 
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/utilizer/jpeg_encoder.h"
 #include "core/utilizer/jpeg_encoder.h"
 
 namespace faceserve::client {
 namespace {
 
 struct Answer {
-  int width = 0, height = 0;
   std::vector<FaceGeometry> faces;
   std::vector<SweepOtherFace> meta;  // score and truncated of each face
 };
@@ -48,8 +45,6 @@ absl::StatusOr<Answer> Analyze(v1::FaceService::Stub& stub, const ConnectionOpti
     return ToAbslStatus(s);
   }
   Answer answer;
-  answer.width = response.image_width_px();
-  answer.height = response.image_height_px();
   for (const v1::Face& face : response.faces()) {
     if (face.landmarks_5_size() != 5) {
       return absl::FailedPreconditionError(
