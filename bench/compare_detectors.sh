@@ -174,9 +174,9 @@ lines = [
     "- **Analyze images/s**: `facectl bench --concurrency 16` for %s s on face-api's six demo photos, "
     "`%s` with only the detector swapped (face-api's four predictors), median of %d interleaved "
     "rounds (each round's figure in brackets)." % (os.environ.get("BENCH_SECONDS", "15"), base, rounds),
-    "- **sweep**: `facectl eval-face-sizes` (README \"Models\"): three portraits, the face 3-90 %% of "
+    "- **sweep**: `facectl eval-face-sizes` (README \"Models\"): three portraits, the face 3-90 % of "
     "the longer side of images 640-4000 px long, landscape and portrait (690 images). found = "
-    "exactly one face at IoU >= 0.6 with the reference box and its 5 landmarks within 5 %% of "
+    "exactly one face at IoU >= 0.6 with the reference box and its 5 landmarks within 5 % of "
     "the face's width; moved = that face with a landmark further off; extra = that face and "
     "another; lost = no face at IoU >= 0.6 (the face shares where it happened in brackets).", "",
     "| detector | input | recall | unmatched | false positives | close-ups: found / part-faces | "
