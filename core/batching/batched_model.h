@@ -40,21 +40,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/batching/clock.h"
+#include "core/batching/batching_options.h"
 #include "core/model_runner.h"
 #include "core/tensor.h"
 
 namespace faceserve {
-
-struct BatchingOptions {
-  // Largest batch handed to the model. 1 disables batching.
-  int max_batch_size = 8;
-  // How long the oldest queued item may wait for the batch to fill.
-  int64_t max_queue_delay_us = 2000;
-  // Queued items beyond this are rejected with RESOURCE_EXHAUSTED.
-  int max_queue_size = 1024;
-  // Threads that run batches of this model concurrently.
-  int num_workers = 1;
-};
 
 // Why an item left the queue without being computed.
 enum class DropReason { kDeadline, kCancelled, kQueueFull, kShutdown };

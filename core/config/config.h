@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/batching/batched_model.h"
+#include "core/batching/batching_options.h"
 #include "core/types.h"
 
 namespace faceserve {
