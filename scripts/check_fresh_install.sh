@@ -16,7 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SHARED=$(cd .. && pwd)/shared
-PORT=${CHECK_PORT:-50077}
+# A free loopback port (the kernel's pick), unless CHECK_PORT names one.
+PORT=${CHECK_PORT:-$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 DEMO=models/reference/node_modules/@vladmandic/face-api/demo/sample1.jpg
 
 log() { printf '\n==> check_fresh_install: %s\n' "$*" >&2; }
@@ -26,19 +27,20 @@ if [[ ${1:-} == --inside ]]; then
   [[ ! -e $SHARED ]] || [[ -z $(ls -A "$SHARED") ]] || { echo "$SHARED is not hidden" >&2; exit 1; }
   log "scripts/bootstrap.sh with $SHARED empty"
   scripts/bootstrap.sh
-  log "faceserve --config config/full.yaml"
+  log "faceserve --config config/full.yaml on 127.0.0.1:$PORT"
+  work=$(mktemp -d)
   build/bin/faceserve --config config/full.yaml --set server.listen="127.0.0.1:$PORT" \
-    --set metrics.listen= >/tmp/check_fresh_install.faceserve.log 2>&1 &
+    --set metrics.listen= >"$work/faceserve.log" 2>&1 &
   pid=$!
-  trap 'kill $pid 2>/dev/null || true' EXIT
+  trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
   if ! build/bin/facectl --server "127.0.0.1:$PORT" health --wait 600; then
-    cat /tmp/check_fresh_install.faceserve.log >&2
+    cat "$work/faceserve.log" >&2
     exit 1
   fi
   log "facectl analyze --embeddings $DEMO"
   build/bin/facectl --server "127.0.0.1:$PORT" --timeout-ms 120000 analyze --embeddings "$DEMO" \
-    >/tmp/check_fresh_install.analyze.json
-  /usr/bin/python3 scripts/every_model_answered.py config/full.yaml /tmp/check_fresh_install.analyze.json
+    >"$work/analyze.json"
+  /usr/bin/python3 scripts/every_model_answered.py config/full.yaml "$work/analyze.json"
   exit 0
 fi
 

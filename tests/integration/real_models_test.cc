@@ -599,27 +599,40 @@ TEST_F(RealModelsTest, VerifyAccuracyOnPairsDoesNotRegress) {
 
 // The 150x150 dlib chips are face crops: Verify with WHOLE_IMAGE compares
 // them as they are, with the default embedding predictor.
+// dlib's 150x150 chips of the "johns" (face crops, embedded whole): two chips
+// of one man match, a chip of another man does not.
 TEST_F(RealModelsTest, FaceCropsVerifyWithWholeImageSelection) {
-  std::vector<fs::path> chips;
-  for (const auto& dir : fs::directory_iterator(kShared / "verify")) {
-    if (dir.path().filename().string().rfind("john_", 0) != 0) continue;
-    for (const auto& f : fs::directory_iterator(dir.path())) chips.push_back(f.path());
-    if (chips.size() >= 2) break;
-  }
-  ASSERT_GE(chips.size(), 2u);
-  grpc::ClientContext ctx;
-  v1::VerifyRequest request;
-  request.mutable_a()->mutable_image()->set_encoded(ReadFile(chips[0]));
-  request.mutable_a()->set_selection(v1::FACE_SELECTION_WHOLE_IMAGE);
-  request.mutable_b()->mutable_image()->set_encoded(ReadFile(chips[1]));
-  request.mutable_b()->set_selection(v1::FACE_SELECTION_WHOLE_IMAGE);
-  v1::VerifyResponse response;
-  grpc::Status s = Server::Get().stub().Verify(&ctx, request, &response);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_GT(response.similarity(), -1.0f);
-  EXPECT_LE(response.similarity(), 1.0f);
-  EXPECT_EQ(response.model(), DefaultEmbeddingModel());
-  EXPECT_GT(response.threshold(), 0.0f);
+  auto chips_of = [](const std::string& person) {
+    std::vector<fs::path> chips;
+    for (const auto& f : fs::directory_iterator(kShared / "verify" / person)) {
+      if (f.path().filename().string().rfind("dlib_", 0) == 0) chips.push_back(f.path());
+    }
+    std::sort(chips.begin(), chips.end());
+    return chips;
+  };
+  const std::vector<fs::path> salley = chips_of("john_salley");
+  const std::vector<fs::path> savage = chips_of("john_savage");
+  ASSERT_GE(salley.size(), 2u);
+  ASSERT_GE(savage.size(), 1u);
+  auto verify = [](const fs::path& a, const fs::path& b) {
+    grpc::ClientContext ctx;
+    v1::VerifyRequest request;
+    request.mutable_a()->mutable_image()->set_encoded(ReadFile(a));
+    request.mutable_a()->set_selection(v1::FACE_SELECTION_WHOLE_IMAGE);
+    request.mutable_b()->mutable_image()->set_encoded(ReadFile(b));
+    request.mutable_b()->set_selection(v1::FACE_SELECTION_WHOLE_IMAGE);
+    v1::VerifyResponse response;
+    grpc::Status s = Server::Get().stub().Verify(&ctx, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(response.model(), DefaultEmbeddingModel());
+    EXPECT_GT(response.threshold(), 0.0f);
+    return response;
+  };
+  const v1::VerifyResponse same = verify(salley[0], salley[1]);
+  EXPECT_TRUE(same.match()) << "similarity " << same.similarity();
+  const v1::VerifyResponse other = verify(salley[0], savage[0]);
+  EXPECT_FALSE(other.match()) << "similarity " << other.similarity();
+  EXPECT_GT(same.similarity(), other.similarity());
 }
 
 // Sum and count of faceserve_batch_size per model label, from a real scrape of

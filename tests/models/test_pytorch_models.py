@@ -13,7 +13,9 @@ Environment:
     FACESERVE_FACEAPI_DUMP folder written by models/reference/dump.js (default
                            models/reference/out): face-api's detections on its demo photos are
                            read from <dir>/sampleN/results.json ("ssd"); without it the
-                           face-api boxes embedded below are used
+                           face-api boxes embedded below are used, unless
+    FACESERVE_REQUIRE_FACEAPI_DUMP=1 (ctest sets it: its fixture writes the dump), when a
+                           missing or partial dump fails the test
 The whole file takes well under 2 minutes on 2 CPU cores.
 """
 import csv
@@ -109,6 +111,9 @@ def load_faceapi_boxes():
             break
     if len(got) == len(FACEAPI_FALLBACK):
         return got, "face-api dump %s" % d
+    if os.environ.get("FACESERVE_REQUIRE_FACEAPI_DUMP") == "1":
+        raise AssertionError("no complete face-api dump in %s (FACESERVE_REQUIRE_FACEAPI_DUMP=1: "
+                             "the models.faceapi_prepare fixture should have written it)" % d)
     return FACEAPI_FALLBACK, "embedded fallback (no dump in %s; face-api 1.7.15 ssdMobilenetv1, tfjs cpu)" % d
 
 

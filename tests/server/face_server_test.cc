@@ -68,8 +68,12 @@ TEST(FaceServerTest, GracefulShutdownLetsAnInFlightCallFinish) {
 
   bool clean = false;
   std::thread shutdown([&] { clean = h.server->Shutdown(absl::Seconds(10)); });
-  // During the grace period: health says NOT_SERVING, new calls are refused.
-  absl::SleepFor(absl::Milliseconds(100));
+  // During the grace period: health says NOT_SERVING (once Shutdown has
+  // begun on its thread), new calls are refused.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (HealthCheck(h.channel, "") != kNotServing && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   EXPECT_EQ(HealthCheck(h.channel, ""), kNotServing);
   EXPECT_EQ(HealthCheck(h.channel, "faceserve.v1.FaceService"), kNotServing);
   v1::AnalyzeResponse refused;
