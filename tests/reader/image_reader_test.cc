@@ -352,7 +352,7 @@ TEST(ReadImageTest, TruncatedFilesAreInvalidArgument) {
 
 TEST(ReadImageTest, TruncatedRealJpegIsRejected) {
   const std::string bytes = ReadFile(DataPath("detect/images/2008_001322.jpg"));
-  if (bytes.empty()) GTEST_SKIP();
+  if (bytes.empty()) GTEST_SKIP() << "missing " << DataPath("detect/images/2008_001322.jpg");
   absl::StatusOr<cv::Mat> m = ReadImage(Encoded(bytes.substr(0, bytes.size() * 3 / 4)), kLimits);
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(m.status().message(), HasSubstr("could not decode JPEG image"));
