@@ -154,7 +154,8 @@ int Main(int argc, char** argv) {
   }
   absl::StatusOr<Config> config = LoadConfig(config_path, overrides);
   if (!config.ok()) return Fail(config.status());
-  const ModelLoader loader = MakeTorchModelLoader(config->device);
+  const std::unique_ptr<CpuRunSlots> cpu_slots = MakeCpuRunSlots(config->device);
+  const ModelLoader loader = MakeTorchModelLoader(config->device, cpu_slots.get());
   // As in the server: on CPU, cores / intra-op threads forward passes at once.
   const int cores = static_cast<int>(AllowedCpus().size());
   const int threads = config->device.intra_op_threads > 0 ? config->device.intra_op_threads : cores;

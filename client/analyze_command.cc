@@ -10,6 +10,7 @@
 #include "client/image_files.h"
 #include "client/json_output.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve::client {
 
@@ -63,7 +64,7 @@ int RunAnalyzeCommand(const CommandContext& ctx, const ParsedArgs& args) {
     SetDeadline(ctx.connection, context);
     grpc::Status status = stub->Analyze(&context, request, &response);
     if (!status.ok()) {
-      absl::Status s = ToAbslStatus(status);
+      absl::Status s = FromGrpcStatus(status);
       ctx.PrintError(absl::Status(s.code(), absl::StrCat(path, ": ", s.message())));
       exit_code = 1;
       continue;

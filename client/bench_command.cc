@@ -21,6 +21,7 @@
 #include "client/json_output.h"
 #include "client/latency_stats.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve::client {
 namespace {
@@ -41,8 +42,8 @@ class BenchStats {
     } else {
       error_latencies_.Add(latency_ms);
       std::lock_guard<std::mutex> lock(mu_);
-      ++errors_[StatusCodeName(status.error_code())];
-      if (first_error_.ok()) first_error_ = ToAbslStatus(status);
+      ++errors_[StatusCodeName(static_cast<absl::StatusCode>(status.error_code()))];
+      if (first_error_.ok()) first_error_ = FromGrpcStatus(status);
     }
   }
   int64_t finished() const { return finished_.load(); }

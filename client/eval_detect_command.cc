@@ -22,6 +22,7 @@
 #include "client/image_files.h"
 #include "client/json_output.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve::client {
 namespace {
@@ -101,7 +102,7 @@ int RunEvalDetectCommand(const CommandContext& ctx, const ParsedArgs& args) {
     SetDeadline(ctx.connection, context);
     grpc::Status status = stub->Analyze(&context, request, &response);
     if (!status.ok()) {
-      absl::Status s = ToAbslStatus(status);
+      absl::Status s = FromGrpcStatus(status);
       return ctx.Fail(absl::Status(s.code(), absl::StrCat(image, ": ", s.message())));
     }
     std::vector<BoxXyxy> detected;

@@ -29,6 +29,7 @@
 #include "client/pairs_csv.h"
 #include "client/verification_metrics.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve::client {
 namespace {
@@ -92,7 +93,7 @@ class Embedder {
             return;
           }
           if (!status.ok()) {
-            result.status = ToAbslStatus(status);
+            result.status = FromGrpcStatus(status);
           } else if (call->response.faces_size() == 0) {
             result.status = absl::NotFoundError("no face, even as a face crop");
           } else {
@@ -237,7 +238,7 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
     SetDeadline(ctx.connection, context);
     grpc::Status status = stub->Verify(&context, request, &response);
     if (!status.ok()) {
-      absl::Status s = ToAbslStatus(status);
+      absl::Status s = FromGrpcStatus(status);
       return ctx.Fail(absl::Status(s.code(), absl::StrCat("reading the server's threshold: ", s.message())));
     }
     threshold = response.threshold();

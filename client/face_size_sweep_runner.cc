@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/utilizer/jpeg_encoder.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve::client {
 namespace {
@@ -42,7 +43,7 @@ absl::StatusOr<Answer> Analyze(v1::FaceService::Stub& stub, const ConnectionOpti
   grpc::ClientContext context;
   SetDeadline(connection, context);
   if (grpc::Status s = stub.Analyze(&context, request, &response); !s.ok()) {
-    return ToAbslStatus(s);
+    return FromGrpcStatus(s);
   }
   Answer answer;
   for (const v1::Face& face : response.faces()) {

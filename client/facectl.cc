@@ -4,6 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "client/command_line.h"
 #include "client/commands.h"
+#include "core/error_reason.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve::client {
 namespace {
@@ -173,7 +175,8 @@ std::string FacectlUsage() {
       "  bench        load test with many concurrent calls\n"
       "  health       grpc.health.v1 check\n\n";
   absl::StrAppend(&usage, kGlobalOptions,
-                  "\nExit status: 0 success; 1 failure (\"error: <CODE>: <message>\" on stderr);\n"
+                  "\nExit status: 0 success; 1 failure (\"error: <CODE> [<REASON>]: <message>\" on stderr,\n"
+                  "the [<REASON>] when the server sent one: NO_FACE, IMAGE_TOO_LARGE, ...);\n"
                   "2 bad usage. 'facectl COMMAND --help' describes a command.\n");
   return usage;
 }
@@ -184,8 +187,11 @@ int CommandContext::UsageError(absl::string_view message) const {
 }
 
 void CommandContext::PrintError(const absl::Status& status) const {
-  *err << "error: " << StatusCodeName(static_cast<grpc::StatusCode>(status.code())) << ": "
-       << status.message() << std::endl;
+  // The server's reason, when it sent one, for scripts: "error: NOT_FOUND
+  // [NO_FACE]: no face found in image a ...".
+  *err << "error: " << StatusCodeName(status.code());
+  if (HasReason(status)) *err << " [" << ReasonNameOf(status) << "]";
+  *err << ": " << status.message() << std::endl;
 }
 
 int CommandContext::Fail(const absl::Status& status) const {

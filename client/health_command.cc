@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/commands.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve::client {
 
@@ -32,7 +33,7 @@ int RunHealthCommand(const CommandContext& ctx, const ParsedArgs& args) {
     const bool serving =
         status.ok() && response.status() == health::HealthCheckResponse::SERVING;
     if (serving || std::chrono::steady_clock::now() >= give_up) {
-      if (!status.ok()) return ctx.Fail(ToAbslStatus(status));
+      if (!status.ok()) return ctx.Fail(FromGrpcStatus(status));
       *ctx.out << health::HealthCheckResponse::ServingStatus_Name(response.status()) << std::endl;
       return serving ? 0 : 1;
     }

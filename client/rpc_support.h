@@ -1,5 +1,5 @@
 // gRPC plumbing shared by facectl's subcommands: the channel, per-call
-// deadlines, status conversion, and a driver that keeps N callback-API calls
+// deadlines, and a driver that keeps N callback-API calls
 // in flight. Everything here is thread-safe.
 #ifndef FACESERVE_CLIENT_RPC_SUPPORT_H_
 #define FACESERVE_CLIENT_RPC_SUPPORT_H_
@@ -41,12 +41,6 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ConnectionOptions& options,
 
 // Sets the deadline of `context` from options.timeout_ms (none when 0).
 void SetDeadline(const ConnectionOptions& options, grpc::ClientContext& context);
-
-// The grpc::Status as an absl::Status (the codes are numerically equal).
-absl::Status ToAbslStatus(const grpc::Status& status);
-
-// "UNAVAILABLE", "DEADLINE_EXCEEDED", ... for a gRPC code.
-std::string StatusCodeName(grpc::StatusCode code);
 
 // Calls start(i, done) for i = 0, 1, ... while should_start(i) is true,
 // keeping at most `concurrency` calls started and not yet done; returns once

@@ -5,6 +5,7 @@
 #include "client/image_files.h"
 #include "client/json_output.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve::client {
 
@@ -33,7 +34,7 @@ int RunVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
   grpc::ClientContext context;
   SetDeadline(ctx.connection, context);
   grpc::Status status = stub->Verify(&context, request, &response);
-  if (!status.ok()) return ctx.Fail(ToAbslStatus(status));
+  if (!status.ok()) return ctx.Fail(FromGrpcStatus(status));
   *ctx.out << ToJsonLine(VerifyResponseToJson(response)) << std::endl;
   return 0;
 }

@@ -6,9 +6,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/error_reason.h"
 #include "server/metrics.h"
 #include "server/proto_convert.h"
-#include "server/status_mapping.h"
+#include "proto/rpc_status.h"
 
 namespace faceserve {
 namespace {
@@ -109,10 +110,14 @@ FaceServiceImpl::FaceServiceImpl(const ServerConfig& config, FacePipeline* pipel
 FaceServiceImpl::~FaceServiceImpl() = default;
 
 absl::Status FaceServiceImpl::Admit() {
-  if (shutting_down_.load()) return absl::UnavailableError("server is shutting down");
+  const absl::Status shutting_down = WithReason(
+      absl::UnavailableError("server is shutting down"), ErrorReason::kShuttingDown);
+  if (shutting_down_.load()) return shutting_down;
   const PipelineState state = pipeline_->state();
   if (state != PipelineState::kReady) {
-    return absl::UnavailableError(absl::StrCat("server not ready: ", StateName(state)));
+    return WithReason(absl::UnavailableError(absl::StrCat("server not ready: ", StateName(state))),
+                      state == PipelineState::kShuttingDown ? ErrorReason::kShuttingDown
+                                                            : ErrorReason::kModelsNotReady);
   }
   // Count first, then check the flag again: BeginShutdown() sets the flag
   // before it waits for the count, so no admitted call is missed.
@@ -121,14 +126,15 @@ absl::Status FaceServiceImpl::Admit() {
   if (shutting_down_.load()) {
     ReleaseSlot();
     Release();
-    return absl::UnavailableError("server is shutting down");
+    return shutting_down;
   }
   if (now > config_.max_concurrent_calls) {
     ReleaseSlot();
     Release();
-    return absl::ResourceExhaustedError(
-        absl::StrCat("too many concurrent calls (server.max_concurrent_calls = ",
-                     config_.max_concurrent_calls, "); retry later"));
+    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                          "too many concurrent calls (server.max_concurrent_calls = ",
+                          config_.max_concurrent_calls, "); retry later")),
+                      ErrorReason::kTooManyCalls);
   }
   if (metrics_ != nullptr) metrics_->AddRequestsInFlight(1);
   return absl::OkStatus();
@@ -162,76 +168,69 @@ CallContext FaceServiceImpl::MakeCallContext(const std::shared_ptr<Call>& call) 
   return ctx;
 }
 
+template <typename Request, typename Parsed, typename Run>
+grpc::ServerUnaryReactor* FaceServiceImpl::Start(const char* rpc,
+                                                 grpc::CallbackServerContext* context,
+                                                 const Request& request,
+                                                 absl::StatusOr<Parsed> (*parse)(const Request&),
+                                                 Run run) {
+  std::shared_ptr<Call> call = Call::Create(this, rpc, context);
+  grpc::ServerUnaryReactor* reactor = call.get();  // alive until OnDone()
+  if (absl::Status admitted = Admit(); !admitted.ok()) {
+    call->FinishWith(admitted);
+    return reactor;
+  }
+  call->set_admitted();
+  absl::StatusOr<Parsed> parsed = parse(request);
+  if (!parsed.ok()) {
+    call->FinishWith(parsed.status());
+    return reactor;
+  }
+  run(std::move(call), *std::move(parsed));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* FaceServiceImpl::Analyze(grpc::CallbackServerContext* context,
                                                    const v1::AnalyzeRequest* request,
                                                    v1::AnalyzeResponse* response) {
-  std::shared_ptr<Call> call = Call::Create(this, "Analyze", context);
-  if (absl::Status admitted = Admit(); !admitted.ok()) {
-    call->FinishWith(admitted);
-    return call.get();
-  }
-  call->set_admitted();
-  absl::StatusOr<AnalyzeCall> in = AnalyzeCallFromProto(*request);
-  if (!in.ok()) {
-    call->FinishWith(in.status());
-    return call.get();
-  }
-  const bool return_embeddings = in->options.return_embeddings;
-  grpc::ServerUnaryReactor* reactor = call.get();
-  pipeline_->Analyze(
-      std::move(in->image), std::move(in->options), MakeCallContext(call),
-      [call, response, return_embeddings](absl::StatusOr<AnalyzeResult> result) {
-        if (result.ok()) AnalyzeResultToProto(*result, return_embeddings, response);
-        call->FinishWith(result.status());
-      });
-  return reactor;
+  return Start("Analyze", context, *request, &AnalyzeCallFromProto,
+               [this, response](std::shared_ptr<Call> call, AnalyzeCall in) {
+                 const bool return_embeddings = in.options.return_embeddings;
+                 pipeline_->Analyze(
+                     std::move(in.image), std::move(in.options), MakeCallContext(call),
+                     [call, response, return_embeddings](absl::StatusOr<AnalyzeResult> result) {
+                       if (result.ok()) AnalyzeResultToProto(*result, return_embeddings, response);
+                       call->FinishWith(result.status());
+                     });
+               });
 }
 
 grpc::ServerUnaryReactor* FaceServiceImpl::Embed(grpc::CallbackServerContext* context,
                                                  const v1::EmbedRequest* request,
                                                  v1::EmbedResponse* response) {
-  std::shared_ptr<Call> call = Call::Create(this, "Embed", context);
-  if (absl::Status admitted = Admit(); !admitted.ok()) {
-    call->FinishWith(admitted);
-    return call.get();
-  }
-  call->set_admitted();
-  absl::StatusOr<EmbedCall> in = EmbedCallFromProto(*request);
-  if (!in.ok()) {
-    call->FinishWith(in.status());
-    return call.get();
-  }
-  grpc::ServerUnaryReactor* reactor = call.get();
-  pipeline_->Embed(std::move(in->image), std::move(in->options), MakeCallContext(call),
-                   [call, response](absl::StatusOr<EmbedResult> result) {
-                     if (result.ok()) EmbedResultToProto(*result, response);
-                     call->FinishWith(result.status());
-                   });
-  return reactor;
+  return Start("Embed", context, *request, &EmbedCallFromProto,
+               [this, response](std::shared_ptr<Call> call, EmbedCall in) {
+                 pipeline_->Embed(std::move(in.image), std::move(in.options),
+                                  MakeCallContext(call),
+                                  [call, response](absl::StatusOr<EmbedResult> result) {
+                                    if (result.ok()) EmbedResultToProto(*result, response);
+                                    call->FinishWith(result.status());
+                                  });
+               });
 }
 
 grpc::ServerUnaryReactor* FaceServiceImpl::Verify(grpc::CallbackServerContext* context,
                                                   const v1::VerifyRequest* request,
                                                   v1::VerifyResponse* response) {
-  std::shared_ptr<Call> call = Call::Create(this, "Verify", context);
-  if (absl::Status admitted = Admit(); !admitted.ok()) {
-    call->FinishWith(admitted);
-    return call.get();
-  }
-  call->set_admitted();
-  absl::StatusOr<VerifyCall> in = VerifyCallFromProto(*request);
-  if (!in.ok()) {
-    call->FinishWith(in.status());
-    return call.get();
-  }
-  grpc::ServerUnaryReactor* reactor = call.get();
-  pipeline_->Verify(std::move(in->a), std::move(in->b), std::move(in->options),
-                    MakeCallContext(call),
-                    [call, response](absl::StatusOr<VerifyResult> result) {
-                      if (result.ok()) VerifyResultToProto(*result, response);
-                      call->FinishWith(result.status());
-                    });
-  return reactor;
+  return Start("Verify", context, *request, &VerifyCallFromProto,
+               [this, response](std::shared_ptr<Call> call, VerifyCall in) {
+                 pipeline_->Verify(std::move(in.a), std::move(in.b), std::move(in.options),
+                                   MakeCallContext(call),
+                                   [call, response](absl::StatusOr<VerifyResult> result) {
+                                     if (result.ok()) VerifyResultToProto(*result, response);
+                                     call->FinishWith(result.status());
+                                   });
+               });
 }
 
 }  // namespace faceserve

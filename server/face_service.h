@@ -74,6 +74,13 @@ class FaceServiceImpl final : public v1::FaceService::CallbackService {
   // One call fewer in flight (when its response is out); wakes WaitForIdle().
   void Release();
   CallContext MakeCallContext(const std::shared_ptr<Call>& call) const;
+  // What every RPC does first: admit the call, convert its request with
+  // `parse` (INVALID_ARGUMENT finishes it), then `run(call, parsed)`, which
+  // must finish the call exactly once. Returns the call's reactor.
+  template <typename Request, typename Parsed, typename Run>
+  grpc::ServerUnaryReactor* Start(const char* rpc, grpc::CallbackServerContext* context,
+                                  const Request& request,
+                                  absl::StatusOr<Parsed> (*parse)(const Request&), Run run);
 
   // Constant after construction.
   const ServerConfig config_;

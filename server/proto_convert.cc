@@ -5,12 +5,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/error_reason.h"
 
 namespace faceserve {
 namespace {
 
 absl::Status Invalid(absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+  return WithReason(absl::InvalidArgumentError(absl::StrCat(field, ": ", what)),
+                    ErrorReason::kInvalidField, {{"field", std::string(field)}});
 }
 
 void PointToProto(const Point& p, v1::Point* out) {

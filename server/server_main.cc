@@ -94,6 +94,15 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   return flags;
 }
 
+// The advice in the error for a missing model file: every model faceserve
+// ships comes out of models/export.py under its file's stem.
+std::string ExportHint(const std::string& models_dir, const std::string& stem) {
+  return absl::StrCat("To export it, run from the repository root: /usr/bin/python3 "
+                      "models/export.py --out ",
+                      models_dir, " --only ", stem,
+                      " (scripts/bootstrap.sh exports every model faceserve ships)");
+}
+
 // Preheat ran into an error: the main thread is told through SIGUSR1.
 std::atomic<bool> preheat_failed{false};
 
@@ -142,8 +151,12 @@ int Run(int argc, char** argv) {
 
   LogEvent(absl::StrCat("loading models on device ", ResolveTorchDevice(config->device)));
   const absl::Time load_start = absl::Now();
-  absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline = FacePipeline::Create(
-      *config, MakeTorchModelLoader(config->device), metrics->get(), metrics->get());
+  // The CPU run slots outlive the pipeline (declared first, destroyed last).
+  const std::unique_ptr<CpuRunSlots> cpu_slots = MakeCpuRunSlots(config->device);
+  ModelLoader loader = MakeTorchModelLoader(config->device, cpu_slots.get());
+  loader.missing_model_hint = ExportHint;
+  absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline =
+      FacePipeline::Create(*config, loader, metrics->get(), metrics->get());
   if (!pipeline.ok()) {
     LogEvent(absl::StrCat("cannot load the pipeline: ", pipeline.status().ToString()));
     return 1;
@@ -155,7 +168,7 @@ int Run(int argc, char** argv) {
                           m.dtype));
   }
   LogEvent(absl::StrCat("models loaded in ", absl::FormatDuration(absl::Now() - load_start)));
-  if (std::string passes = DescribeCpuPasses(); !passes.empty()) LogEvent(passes);
+  if (std::string passes = DescribeCpuPasses(cpu_slots.get()); !passes.empty()) LogEvent(passes);
 
   absl::StatusOr<std::unique_ptr<FaceServer>> server =
       FaceServer::Start(*config, pipeline->get(), metrics->get());
@@ -183,6 +196,13 @@ int Run(int argc, char** argv) {
     const absl::Time start = absl::Now();
     const absl::Status status = p->Preheat();
     const absl::Duration took = absl::Now() - start;
+    if (p->state() == PipelineState::kShuttingDown) {
+      // SIGTERM came first: Preheat() stopped between batch sizes (CANCELLED)
+      // or finished without making the pipeline ready. Not a failure.
+      LogEvent(absl::StrCat("preheat stopped after ", absl::FormatDuration(took),
+                            ": shutting down"));
+      return;
+    }
     if (!status.ok()) {
       LogEvent(absl::StrCat("preheat failed after ", absl::FormatDuration(took), ": ",
                             status.ToString()));

@@ -64,6 +64,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/error_reason.h"
 #include "core/thread_name.h"
 
 namespace faceserve {
@@ -138,7 +139,8 @@ class BatchedModelImpl final : public BatchedModel {
     {
       absl::MutexLock lock(&mu_);
       if (shutdown_) {
-        return absl::UnavailableError("model " + name_ + " is shutting down");
+        return WithReason(absl::UnavailableError("model " + name_ + " is shutting down"),
+                          ErrorReason::kShuttingDown);
       }
       if (!has_item_shape_) {
         item_shape_ = item.shape;
@@ -163,9 +165,10 @@ class BatchedModelImpl final : public BatchedModel {
     }
     if (full) {
       if (observer_) observer_->OnDrop(name_, DropReason::kQueueFull);
-      return absl::ResourceExhaustedError(
-          "queue of model " + name_ + " is full (" +
-          std::to_string(options_.max_queue_size) + " items)");
+      return WithReason(absl::ResourceExhaustedError(
+                            "queue of model " + name_ + " is full (" +
+                            std::to_string(options_.max_queue_size) + " items)"),
+                        ErrorReason::kQueueFull);
     }
     if (signal)
       cv_.Signal();  // after releasing mu_: the waiter can run at once
@@ -190,7 +193,8 @@ class BatchedModelImpl final : public BatchedModel {
     cv_.SignalAll();
     for (Item& item : orphans) {
       if (observer_) observer_->OnDrop(name_, DropReason::kShutdown);
-      item.done(absl::UnavailableError("model " + name_ + " is shutting down"));
+      item.done(WithReason(absl::UnavailableError("model " + name_ + " is shutting down"),
+                             ErrorReason::kShuttingDown));
     }
     for (std::thread& t : workers_) {
       if (t.joinable()) t.join();

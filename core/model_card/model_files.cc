@@ -18,21 +18,22 @@ std::string Absolute(const fs::path& path) {
   return (ec ? path : abs).lexically_normal().string();
 }
 
-// How to produce the files: every model faceserve ships comes out of
-// models/export.py under its file's stem; a model of one's own does not.
-std::string HowToProduce(const std::string& models_dir, const fs::path& model_path) {
+// How to produce the files: the caller's advice for the models it ships,
+// then what a model of one's own needs.
+std::string HowToProduce(const std::string& models_dir, const fs::path& model_path,
+                         const MissingModelHint& hint) {
   const std::string stem = model_path.stem().string();
-  return absl::StrCat(
-      "To export it, run from the repository root: /usr/bin/python3 models/export.py --out ",
-      models_dir.empty() ? "." : models_dir, " --only ", stem,
-      " (scripts/bootstrap.sh exports every model faceserve ships); a model of your own needs "
-      "its TorchScript file and its card ", stem, ".yaml there (README, \"Your own predictor\")");
+  std::string advice = hint ? hint(models_dir.empty() ? "." : models_dir, stem) : "";
+  if (!advice.empty()) advice += "; ";
+  return absl::StrCat(advice, "a model of your own needs its TorchScript file and its card ",
+                      stem, ".yaml there (README, \"Your own predictor\")");
 }
 
 }  // namespace
 
 absl::StatusOr<ModelFiles> LocateModelFiles(const std::string& models_dir,
-                                            const std::string& file, const std::string& role) {
+                                            const std::string& file, const std::string& role,
+                                            const MissingModelHint& hint) {
   if (file.empty()) return absl::InvalidArgumentError(absl::StrCat(role, ": no model file set"));
   const fs::path model_path =
       fs::path(file).is_absolute() || models_dir.empty() ? fs::path(file) : fs::path(models_dir) / file;
@@ -45,12 +46,12 @@ absl::StatusOr<ModelFiles> LocateModelFiles(const std::string& models_dir,
       absl::StrAppend(&where, " (the folder ", Absolute(dir), " does not exist)");
     }
     return absl::NotFoundError(
-        absl::StrCat(role, ": ", where, ". ", HowToProduce(models_dir, model_path)));
+        absl::StrCat(role, ": ", where, ". ", HowToProduce(models_dir, model_path, hint)));
   }
   if (!fs::is_regular_file(files.card_path, ec)) {
     return absl::NotFoundError(absl::StrCat(
         role, ": model card not found: ", Absolute(files.card_path), " (the exporter writes it beside ",
-        model_path.filename().string(), "). ", HowToProduce(models_dir, model_path)));
+        model_path.filename().string(), "). ", HowToProduce(models_dir, model_path, hint)));
   }
   return files;
 }

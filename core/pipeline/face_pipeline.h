@@ -7,35 +7,32 @@
 // holds no thread per waiting request. Model work goes through one
 // BatchedModel per model, so faces from different requests share batches.
 //
+// Lifecycle (state()): Create() leaves it kWarming; Preheat() makes it
+// kReady or kFailed; Shutdown() makes it kShuttingDown from any state, for
+// good. Each change is a compare-and-swap from the state it expects, so a
+// Preheat() that ends after a Shutdown() cannot make the pipeline ready again
+// (the pattern of TF Serving's LoaderHarness).
+//
 // Thread-safety: all methods are safe to call concurrently after Create().
 #ifndef FACESERVE_CORE_PIPELINE_FACE_PIPELINE_H_
 #define FACESERVE_CORE_PIPELINE_FACE_PIPELINE_H_
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "core/batching/batched_model.h"
 #include "core/config/config.h"
-#include "core/model_runner.h"
+#include "core/model_loader.h"
+#include "core/pipeline/call_context.h"
+#include "core/pipeline/stage_observer.h"
 #include "core/types.h"
 
 namespace faceserve {
-
-// Loads the model file at `path` (a TorchScript file in production, a fake in
-// tests) for the configured device.
-using ModelLoader =
-    std::function<absl::StatusOr<std::shared_ptr<ModelRunner>>(const std::string& path)>;
-
-// Per-call context from the transport.
-struct CallContext {
-  absl::Time deadline = absl::InfiniteFuture();
-  std::function<bool()> is_cancelled;  // may be empty
-};
 
 struct AnalyzeOptions {
   std::vector<std::string> predictors;  // empty: all configured (unless detect_only)
@@ -100,17 +97,6 @@ struct VerifyResult {
 // Lifecycle of the models, feeding the health service.
 enum class PipelineState { kLoading, kWarming, kReady, kFailed, kShuttingDown };
 
-// Per-stage timing events, e.g. for metrics. Thread-safe, fast.
-class StageObserver {
- public:
-  virtual ~StageObserver() = default;
-  // stage: "reader", "detector", "unifier", "predictor", "utilizer";
-  // model: the model or predictor name ("" where none).
-  virtual void OnStage(const std::string& stage, const std::string& model,
-                       absl::Duration duration) = 0;
-  virtual void OnFacesPerImage(int faces) = 0;
-};
-
 struct ModelInfo {
   std::string name, version, device, dtype, role;  // role: detector | predictor name
 };
@@ -128,7 +114,10 @@ class FacePipeline {
   virtual ~FacePipeline() = default;
 
   // Runs every model at every batch size it can receive so the first real
-  // request is not slow. Sets state() to kWarming, then kReady (or kFailed).
+  // request is not slow, then makes state() kReady (kFailed on an error,
+  // returned). With device.preheat off it only makes the pipeline ready.
+  // Between batch sizes it checks for Shutdown(): once shut down it stops
+  // and returns CANCELLED, leaving state() kShuttingDown.
   virtual absl::Status Preheat() = 0;
   virtual PipelineState state() const = 0;
   virtual std::vector<ModelInfo> models() const = 0;

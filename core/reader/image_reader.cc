@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/error_reason.h"
 #include "core/reader/bmp_decoder.h"
 #include "core/reader/image_header.h"
 #include "core/reader/jpeg_decoder.h"
@@ -50,14 +51,19 @@ absl::StatusOr<cv::Mat> DecodeToRgb(ImageFormat format, std::string_view bytes) 
 }
 
 absl::StatusOr<cv::Mat> ReadEncoded(const std::string& bytes, const ReaderLimits& limits) {
-  if (bytes.empty()) return absl::InvalidArgumentError("image is empty");
+  if (bytes.empty()) {
+    return WithReason(absl::InvalidArgumentError("image is empty"), ErrorReason::kImageEmpty);
+  }
   if (static_cast<int64_t>(bytes.size()) > limits.max_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat("image is ", bytes.size(),
                                                      " bytes, over the limit of ",
                                                      limits.max_bytes, " bytes"));
   }
   absl::StatusOr<ImageHeader> header = PeekImageHeader(bytes);
-  if (!header.ok()) return header.status();
+  if (!header.ok()) {
+    if (DetectImageFormat(bytes) != ImageFormat::kUnknown) return header.status();
+    return WithReason(header.status(), ErrorReason::kUnsupportedFormat);
+  }
   const int64_t pixels = int64_t{header->width} * header->height;
   if (pixels > limits.max_pixels) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -165,8 +171,16 @@ cv::Mat ApplyExifOrientation(const cv::Mat& image, int orientation) {
 }
 
 absl::StatusOr<cv::Mat> ReadImage(const ImageInput& input, const ReaderLimits& limits) {
-  if (input.is_raw) return ReadRaw(input, limits);
-  return ReadEncoded(input.encoded, limits);
+  absl::StatusOr<cv::Mat> image =
+      input.is_raw ? ReadRaw(input, limits) : ReadEncoded(input.encoded, limits);
+  if (image.ok() || HasReason(image.status())) return image;
+  // The decoders' own errors: over a limit, or bytes that do not decode.
+  const absl::Status& s = image.status();
+  if (s.code() == absl::StatusCode::kResourceExhausted) {
+    return WithReason(s, ErrorReason::kImageTooLarge);
+  }
+  return WithReason(s, input.is_raw ? ErrorReason::kInvalidRawImage
+                                    : ErrorReason::kImageUndecodable);
 }
 
 }  // namespace faceserve

@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -54,23 +56,12 @@ void LimitBlasThreads(int threads) {
 }
 
 // Thread settings are process-wide and may be set only once, before any
-// parallel work.
-// Returns the CPU run slots shared by every CPU model: cores / threads, each
-// pinned to its own core when there is one thread per pass and `pin` is set
-// (a team of several threads would keep the affinity its threads were born
-// with, so only single-thread passes are pinned).
+// parallel work; the first call's count stays.
 std::once_flag threads_configured;
-CpuRunSlots* cpu_slots = nullptr;  // set once, under threads_configured
-int cpu_pass_threads = 0;
+std::atomic<int> cpu_pass_threads{0};
 
-CpuRunSlots* ConfigureThreadsOnce(int intra_op_threads, bool pin) {
-  std::call_once(threads_configured, [intra_op_threads, pin] {
-    const std::vector<int> cpus = AllowedCpus();
-    const int cores = static_cast<int>(cpus.size());
-    int threads = intra_op_threads;
-    if (threads <= 0) threads = cores;
-    cpu_slots = new CpuRunSlots(std::max(1, cores / threads),  // process lifetime
-                                pin && threads == 1 ? cpus : std::vector<int>{});
+int ConfigureThreadsOnce(int threads) {
+  std::call_once(threads_configured, [threads] {
     cpu_pass_threads = threads;
     at::set_num_threads(threads);
     LimitBlasThreads(threads);
@@ -80,7 +71,7 @@ CpuRunSlots* ConfigureThreadsOnce(int intra_op_threads, bool pin) {
       // Already set by someone else; harmless.
     }
   });
-  return cpu_slots;
+  return cpu_pass_threads.load();
 }
 
 }  // namespace
@@ -92,12 +83,26 @@ std::string ResolveTorchDevice(const DeviceConfig& device) {
 
 std::string TorchVersion() { return torch_compat::Version(); }
 
-std::string DescribeCpuPasses() {
+std::unique_ptr<CpuRunSlots> MakeCpuRunSlots(const DeviceConfig& device) {
+  absl::StatusOr<torch::Device> d = ParseDevice(device.device);
+  if (d.ok() && d->is_cuda()) return nullptr;
+  const std::vector<int> cpus = AllowedCpus();
+  const int cores = static_cast<int>(cpus.size());
+  const int threads = ConfigureThreadsOnce(device.intra_op_threads > 0 ? device.intra_op_threads
+                                                                      : cores);
+  // A team of several threads keeps the affinity its threads were born
+  // with, so only single-thread passes are pinned.
+  return std::make_unique<CpuRunSlots>(std::max(1, cores / threads),
+                                       device.pin_cpu_passes && threads == 1 ? cpus
+                                                                             : std::vector<int>{});
+}
+
+std::string DescribeCpuPasses(const CpuRunSlots* cpu_slots) {
   if (cpu_slots == nullptr) return "";
   const int n = cpu_slots->total();
+  const int threads = cpu_pass_threads.load();
   std::string s = absl::StrCat(n, " CPU forward ", n == 1 ? "pass" : "passes", " at a time, ",
-                               cpu_pass_threads, cpu_pass_threads == 1 ? " thread" : " threads",
-                               " each");
+                               threads, threads == 1 ? " thread" : " threads", " each");
   if (cpu_slots->pinning()) {
     absl::StrAppend(&s, ", pinned to ", n == 1 ? "core " : "cores ",
                     absl::StrJoin(cpu_slots->cpus(), ","), " while they run");
@@ -105,15 +110,16 @@ std::string DescribeCpuPasses() {
   return s;
 }
 
-ModelLoader MakeTorchModelLoader(const DeviceConfig& device) {
-  return [device](const std::string& path) -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
+ModelLoader MakeTorchModelLoader(const DeviceConfig& device, CpuRunSlots* cpu_slots) {
+  return [device, cpu_slots](const std::string& path)
+             -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
     absl::StatusOr<torch::Device> d = ParseDevice(device.device);
     if (!d.ok()) return d.status();
     CpuRunSlots* slots = nullptr;
     if (d->is_cuda()) {
       torch_compat::EnableCudnnBenchmark();
     } else {
-      slots = ConfigureThreadsOnce(device.intra_op_threads, device.pin_cpu_passes);
+      slots = cpu_slots;
     }
     const bool fp16 = device.fp16 && d->is_cuda();
     auto runner = TorchModelRunner::Load(path, *d, fp16, device.optimize_for_inference, slots);

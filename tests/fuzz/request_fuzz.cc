@@ -7,7 +7,7 @@
 #include "core/reader/image_reader.h"
 #include "faceserve/v1/face_service.pb.h"
 #include "server/proto_convert.h"
-#include "server/status_mapping.h"
+#include "proto/rpc_status.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace faceserve {

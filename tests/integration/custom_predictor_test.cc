@@ -121,7 +121,8 @@ TEST(CustomPredictorTest, ActionUnitAndValenceArousalSlotsComputeWhatTheModelsDo
   ASSERT_TRUE(config.ok()) << config.status();
   auto metrics = Metrics::Create(config->metrics);
   ASSERT_TRUE(metrics.ok()) << metrics.status();
-  auto pipeline = FacePipeline::Create(*config, MakeTorchModelLoader(config->device),
+  std::unique_ptr<CpuRunSlots> slots = MakeCpuRunSlots(config->device);
+  auto pipeline = FacePipeline::Create(*config, MakeTorchModelLoader(config->device, slots.get()),
                                        metrics->get(), metrics->get());
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   ASSERT_TRUE((*pipeline)->Preheat().ok());

@@ -126,7 +126,9 @@ TEST_F(FaceSizeSweepTest, NoFaceIsLostOrSplitAtAnySizeInRange) {
         r.judgement.best_iou, ", landmark error ", r.judgement.landmark_error);
     EXPECT_NE(r.judgement.outcome, SweepOutcome::kLost) << where;
     EXPECT_EQ(r.judgement.others_on_face, 0) << where;
-    if (r.step.face_share >= 0.08f) EXPECT_LE(r.judgement.landmark_error, 0.10f) << where;
+    if (r.step.face_share >= 0.08f) {
+      EXPECT_LE(r.judgement.landmark_error, 0.10f) << where;
+    }
   }
   EXPECT_GT(held, 100);
 }

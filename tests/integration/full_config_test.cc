@@ -67,7 +67,8 @@ struct RunningServer {
     auto metrics = Metrics::Create(config->metrics);
     if (!metrics.ok()) return r->Fail(metrics.status());
     r->metrics = metrics->release();
-    auto pipeline = FacePipeline::Create(*config, MakeTorchModelLoader(config->device),
+    CpuRunSlots* slots = MakeCpuRunSlots(config->device).release();  // lives as long as r
+    auto pipeline = FacePipeline::Create(*config, MakeTorchModelLoader(config->device, slots),
                                          r->metrics, r->metrics);
     if (!pipeline.ok()) return r->Fail(pipeline.status());
     r->pipeline = pipeline->release();

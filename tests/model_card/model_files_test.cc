@@ -49,18 +49,24 @@ TEST_F(ModelFilesTest, AnAbsoluteModelPathIgnoresModelsDir) {
   EXPECT_EQ(files->model_path, (dir_ / "net.pt").string());
 }
 
-TEST_F(ModelFilesTest, AMissingModelNamesTheRoleThePathAndTheExportCommand) {
+// The caller's hint (the server passes the export command; core/ names no
+// exporter), with the models folder and the model's stem.
+std::string TestHint(const std::string& models_dir, const std::string& stem) {
+  return "export with: make-model --out " + models_dir + " --only " + stem;
+}
+
+TEST_F(ModelFilesTest, AMissingModelNamesTheRoleThePathAndTheCallersHint) {
   absl::StatusOr<ModelFiles> files =
-      LocateModelFiles(dir_.string(), "retinaface_mnet025.pt", "detector");
+      LocateModelFiles(dir_.string(), "retinaface_mnet025.pt", "detector", TestHint);
   ASSERT_FALSE(files.ok());
   EXPECT_EQ(files.status().code(), absl::StatusCode::kNotFound);
   const std::string message(files.status().message());
   EXPECT_THAT(message, StartsWith("detector: model file not found: " +
                                   (dir_ / "retinaface_mnet025.pt").string()));
-  EXPECT_THAT(message, HasSubstr("/usr/bin/python3 models/export.py --out " + dir_.string() +
+  EXPECT_THAT(message, HasSubstr("export with: make-model --out " + dir_.string() +
                                  " --only retinaface_mnet025"));
-  EXPECT_THAT(message, HasSubstr("scripts/bootstrap.sh"));
   EXPECT_THAT(message, HasSubstr("retinaface_mnet025.yaml"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("python")));
   EXPECT_THAT(message, ::testing::Not(HasSubstr("does not exist")));
 }
 
@@ -77,7 +83,8 @@ TEST_F(ModelFilesTest, AMissingModelsDirIsSaidSo) {
 
 TEST_F(ModelFilesTest, AMissingCardIsNamedWithTheCommandThatWritesIt) {
   Touch("hm_emotion.pt");
-  absl::StatusOr<ModelFiles> files = LocateModelFiles(dir_.string(), "hm_emotion.pt", "predictors.1 (emotion)");
+  absl::StatusOr<ModelFiles> files =
+      LocateModelFiles(dir_.string(), "hm_emotion.pt", "predictors.1 (emotion)", TestHint);
   ASSERT_FALSE(files.ok());
   EXPECT_EQ(files.status().code(), absl::StatusCode::kNotFound);
   const std::string message(files.status().message());

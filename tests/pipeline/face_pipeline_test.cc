@@ -11,9 +11,12 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <thread>
+#include <utility>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/error_reason.h"
 #include "tests/testing/fake_model_runner.h"
 #include "tests/testing/fake_models.h"
 
@@ -387,10 +390,131 @@ TEST_F(FacePipelineTest, ConcurrentRequestsShareDetectorBatches) {
   EXPECT_EQ(sizes.back(), 4);
 }
 
-TEST_F(FacePipelineTest, ShutdownRefusesNewCalls) {
+TEST_F(FacePipelineTest, ShutdownRefusesNewCallsWithTheReason) {
   CreateAndPreheat();
   pipeline_->Shutdown();
+  const absl::Status s = Analyze(Png(64, 64, {1, 2, 3})).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ReasonOf(s), ErrorReason::kShuttingDown);
+}
+
+// Lifecycle: a Shutdown() while Preheat() runs stops the preheat before its
+// next batch size, and nothing makes the pipeline ready again.
+TEST_F(FacePipelineTest, ShutdownInTheMiddleOfPreheatStopsItWithCancelled) {
+  absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
+  ASSERT_TRUE(p.ok()) << p.status();
+  pipeline_ = *std::move(p);
+  ASSERT_GT(config_.detector.batching.max_batch_size, 1);
+  runners_["det"]->Block();  // the first preheat pass waits inside the model
+  std::future<absl::Status> preheat =
+      std::async(std::launch::async, [this] { return pipeline_->Preheat(); });
+  const absl::Time limit = absl::Now() + absl::Seconds(30);
+  while (runners_["det"]->batch_sizes().empty() && absl::Now() < limit) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_FALSE(runners_["det"]->batch_sizes().empty()) << "preheat never reached the detector";
+  pipeline_->Shutdown();
+  runners_["det"]->Unblock();
+  const absl::Status s = preheat.get();
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_EQ(pipeline_->state(), PipelineState::kShuttingDown);
+  // The pass that was running finished; no other size and no predictor ran.
+  EXPECT_EQ(runners_["det"]->batch_sizes(), std::vector<int>{1});
+  for (const char* name : {"lm", "cls", "emb"}) {
+    EXPECT_TRUE(runners_[name]->batch_sizes().empty()) << name;
+  }
   EXPECT_EQ(Analyze(Png(64, 64, {1, 2, 3})).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(FacePipelineTest, PreheatAfterShutdownIsCancelledAndRunsNothing) {
+  absl::StatusOr<std::unique_ptr<FacePipeline>> p = FacePipeline::Create(config_, Loader());
+  ASSERT_TRUE(p.ok()) << p.status();
+  pipeline_ = *std::move(p);
+  pipeline_->Shutdown();
+  EXPECT_EQ(pipeline_->Preheat().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(pipeline_->state(), PipelineState::kShuttingDown);
+  for (const auto& [name, runner] : runners_) EXPECT_TRUE(runner->batch_sizes().empty()) << name;
+}
+
+TEST_F(FacePipelineTest, ShutdownIsIdempotentFromEveryThread) {
+  CreateAndPreheat();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([this] { pipeline_->Shutdown(); });
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(pipeline_->state(), PipelineState::kShuttingDown);
+}
+
+// `done` runs on a pipeline thread for every outcome, refusals included, so a
+// caller holding a lock around the call cannot deadlock on its own callback.
+TEST_F(FacePipelineTest, DoneNeverRunsOnTheCallersThread) {
+  absl::StatusOr<std::unique_ptr<FacePipeline>> created = FacePipeline::Create(config_, Loader());
+  ASSERT_TRUE(created.ok()) << created.status();
+  pipeline_ = *std::move(created);
+  const std::thread::id caller = std::this_thread::get_id();
+  auto analyze_thread = [&](AnalyzeOptions options, ImageInput image) {
+    std::promise<std::pair<std::thread::id, absl::StatusCode>> promise;
+    pipeline_->Analyze(std::move(image), std::move(options), {},
+                       [&](absl::StatusOr<AnalyzeResult> r) {
+                         promise.set_value({std::this_thread::get_id(), r.status().code()});
+                       });
+    return promise.get_future().get();
+  };
+  // Refused: not preheated yet.
+  auto [t1, c1] = analyze_thread({}, Png(64, 64, {1, 2, 3}));
+  EXPECT_NE(t1, caller);
+  EXPECT_EQ(c1, absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(pipeline_->Preheat().ok());
+  // Refused: an unknown predictor.
+  AnalyzeOptions unknown;
+  unknown.predictors = {"nope"};
+  auto [t2, c2] = analyze_thread(unknown, Png(64, 64, {1, 2, 3}));
+  EXPECT_NE(t2, caller);
+  EXPECT_EQ(c2, absl::StatusCode::kInvalidArgument);
+  // Failed in the reader, and answered in full.
+  ImageInput junk;
+  junk.encoded = "not an image";
+  auto [t3, c3] = analyze_thread({}, junk);
+  EXPECT_NE(t3, caller);
+  EXPECT_EQ(c3, absl::StatusCode::kInvalidArgument);
+  auto [t4, c4] = analyze_thread({}, Png(64, 64, {1, 2, 3}));
+  EXPECT_NE(t4, caller);
+  EXPECT_EQ(c4, absl::StatusCode::kOk);
+  // Verify of two embeddings needs no model at all.
+  VerifyInput a, b;
+  a.is_embedding = b.is_embedding = true;
+  a.embedding = b.embedding = std::vector<float>(testing::FakeModels::kEmbeddingSize, 1.0f);
+  std::promise<std::thread::id> verified;
+  pipeline_->Verify(a, b, {}, {},
+                    [&](absl::StatusOr<VerifyResult>) { verified.set_value(std::this_thread::get_id()); });
+  EXPECT_NE(verified.get_future().get(), caller);
+  // Refused: shut down.
+  pipeline_->Shutdown();
+  auto [t5, c5] = analyze_thread({}, Png(64, 64, {1, 2, 3}));
+  EXPECT_NE(t5, caller);
+  EXPECT_EQ(c5, absl::StatusCode::kUnavailable);
+}
+
+// The reasons clients branch on, from the pipeline itself.
+TEST_F(FacePipelineTest, FailuresCarryTheirReasons) {
+  CreateAndPreheat();
+  AnalyzeOptions unknown;
+  unknown.predictors = {"nope"};
+  EXPECT_EQ(ReasonOf(Analyze(Png(64, 64, {1, 2, 3}), unknown).status()),
+            ErrorReason::kUnknownPredictor);
+  ImageInput junk;
+  junk.encoded = "not an image";
+  EXPECT_EQ(ReasonOf(Analyze(junk).status()), ErrorReason::kUnsupportedFormat);
+  ImageInput empty;
+  EXPECT_EQ(ReasonOf(Analyze(empty).status()), ErrorReason::kImageEmpty);
+  ImageInput cut = Png(64, 64, {1, 2, 3});
+  cut.encoded.resize(cut.encoded.size() / 2);
+  EXPECT_EQ(ReasonOf(Analyze(cut).status()), ErrorReason::kImageUndecodable);
+  config_.reader.max_pixels = 100;
+  pipeline_.reset();
+  CreateAndPreheat();
+  const absl::Status large = Analyze(Png(64, 64, {1, 2, 3})).status();
+  EXPECT_EQ(large.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReasonOf(large), ErrorReason::kImageTooLarge);
 }
 
 }  // namespace

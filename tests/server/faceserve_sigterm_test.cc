@@ -192,5 +192,38 @@ TEST(FaceserveSigtermTest, BurstSignalledMidwayGetsFullAnswersOrUnavailableAndEx
   EXPECT_THAT(log, HasSubstr("exiting with status 0"));
 }
 
+// SIGTERM while the models are still preheating: the preheat stops between
+// batch sizes instead of running to the end, and the process exits 0 within
+// the grace period. The detector's batch limit is raised so that preheating
+// alone would take a minute or more on CPU (every size 1..32).
+TEST(FaceserveSigtermTest, SignalDuringALongPreheatStopsItAndExitsZeroWithinTheGrace) {
+  constexpr int kGraceMs = 10000;
+  ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
+                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set",
+                        "device.device=cpu", "--set", "device.preheat=true", "--set",
+                        "detector.batching.max_batch_size=32", "--set",
+                        "models_dir=" + kSourceDir + "/models/exported", "--set",
+                        absl::StrCat("server.shutdown_grace_ms=", kGraceMs)});
+  ASSERT_GT(server.pid(), 0);
+  ASSERT_GT(server.WaitForPort(absl::Seconds(120)), 0) << server.log();
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return server.log().find("preheating models") != std::string::npos; },
+      absl::Seconds(60)))
+      << server.log();
+  const absl::Time signalled = absl::Now();
+  ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
+  ASSERT_TRUE(server.Exited(absl::Milliseconds(kGraceMs))) << server.log();
+  const absl::Duration took = absl::Now() - signalled;
+  std::printf("exit %.2f s after SIGTERM during preheat\n", absl::ToDoubleSeconds(took));
+  EXPECT_TRUE(WIFEXITED(server.wait_status())) << server.log();
+  EXPECT_EQ(WEXITSTATUS(server.wait_status()), 0) << server.log();
+  const std::string log = server.log();
+  EXPECT_THAT(log, HasSubstr("received Terminated"));
+  EXPECT_THAT(log, HasSubstr("preheat stopped after"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("preheated in")));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("preheat failed")));
+  EXPECT_THAT(log, HasSubstr("exiting with status 0"));
+}
+
 }  // namespace
 }  // namespace faceserve

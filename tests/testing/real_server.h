@@ -56,8 +56,10 @@ class RealServer {
       return;
     }
     metrics_ = *std::move(metrics);
-    absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline = FacePipeline::Create(
-        config_, MakeTorchModelLoader(config_.device), metrics_.get(), metrics_.get());
+    cpu_slots_ = MakeCpuRunSlots(config_.device);
+    absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline =
+        FacePipeline::Create(config_, MakeTorchModelLoader(config_.device, cpu_slots_.get()),
+                             metrics_.get(), metrics_.get());
     if (!pipeline.ok()) {
       error = pipeline.status().ToString();
       return;
@@ -102,6 +104,7 @@ class RealServer {
 
   Config config_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<CpuRunSlots> cpu_slots_;  // outlives the pipeline's models
   std::unique_ptr<FacePipeline> pipeline_;
   std::unique_ptr<FaceServer> server_;
   std::string address_;

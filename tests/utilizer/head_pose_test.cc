@@ -151,12 +151,16 @@ TEST(HeadPoseTest, DegenerateLandmarksAreInvalidArgumentNotAnException) {
   std::vector<Point> line(68, Point{100, 100});
   for (int i = 0; i < 68; ++i) line[i] = Point{100.0f + i, 100.0f};
   absl::StatusOr<HeadPose> pose = EstimateHeadPose(line, kWidth, kHeight);
-  if (!pose.ok()) EXPECT_EQ(pose.status().code(), absl::StatusCode::kInvalidArgument);
+  if (!pose.ok()) {
+    EXPECT_EQ(pose.status().code(), absl::StatusCode::kInvalidArgument);
+  }
   // One point: the rest collapsed on the nose tip but for the eye corners.
   std::vector<Point> two(68, Point{100, 100});
   two[45] = Point{140, 100};
   pose = EstimateHeadPose(two, kWidth, kHeight);
-  if (!pose.ok()) EXPECT_EQ(pose.status().code(), absl::StatusCode::kInvalidArgument);
+  if (!pose.ok()) {
+    EXPECT_EQ(pose.status().code(), absl::StatusCode::kInvalidArgument);
+  }
 }
 
 // A 468-point mesh as a mesh model reports it (x, y image pixels, z depth in

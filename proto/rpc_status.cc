@@ -1,8 +1,11 @@
-#include "server/status_mapping.h"
+#include "proto/rpc_status.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/error_reason.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace faceserve {
 namespace {
@@ -35,6 +38,8 @@ static_assert(static_cast<int>(absl::StatusCode::kDataLoss) == grpc::StatusCode:
 static_assert(static_cast<int>(absl::StatusCode::kUnauthenticated) ==
               grpc::StatusCode::UNAUTHENTICATED);
 
+constexpr char kErrorInfoTypeUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
+
 }  // namespace
 
 std::string BoundedMessage(absl::string_view message) {
@@ -48,21 +53,51 @@ std::string BoundedMessage(absl::string_view message) {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  const int code = static_cast<int>(status.code());
+  int code = static_cast<int>(status.code());
   // Codes outside the canonical range cannot be expressed on the wire.
   if (code < grpc::StatusCode::OK || code > grpc::StatusCode::UNAUTHENTICATED) {
-    return grpc::Status(grpc::StatusCode::UNKNOWN, BoundedMessage(status.message()));
+    code = grpc::StatusCode::UNKNOWN;
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(code), BoundedMessage(status.message()));
+  const std::string message = BoundedMessage(status.message());
+  google::rpc::ErrorInfo info;
+  info.set_reason(ReasonNameOf(status));
+  info.set_domain(std::string(kErrorDomain));
+  for (const auto& [key, value] : MetadataOf(status)) {
+    (*info.mutable_metadata())[key] = BoundedMessage(value);
+  }
+  google::rpc::Status details;
+  details.set_code(code);
+  details.set_message(message);
+  google::protobuf::Any* any = details.add_details();
+  any->set_type_url(kErrorInfoTypeUrl);
+  any->set_value(info.SerializeAsString());
+  return grpc::Status(static_cast<grpc::StatusCode>(code), message,
+                      details.SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   const int code = static_cast<int>(status.error_code());
-  if (code < 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
-    return absl::UnknownError(status.error_message());
+  absl::Status out =
+      code < 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)
+          ? absl::UnknownError(status.error_message())
+          : absl::Status(static_cast<absl::StatusCode>(code), status.error_message());
+  google::rpc::Status details;
+  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) {
+    return out;
   }
-  return absl::Status(static_cast<absl::StatusCode>(code), status.error_message());
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.type_url() != kErrorInfoTypeUrl || !info.ParseFromString(any.value())) continue;
+    ErrorMetadata metadata(info.metadata().begin(), info.metadata().end());
+    return WithReasonName(std::move(out), info.reason(), metadata);
+  }
+  return out;
+}
+
+std::string StatusCodeName(absl::StatusCode code) {
+  const std::string name = absl::StatusCodeToString(code);
+  return name.empty() ? absl::StrCat("CODE_", static_cast<int>(code)) : name;
 }
 
 }  // namespace faceserve
