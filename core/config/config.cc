@@ -6,8 +6,8 @@
 //  * converts the tree into Config, rejecting unknown keys and bad values,
 //  * lists the keys for the documentation (FormatConfigKeys).
 // Checks that span several keys (unique names, the default embedding
-// predictor) run after the conversion. yaml-cpp is used only in this file;
-// every YAML::Exception is caught here and becomes a status.
+// predictor) run after the conversion. yaml-cpp is used only here and in
+// config_base (files with `base:`); every YAML::Exception becomes a status.
 #include "core/config/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -31,6 +31,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "core/config/config_base.h"
 
 namespace faceserve {
 namespace {
@@ -817,9 +818,8 @@ absl::Status ValidateAcrossKeys(const Config& config, const ErrorContext& ctx) {
 
 // ---------------------------------------------------------------------------
 
-// `source` names the text in messages ("" for ParseConfig).
-absl::StatusOr<Config> ParseConfigFrom(const std::string& yaml_text,
-                                       const std::vector<std::string>& overrides,
+// `source` names the file in messages ("" for ParseConfig's text).
+absl::StatusOr<Config> ParseConfigNode(YAML::Node root, const std::vector<std::string>& overrides,
                                        const std::string& source) {
   auto prefixed = [&](const absl::Status& s) {
     return source.empty() ? s
@@ -827,14 +827,6 @@ absl::StatusOr<Config> ParseConfigFrom(const std::string& yaml_text,
   };
   Config config;
   try {
-    YAML::Node root;
-    try {
-      root = YAML::Load(yaml_text);
-    } catch (const YAML::Exception& e) {
-      return prefixed(absl::InvalidArgumentError(
-          absl::StrCat("invalid YAML at line ", e.mark.line + 1, ", column ",
-                       e.mark.column + 1, ": ", e.msg)));
-    }
     if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);  // unshared
     if (!root.IsMap()) {
       return prefixed(absl::InvalidArgumentError(
@@ -885,25 +877,21 @@ void FormatKeys(const Binder& binder, const std::string& path, std::string* out)
 
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
                                    const std::vector<std::string>& overrides) {
-  return ParseConfigFrom(yaml_text, overrides, "");
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid YAML at line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+  }
+  return ParseConfigNode(root, overrides, "");
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& path,
                                   const std::vector<std::string>& overrides) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return absl::NotFoundError(absl::StrCat("config file not found: ", path));
-  }
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat("config path is a directory: ", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read config file: ", path));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseConfigFrom(text.str(), overrides, path);
+  absl::StatusOr<YAML::Node> root = LoadYamlWithBase(path);
+  if (!root.ok()) return root.status();
+  return ParseConfigNode(*root, overrides, path);
 }
 
 std::string FormatConfigKeys() {

@@ -66,71 +66,64 @@ absl::StatusOr<Config> Minimal(const std::vector<std::string>& overrides) {
 // ---------------------------------------------------------------------------
 // Shipped files
 
-TEST(ConfigTest, FaceApiYamlParsesToTheFaceApiModelSet) {
-  absl::StatusOr<Config> config =
-      LoadConfig(kSourceDir + "/config/faceapi.yaml", {});
+// config/faceapi.yaml is face-api's pipeline: its detector with face-api's
+// own constants (minConfidence 0.5, NMS IoU 0.5, 100 faces), no zoom-out
+// pass, and the landmark source first so that the crops that need the 68
+// landmarks can have them.
+TEST(ConfigTest, FaceApiYamlIsFaceApisPipeline) {
+  absl::StatusOr<Config> config = LoadConfig(kSourceDir + "/config/faceapi.yaml", {});
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->server.listen, "0.0.0.0:50051");
-  EXPECT_EQ(config->metrics.listen, "0.0.0.0:9464");
-  EXPECT_EQ(config->device.device, "auto");
-  EXPECT_EQ(config->device.intra_op_threads, 1);
-  EXPECT_TRUE(config->device.pin_cpu_passes);
-  EXPECT_TRUE(config->device.preheat);
-  EXPECT_EQ(config->detector.name, "ssd_mobilenetv1");
   EXPECT_EQ(config->detector.model, "ssd_mobilenetv1.pt");
   EXPECT_FLOAT_EQ(config->detector.min_score, 0.5f);
   EXPECT_FLOAT_EQ(config->detector.nms_iou, 0.5f);
   EXPECT_EQ(config->detector.max_faces, 100);
-  EXPECT_EQ(config->detector.batching.max_batch_size, 1);
-  EXPECT_EQ(config->detector.batching.max_queue_delay_us, 5000);
-  EXPECT_EQ(config->detector.batching.max_queue_size, 256);
-  EXPECT_EQ(config->detector.batching.num_workers, 2);
-
-  ASSERT_EQ(config->predictors.size(), 4u);
-  const PredictorConfig& landmarks = config->predictors[0];
-  EXPECT_EQ(landmarks.name, "landmarks");
-  EXPECT_EQ(landmarks.model, "face_landmark_68.pt");
-  EXPECT_EQ(landmarks.crop.method, CropConfig::Method::kBox);
-  EXPECT_EQ(landmarks.crop.box, CropConfig::BoxSource::kDetection);
-  ASSERT_EQ(landmarks.heads.size(), 1u);
-  EXPECT_EQ(landmarks.heads[0].name, "landmarks_68");
-  EXPECT_EQ(landmarks.heads[0].kind, HeadKind::kLandmarks);
-
-  const PredictorConfig& expression = config->predictors[1];
-  EXPECT_EQ(expression.name, "expression");
-  EXPECT_EQ(expression.crop.box, CropConfig::BoxSource::kLandmarks);
-  ASSERT_EQ(expression.heads.size(), 1u);
-  EXPECT_EQ(expression.heads[0].kind, HeadKind::kClassification);
-  EXPECT_EQ(expression.heads[0].labels,
-            (std::vector<std::string>{"neutral", "happy", "sad", "angry", "fearful",
-                                      "disgusted", "surprised"}));
-
-  const PredictorConfig& age_gender = config->predictors[2];
-  EXPECT_EQ(age_gender.name, "age_gender");
-  ASSERT_EQ(age_gender.heads.size(), 2u);
-  EXPECT_EQ(age_gender.heads[0].name, "age");
-  EXPECT_EQ(age_gender.heads[0].kind, HeadKind::kRegression);
-  EXPECT_EQ(age_gender.heads[0].output, 0);
-  EXPECT_EQ(age_gender.heads[0].value_names, std::vector<std::string>{"age_years"});
-  EXPECT_EQ(age_gender.heads[1].name, "gender");
-  EXPECT_EQ(age_gender.heads[1].output, 1);
-  EXPECT_EQ(age_gender.heads[1].labels, (std::vector<std::string>{"male", "female"}));
-
-  const PredictorConfig& embedding = config->predictors[3];
-  EXPECT_EQ(embedding.name, "embedding");
-  EXPECT_EQ(embedding.model, "face_recognition.pt");
-  EXPECT_EQ(embedding.crop.method, CropConfig::Method::kSimilarity);
-  EXPECT_FLOAT_EQ(embedding.crop.padding, 0.25f);
-  EXPECT_EQ(embedding.crop.size, 150);
-  ASSERT_EQ(embedding.heads.size(), 1u);
-  EXPECT_EQ(embedding.heads[0].kind, HeadKind::kEmbedding);
+  EXPECT_FLOAT_EQ(config->detector.zoom_out.trigger_width, 0.0f);
+  ASSERT_FALSE(config->predictors.empty());
+  EXPECT_EQ(config->predictors[0].heads.at(0).kind, HeadKind::kLandmarks);
   for (const PredictorConfig& p : config->predictors) {
-    EXPECT_EQ(p.batching.max_batch_size, 16) << p.name;
-    EXPECT_EQ(p.batching.max_queue_delay_us, 2000) << p.name;
-    EXPECT_EQ(p.batching.max_queue_size, 1024) << p.name;
-    EXPECT_EQ(p.batching.num_workers, 1) << p.name;
+    if (p.crop.box != CropConfig::BoxSource::kDetection) {
+      EXPECT_NE(&p, &config->predictors[0]) << p.name << " needs landmarks made before it";
+    }
+    EXPECT_LE(p.batching.max_batch_size, p.batching.max_queue_size) << p.name;
   }
-  EXPECT_EQ(config->default_embedding_predictor, "embedding");
+  bool default_has_embedding = false;
+  for (const PredictorConfig& p : config->predictors) {
+    if (p.name != config->default_embedding_predictor) continue;
+    for (const HeadConfig& h : p.heads) default_has_embedding |= h.kind == HeadKind::kEmbedding;
+  }
+  EXPECT_TRUE(default_has_embedding);
+}
+
+// Every shipped file loads, and its batches fit its queues.
+TEST(ConfigTest, EveryShippedConfigLoads) {
+  for (const char* name : {"default", "faceapi", "faceapi-unbatched", "full", "gpu"}) {
+    absl::StatusOr<Config> config =
+        LoadConfig(kSourceDir + "/config/" + name + ".yaml", {});
+    ASSERT_TRUE(config.ok()) << name << ": " << config.status();
+    EXPECT_LE(config->detector.batching.max_batch_size, config->detector.batching.max_queue_size)
+        << name;
+    for (const PredictorConfig& p : config->predictors) {
+      EXPECT_LE(p.batching.max_batch_size, p.batching.max_queue_size) << name << " " << p.name;
+    }
+  }
+}
+
+// config/full.yaml is default.yaml plus more predictors: default's come
+// first, unchanged, and the utilizers are on.
+TEST(ConfigTest, FullYamlIsDefaultPlusMorePredictors) {
+  absl::StatusOr<Config> def = LoadConfig(kSourceDir + "/config/default.yaml", {});
+  absl::StatusOr<Config> full = LoadConfig(kSourceDir + "/config/full.yaml", {});
+  ASSERT_TRUE(def.ok()) << def.status();
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->detector.model, def->detector.model);
+  EXPECT_EQ(full->detector.min_score, def->detector.min_score);
+  ASSERT_GT(full->predictors.size(), def->predictors.size());
+  for (size_t i = 0; i < def->predictors.size(); ++i) {
+    EXPECT_EQ(full->predictors[i].name, def->predictors[i].name);
+    EXPECT_EQ(full->predictors[i].model, def->predictors[i].model);
+    EXPECT_EQ(full->predictors[i].verify_threshold, def->predictors[i].verify_threshold);
+  }
+  EXPECT_TRUE(full->utilizers.head_pose);
 }
 
 // config/default.yaml: the measured-best detector (RetinaFace with its
@@ -189,8 +182,6 @@ TEST(ConfigTest, FaceApiUnbatchedIsFaceApiWithEveryBatchSizeOne) {
   }
   absl::StatusOr<Config> forced = LoadConfig(kSourceDir + "/config/faceapi.yaml", unbatch);
   ASSERT_TRUE(forced.ok()) << forced.status();
-  EXPECT_EQ(ReadFile(kSourceDir + "/config/faceapi-unbatched.yaml").find("max_batch_size: 4"),
-            std::string::npos);
   // Compare the parts that the two files must share.
   EXPECT_EQ(forced->server.listen, unbatched->server.listen);
   EXPECT_EQ(forced->server.max_message_bytes, unbatched->server.max_message_bytes);
@@ -588,6 +579,73 @@ TEST(ConfigErrorTest, MissingFileIsNotFound) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(Contains(std::string(result.status().message()), "/nonexistent/faceserve.yaml"));
+}
+
+// `base:` (core/config/config_base.h), with files in a temporary folder.
+class ConfigBaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("faceserve_config_base_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigBaseTest, MapsMergeKeyByKeyAndNamedListsByName) {
+  Write("base.yaml", "detector: {model: det.pt}\n"
+                    "server: {listen: 1.2.3.4:5, request_threads: 3}\n"
+                         "predictors:\n"
+                         "  - {name: a, model: a.pt, heads: [{name: h, kind: embedding}],\n"
+                         "     batching: {max_batch_size: 2, max_queue_size: 8}}\n"
+                         "  - {name: b, model: b.pt, heads: [{name: h, kind: embedding}]}\n");
+  const std::string variant = Write("variant.yaml",
+                                    "base: base.yaml\n"
+                                    "server: {request_threads: 7}\n"
+                                    "predictors:\n"
+                                    "  - {name: a, batching: {max_batch_size: 4}}\n"
+                                    "  - {name: c, model: c.pt, heads: [{name: h, kind: embedding}]}\n");
+  absl::StatusOr<Config> config = LoadConfig(variant, {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.listen, "1.2.3.4:5");  // from the base
+  EXPECT_EQ(config->server.request_threads, 7);   // the variant's
+  ASSERT_EQ(config->predictors.size(), 3u);
+  EXPECT_EQ(config->predictors[0].name, "a");
+  EXPECT_EQ(config->predictors[0].model, "a.pt");
+  EXPECT_EQ(config->predictors[0].batching.max_batch_size, 4);
+  EXPECT_EQ(config->predictors[0].batching.max_queue_size, 8);
+  EXPECT_EQ(config->predictors[1].name, "b");
+  EXPECT_EQ(config->predictors[2].name, "c");
+}
+
+TEST_F(ConfigBaseTest, OverridesApplyAfterTheBaseAndBasesNest) {
+  Write("a.yaml", std::string(kMinimal) + "server: {request_threads: 3}\n");
+  Write("b.yaml", "base: a.yaml\nserver: {default_deadline_ms: 1234}\n");
+  const std::string c = Write("c.yaml", "base: b.yaml\n");
+  absl::StatusOr<Config> config = LoadConfig(c, {"server.request_threads=5"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->server.request_threads, 5);
+  EXPECT_EQ(config->server.default_deadline_ms, 1234);
+}
+
+TEST_F(ConfigBaseTest, MissingBaseAndCyclesAreErrorsNamingTheFiles) {
+  const std::string missing = Write("missing.yaml", "base: nowhere.yaml\n");
+  absl::StatusOr<Config> a = LoadConfig(missing, {});
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(std::string(a.status().message()), "nowhere.yaml")) << a.status();
+  Write("x.yaml", "base: y.yaml\n");
+  const std::string y = Write("y.yaml", "base: x.yaml\n");
+  absl::StatusOr<Config> b = LoadConfig(y, {});
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(std::string(b.status().message()), "cycle")) << b.status();
+  const std::string bad = Write("bad.yaml", "base: [1, 2]\n");
+  EXPECT_EQ(LoadConfig(bad, {}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ConfigErrorTest, FileErrorsNameTheFile) {
