@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "client/analyze_file.h"
 #include "client/commands.h"
 #include "client/image_files.h"
 #include "client/json_output.h"
@@ -50,25 +51,14 @@ int RunAnalyzeCommand(const CommandContext& ctx, const ParsedArgs& args) {
   int exit_code = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::string& path = args.positional[i];
-    auto bytes = ReadFileBytes(path);
-    if (!bytes.ok()) {
-      ctx.PrintError(bytes.status());
+    absl::StatusOr<v1::AnalyzeResponse> analyzed =
+        AnalyzeFile(*stub, ctx.connection, path, options);
+    if (!analyzed.ok()) {
+      ctx.PrintError(analyzed.status());
       exit_code = 1;
       continue;
     }
-    v1::AnalyzeRequest request;
-    request.mutable_image()->set_encoded(*std::move(bytes));
-    *request.mutable_options() = options;
-    v1::AnalyzeResponse response;
-    grpc::ClientContext context;
-    SetDeadline(ctx.connection, context);
-    grpc::Status status = stub->Analyze(&context, request, &response);
-    if (!status.ok()) {
-      absl::Status s = FromGrpcStatus(status);
-      ctx.PrintError(absl::Status(s.code(), absl::StrCat(path, ": ", s.message())));
-      exit_code = 1;
-      continue;
-    }
+    const v1::AnalyzeResponse& response = *analyzed;
 
     AnalyzeJsonOptions json_options;
     json_options.include_embeddings = embeddings;

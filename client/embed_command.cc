@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/commands.h"
+#include "core/error_reason.h"
 #include "client/image_files.h"
 #include "client/json_output.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
@@ -40,7 +41,7 @@ int RunEmbedCommand(const CommandContext& ctx, const ParsedArgs& args) {
     grpc::Status status = stub->Embed(&context, request, &response);
     if (!status.ok()) {
       absl::Status s = FromGrpcStatus(status);
-      ctx.PrintError(absl::Status(s.code(), absl::StrCat(path, ": ", s.message())));
+      ctx.PrintError(WithPrefix(s, absl::StrCat(path, ": ")));
       exit_code = 1;
       continue;
     }

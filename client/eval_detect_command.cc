@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/analyze_file.h"
 #include "client/commands.h"
 #include "client/detection_metrics.h"
 #include "client/image_files.h"
@@ -91,20 +92,13 @@ int RunEvalDetectCommand(const CommandContext& ctx, const ParsedArgs& args) {
     // The image beside the CSV, or in its images/ folder.
     std::string path = JoinPath(root, image);
     if (!std::filesystem::exists(path)) path = JoinPath(JoinPath(root, "images"), image);
-    auto bytes = ReadFileBytes(path);
-    if (!bytes.ok()) return ctx.Fail(bytes.status());
-    v1::AnalyzeRequest request;
-    request.mutable_image()->set_encoded(*std::move(bytes));
-    request.mutable_options()->set_detect_only(true);
-    request.mutable_options()->set_min_detection_score(static_cast<float>(*min_score));
-    v1::AnalyzeResponse response;
-    grpc::ClientContext context;
-    SetDeadline(ctx.connection, context);
-    grpc::Status status = stub->Analyze(&context, request, &response);
-    if (!status.ok()) {
-      absl::Status s = FromGrpcStatus(status);
-      return ctx.Fail(absl::Status(s.code(), absl::StrCat(image, ": ", s.message())));
-    }
+    v1::AnalyzeOptions options;
+    options.set_detect_only(true);
+    options.set_min_detection_score(static_cast<float>(*min_score));
+    absl::StatusOr<v1::AnalyzeResponse> analyzed =
+        AnalyzeFile(*stub, ctx.connection, path, options);
+    if (!analyzed.ok()) return ctx.Fail(analyzed.status());
+    const v1::AnalyzeResponse& response = *analyzed;
     std::vector<BoxXyxy> detected;
     for (const v1::Face& face : response.faces()) {
       detected.push_back({face.box().x1(), face.box().y1(), face.box().x2(), face.box().y2()});

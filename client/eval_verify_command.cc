@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/commands.h"
+#include "core/error_reason.h"
 #include "client/image_files.h"
 #include "client/json_output.h"
 #include "client/pairs_csv.h"
@@ -239,7 +240,7 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
     grpc::Status status = stub->Verify(&context, request, &response);
     if (!status.ok()) {
       absl::Status s = FromGrpcStatus(status);
-      return ctx.Fail(absl::Status(s.code(), absl::StrCat("reading the server's threshold: ", s.message())));
+      return ctx.Fail(WithPrefix(s, "reading the server's threshold: "));
     }
     threshold = response.threshold();
     if (model.empty()) model = response.model();

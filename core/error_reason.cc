@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace faceserve {
@@ -75,9 +76,15 @@ std::string ReasonNameOf(const absl::Status& status) {
   return std::string(ReasonName(ReasonOf(status)));
 }
 
-bool HasReason(const absl::Status& status) {
-  return status.GetPayload(kPayloadUrl).has_value();
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
 }
+
+bool HasReason(const absl::Status& status) { return status.GetPayload(kPayloadUrl).has_value(); }
 
 ErrorReason ReasonOf(const absl::Status& status) {
   if (auto payload = status.GetPayload(kPayloadUrl)) {
@@ -86,9 +93,12 @@ ErrorReason ReasonOf(const absl::Status& status) {
     if (std::optional<ErrorReason> r = ReasonFromName(name)) return *r;
   }
   switch (status.code()) {
-    case absl::StatusCode::kCancelled: return ErrorReason::kCancelled;
-    case absl::StatusCode::kDeadlineExceeded: return ErrorReason::kDeadlineExceeded;
-    default: return ErrorReason::kInternal;
+    case absl::StatusCode::kCancelled:
+      return ErrorReason::kCancelled;
+    case absl::StatusCode::kDeadlineExceeded:
+      return ErrorReason::kDeadlineExceeded;
+    default:
+      return ErrorReason::kInternal;
   }
 }
 

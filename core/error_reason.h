@@ -19,26 +19,26 @@ namespace faceserve {
 
 enum class ErrorReason {
   // The request.
-  kInvalidField,          // INVALID_ARGUMENT: a field's value; metadata "field"
-  kImageEmpty,            // INVALID_ARGUMENT: no image bytes
-  kUnsupportedFormat,     // INVALID_ARGUMENT: not JPEG, PNG, WebP or BMP
-  kImageUndecodable,      // INVALID_ARGUMENT: a known format, but corrupt or truncated
-  kInvalidRawImage,       // INVALID_ARGUMENT: raw pixels that disagree with their size
-  kImageTooLarge,         // RESOURCE_EXHAUSTED: over reader.max_bytes or max_pixels
-  kUnknownPredictor,      // INVALID_ARGUMENT: a predictor name not configured
+  kInvalidField,             // INVALID_ARGUMENT: a field's value; metadata "field"
+  kImageEmpty,               // INVALID_ARGUMENT: no image bytes
+  kUnsupportedFormat,        // INVALID_ARGUMENT: not JPEG, PNG, WebP or BMP
+  kImageUndecodable,         // INVALID_ARGUMENT: a known format, but corrupt or truncated
+  kInvalidRawImage,          // INVALID_ARGUMENT: raw pixels that disagree with their size
+  kImageTooLarge,            // RESOURCE_EXHAUSTED: over reader.max_bytes or max_pixels
+  kUnknownPredictor,         // INVALID_ARGUMENT: a predictor name not configured
   kNotAnEmbeddingPredictor,  // INVALID_ARGUMENT: the predictor makes no embedding
   kEmbeddingSizeMismatch,    // INVALID_ARGUMENT: an embedding of the wrong length
   // The outcome.
-  kNoFace,                // NOT_FOUND: Verify found no face in an image
+  kNoFace,  // NOT_FOUND: Verify found no face in an image
   // The server.
-  kModelNotConfigured,    // FAILED_PRECONDITION: no model for what was asked
-  kModelsNotReady,        // UNAVAILABLE: loading, preheating, or failed to load
-  kShuttingDown,          // UNAVAILABLE: draining after SIGTERM
-  kTooManyCalls,          // RESOURCE_EXHAUSTED: over server.max_concurrent_calls
-  kQueueFull,             // RESOURCE_EXHAUSTED: a model's batch queue is full
-  kDeadlineExceeded,      // DEADLINE_EXCEEDED: the call's deadline passed
-  kCancelled,             // CANCELLED: the client went away
-  kInternal,              // INTERNAL, UNKNOWN and codes without a reason of their own
+  kModelNotConfigured,  // FAILED_PRECONDITION: no model for what was asked
+  kModelsNotReady,      // UNAVAILABLE: loading, preheating, or failed to load
+  kShuttingDown,        // UNAVAILABLE: draining after SIGTERM
+  kTooManyCalls,        // RESOURCE_EXHAUSTED: over server.max_concurrent_calls
+  kQueueFull,           // RESOURCE_EXHAUSTED: a model's batch queue is full
+  kDeadlineExceeded,    // DEADLINE_EXCEEDED: the call's deadline passed
+  kCancelled,           // CANCELLED: the client went away
+  kInternal,            // INTERNAL, UNKNOWN and codes without a reason of their own
 };
 
 // The published name, e.g. "NO_FACE".
@@ -66,6 +66,10 @@ ErrorReason ReasonOf(const absl::Status& status);
 std::string ReasonNameOf(const absl::Status& status);
 // Whether a reason was set explicitly (not defaulted from the code).
 bool HasReason(const absl::Status& status);
+
+// `status` with `prefix` before its message, same code, reason and metadata
+// (e.g. the file a client was reading).
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix);
 ErrorMetadata MetadataOf(const absl::Status& status);
 
 }  // namespace faceserve

@@ -487,40 +487,37 @@ class FaceFeatureExtractor(nn.Module):
         return F.avg_pool2d(out, 7, 2)  # tf.avgPool 7x7 stride 2 'valid'
 
 
-class FaceLandmark68Net(nn.Module):
+class _FeatureHeadNet(nn.Module):
+    """face-api's FaceProcessor: the shared feature extractor, then one linear
+    layer of OUTPUTS values."""
+
+    OUTPUTS = 0
+
+    def __init__(self):
+        super().__init__()
+        self.features = FaceFeatureExtractor()
+        self.fc = nn.Linear(256, self.OUTPUTS)
+
+    def load_faceapi(self, w):
+        self.features.load(w)
+        set_linear(self.fc, w, "fc/weights", "fc/bias")
+
+    def forward(self, x):
+        f = self.features(x)
+        return self.fc(f.reshape(f.shape[0], -1))
+
+
+class FaceLandmark68Net(_FeatureHeadNet):
     """Input [N,3,112,112] -> [N,136] (x0,y0,x1,y1,... in [0,1] of the 112 input)."""
 
-    def __init__(self):
-        super().__init__()
-        self.features = FaceFeatureExtractor()
-        self.fc = nn.Linear(256, 136)
-
-    def load_faceapi(self, w):
-        self.features.load(w)
-        set_linear(self.fc, w, "fc/weights", "fc/bias")
-
-    def forward(self, x):
-        f = self.features(x)
-        return self.fc(f.reshape(f.shape[0], -1))
+    OUTPUTS = 136
 
 
-class FaceExpressionNet(nn.Module):
+class FaceExpressionNet(_FeatureHeadNet):
     """Input [N,3,112,112] -> [N,7] logits (face-api applies softmax)."""
 
+    OUTPUTS = 7
     LABELS = ["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
-
-    def __init__(self):
-        super().__init__()
-        self.features = FaceFeatureExtractor()
-        self.fc = nn.Linear(256, 7)
-
-    def load_faceapi(self, w):
-        self.features.load(w)
-        set_linear(self.fc, w, "fc/weights", "fc/bias")
-
-    def forward(self, x):
-        f = self.features(x)
-        return self.fc(f.reshape(f.shape[0], -1))
 
 
 # --------------------------------------------------------------------------

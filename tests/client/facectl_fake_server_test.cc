@@ -15,6 +15,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/error_reason.h"
+#include "proto/rpc_status.h"
 #include "client/facectl.h"
 #include "client/image_files.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
@@ -41,7 +43,9 @@ class FakeFaceService final : public v1::FaceService::CallbackService {
     if (request->options().detect_only()) ++detect_only_calls;
     auto* reactor = context->DefaultReactor();
     if (request->image().encoded() == "fail") {
-      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot decode image"));
+      // As the real server answers: with its ErrorInfo reason.
+      reactor->Finish(ToGrpcStatus(WithReason(absl::InvalidArgumentError("cannot decode image"),
+                                              ErrorReason::kImageUndecodable)));
       return reactor;
     }
     response->set_image_width_px(64);
@@ -203,8 +207,10 @@ TEST_F(FacectlFakeServerTest, AnalyzeDetectOnlyAsksForDetectionAloneAndPrintsTru
 TEST_F(FacectlFakeServerTest, AnalyzeReportsAFailingImageAndGoesOn) {
   const CliRun r = Facectl({"analyze", File("bad.jpg", "fail"), File("good.jpg", "1,0")});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("error: INVALID_ARGUMENT: "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("cannot decode image"), std::string::npos) << r.err;
+  // The code, then the server's reason, then the file and the message.
+  EXPECT_NE(r.err.find("error: INVALID_ARGUMENT [IMAGE_UNDECODABLE]: "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("bad.jpg: cannot decode image"), std::string::npos) << r.err;
   ASSERT_EQ(Lines(r.out).size(), 1u);
   EXPECT_EQ(service_.analyze_calls.load(), 2);
 }
@@ -400,8 +406,9 @@ TEST_F(FacectlFakeServerTest, EvalDetectFailsOnBadRowsAndMissingImages) {
   File("f.jpg", "fail");
   r = Facectl({"eval-detect", File("fail.csv", "image,x1,y1,x2,y2\nf.jpg,0,0,1,1\n")});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("error: INVALID_ARGUMENT: f.jpg: cannot decode"), std::string::npos)
+  EXPECT_NE(r.err.find("error: INVALID_ARGUMENT [IMAGE_UNDECODABLE]: "), std::string::npos)
       << r.err;
+  EXPECT_NE(r.err.find("f.jpg: cannot decode"), std::string::npos) << r.err;
 }
 
 TEST_F(FacectlFakeServerTest, HealthIsServing) {
