@@ -174,10 +174,11 @@ std::string FacectlUsage() {
       "  eval-face-sizes  detection of one face at every size (the face-size sweep)\n"
       "  bench        load test with many concurrent calls\n"
       "  health       grpc.health.v1 check\n\n";
-  absl::StrAppend(&usage, kGlobalOptions,
-                  "\nExit status: 0 success; 1 failure (\"error: <CODE> [<REASON>]: <message>\" on stderr,\n"
-                  "the [<REASON>] when the server sent one: NO_FACE, IMAGE_TOO_LARGE, ...);\n"
-                  "2 bad usage. 'facectl COMMAND --help' describes a command.\n");
+  absl::StrAppend(
+      &usage, kGlobalOptions,
+      "\nExit status: 0 success; 1 failure (\"error: <CODE> [<REASON>]: <message>\" on stderr,\n"
+      "the [<REASON>] when the server sent one: NO_FACE, IMAGE_TOO_LARGE, ...);\n"
+      "2 bad usage. 'facectl COMMAND --help' describes a command.\n");
   return usage;
 }
 

@@ -17,8 +17,7 @@
 namespace faceserve {
 
 struct ModelLoader {
-  using Load =
-      std::function<absl::StatusOr<std::shared_ptr<ModelRunner>>(const std::string& path)>;
+  using Load = std::function<absl::StatusOr<std::shared_ptr<ModelRunner>>(const std::string& path)>;
 
   ModelLoader() = default;
   // From any callable of Load's signature (a lambda in tests).

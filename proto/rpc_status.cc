@@ -71,8 +71,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   google::protobuf::Any* any = details.add_details();
   any->set_type_url(kErrorInfoTypeUrl);
   any->set_value(info.SerializeAsString());
-  return grpc::Status(static_cast<grpc::StatusCode>(code), message,
-                      details.SerializeAsString());
+  return grpc::Status(static_cast<grpc::StatusCode>(code), message, details.SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/error_reason.h"
+#include "proto/rpc_status.h"
 #include "server/metrics.h"
 #include "server/proto_convert.h"
-#include "proto/rpc_status.h"
 
 namespace faceserve {
 namespace {
@@ -110,8 +110,8 @@ FaceServiceImpl::FaceServiceImpl(const ServerConfig& config, FacePipeline* pipel
 FaceServiceImpl::~FaceServiceImpl() = default;
 
 absl::Status FaceServiceImpl::Admit() {
-  const absl::Status shutting_down = WithReason(
-      absl::UnavailableError("server is shutting down"), ErrorReason::kShuttingDown);
+  const absl::Status shutting_down =
+      WithReason(absl::UnavailableError("server is shutting down"), ErrorReason::kShuttingDown);
   if (shutting_down_.load()) return shutting_down;
   const PipelineState state = pipeline_->state();
   if (state != PipelineState::kReady) {
@@ -131,9 +131,9 @@ absl::Status FaceServiceImpl::Admit() {
   if (now > config_.max_concurrent_calls) {
     ReleaseSlot();
     Release();
-    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                          "too many concurrent calls (server.max_concurrent_calls = ",
-                          config_.max_concurrent_calls, "); retry later")),
+    return WithReason(absl::ResourceExhaustedError(
+                          absl::StrCat("too many concurrent calls (server.max_concurrent_calls = ",
+                                       config_.max_concurrent_calls, "); retry later")),
                       ErrorReason::kTooManyCalls);
   }
   if (metrics_ != nullptr) metrics_->AddRequestsInFlight(1);
@@ -210,8 +210,7 @@ grpc::ServerUnaryReactor* FaceServiceImpl::Embed(grpc::CallbackServerContext* co
                                                  v1::EmbedResponse* response) {
   return Start("Embed", context, *request, &EmbedCallFromProto,
                [this, response](std::shared_ptr<Call> call, EmbedCall in) {
-                 pipeline_->Embed(std::move(in.image), std::move(in.options),
-                                  MakeCallContext(call),
+                 pipeline_->Embed(std::move(in.image), std::move(in.options), MakeCallContext(call),
                                   [call, response](absl::StatusOr<EmbedResult> result) {
                                     if (result.ok()) EmbedResultToProto(*result, response);
                                     call->FinishWith(result.status());

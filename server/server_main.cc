@@ -97,10 +97,10 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
 // The advice in the error for a missing model file: every model faceserve
 // ships comes out of models/export.py under its file's stem.
 std::string ExportHint(const std::string& models_dir, const std::string& stem) {
-  return absl::StrCat("To export it, run from the repository root: /usr/bin/python3 "
-                      "models/export.py --out ",
-                      models_dir, " --only ", stem,
-                      " (scripts/bootstrap.sh exports every model faceserve ships)");
+  return absl::StrCat(
+      "To export it, run from the repository root: /usr/bin/python3 "
+      "models/export.py --out ",
+      models_dir, " --only ", stem, " (scripts/bootstrap.sh exports every model faceserve ships)");
 }
 
 // Preheat ran into an error: the main thread is told through SIGUSR1.
@@ -199,8 +199,8 @@ int Run(int argc, char** argv) {
     if (p->state() == PipelineState::kShuttingDown) {
       // SIGTERM came first: Preheat() stopped between batch sizes (CANCELLED)
       // or finished without making the pipeline ready. Not a failure.
-      LogEvent(absl::StrCat("preheat stopped after ", absl::FormatDuration(took),
-                            ": shutting down"));
+      LogEvent(
+          absl::StrCat("preheat stopped after ", absl::FormatDuration(took), ": shutting down"));
       return;
     }
     if (!status.ok()) {

@@ -165,10 +165,10 @@ class BatchedModelImpl final : public BatchedModel {
     }
     if (full) {
       if (observer_) observer_->OnDrop(name_, DropReason::kQueueFull);
-      return WithReason(absl::ResourceExhaustedError(
-                            "queue of model " + name_ + " is full (" +
-                            std::to_string(options_.max_queue_size) + " items)"),
-                        ErrorReason::kQueueFull);
+      return WithReason(
+          absl::ResourceExhaustedError("queue of model " + name_ + " is full (" +
+                                       std::to_string(options_.max_queue_size) + " items)"),
+          ErrorReason::kQueueFull);
     }
     if (signal)
       cv_.Signal();  // after releasing mu_: the waiter can run at once
@@ -194,7 +194,7 @@ class BatchedModelImpl final : public BatchedModel {
     for (Item& item : orphans) {
       if (observer_) observer_->OnDrop(name_, DropReason::kShutdown);
       item.done(WithReason(absl::UnavailableError("model " + name_ + " is shutting down"),
-                             ErrorReason::kShuttingDown));
+                           ErrorReason::kShuttingDown));
     }
     for (std::thread& t : workers_) {
       if (t.joinable()) t.join();

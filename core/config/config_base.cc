@@ -40,9 +40,8 @@ absl::StatusOr<YAML::Node> LoadFile(const std::string& path) {
     if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
     return root;
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": invalid YAML at line ",
-                                                   e.mark.line + 1, ", column ",
-                                                   e.mark.column + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": invalid YAML at line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
   }
 }
 
@@ -62,9 +61,9 @@ absl::StatusOr<YAML::Node> Load(const std::string& path, std::vector<std::string
   if (!root.ok() || !root->IsMap() || !(*root)["base"]) return root;
   const YAML::Node base_key = (*root)["base"];
   if (!base_key.IsScalar() || base_key.Scalar().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": base: expected the path of another configuration file (line ",
-        base_key.Mark().line + 1, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": base: expected the path of another configuration file (line ",
+                     base_key.Mark().line + 1, ")"));
   }
   std::filesystem::path base_path(base_key.Scalar());
   if (base_path.is_relative()) base_path = std::filesystem::path(path).parent_path() / base_path;

@@ -25,15 +25,14 @@ std::string HowToProduce(const std::string& models_dir, const fs::path& model_pa
   const std::string stem = model_path.stem().string();
   std::string advice = hint ? hint(models_dir.empty() ? "." : models_dir, stem) : "";
   if (!advice.empty()) advice += "; ";
-  return absl::StrCat(advice, "a model of your own needs its TorchScript file and its card ",
-                      stem, ".yaml there (README, \"Your own predictor\")");
+  return absl::StrCat(advice, "a model of your own needs its TorchScript file and its card ", stem,
+                      ".yaml there (README, \"Your own predictor\")");
 }
 
 }  // namespace
 
-absl::StatusOr<ModelFiles> LocateModelFiles(const std::string& models_dir,
-                                            const std::string& file, const std::string& role,
-                                            const MissingModelHint& hint) {
+absl::StatusOr<ModelFiles> LocateModelFiles(const std::string& models_dir, const std::string& file,
+                                            const std::string& role, const MissingModelHint& hint) {
   if (file.empty()) return absl::InvalidArgumentError(absl::StrCat(role, ": no model file set"));
   const fs::path model_path =
       fs::path(file).is_absolute() || models_dir.empty() ? fs::path(file) : fs::path(models_dir) / file;
@@ -49,9 +48,10 @@ absl::StatusOr<ModelFiles> LocateModelFiles(const std::string& models_dir,
         absl::StrCat(role, ": ", where, ". ", HowToProduce(models_dir, model_path, hint)));
   }
   if (!fs::is_regular_file(files.card_path, ec)) {
-    return absl::NotFoundError(absl::StrCat(
-        role, ": model card not found: ", Absolute(files.card_path), " (the exporter writes it beside ",
-        model_path.filename().string(), "). ", HowToProduce(models_dir, model_path, hint)));
+    return absl::NotFoundError(
+        absl::StrCat(role, ": model card not found: ", Absolute(files.card_path),
+                     " (the exporter writes it beside ", model_path.filename().string(), "). ",
+                     HowToProduce(models_dir, model_path, hint)));
   }
   return files;
 }

@@ -27,8 +27,8 @@ using MissingModelHint =
 // either is missing, with a message that starts with `role` (e.g. "detector")
 // and names the absolute path, then `hint`'s advice (when set) and what a
 // model of one's own needs.
-absl::StatusOr<ModelFiles> LocateModelFiles(const std::string& models_dir,
-                                            const std::string& file, const std::string& role,
+absl::StatusOr<ModelFiles> LocateModelFiles(const std::string& models_dir, const std::string& file,
+                                            const std::string& role,
                                             const MissingModelHint& hint = nullptr);
 
 }  // namespace faceserve

@@ -145,8 +145,8 @@ class FacePipelineImpl final : public FacePipeline {
 
 absl::Status FacePipelineImpl::Init(const ModelLoader& loader, BatchObserver* batch_observer) {
   absl::StatusOr<LoadedModel> detector =
-      LoadModel(config_.models_dir, config_.detector.model, "detector",
-                config_.detector.batching, loader, batch_observer);
+      LoadModel(config_.models_dir, config_.detector.model, "detector", config_.detector.batching,
+                loader, batch_observer);
   if (!detector.ok()) return detector.status();
   detector_ = *std::move(detector);
   const ModelCard& card = detector_.card;
@@ -168,14 +168,13 @@ absl::Status FacePipelineImpl::Init(const ModelLoader& loader, BatchObserver* ba
     absl::StatusOr<LoadedModel> m =
         LoadModel(config_.models_dir, pc.model, role, pc.batching, loader, batch_observer);
     if (!m.ok()) return m.status();
-    absl::StatusOr<std::unique_ptr<PredictorRuntime>> p =
-        ResolvePredictor(pc, *std::move(m), role);
+    absl::StatusOr<std::unique_ptr<PredictorRuntime>> p = ResolvePredictor(pc, *std::move(m), role);
     if (!p.ok()) return p.status();
     predictors.push_back(*std::move(p));
   }
   const bool detector_gives_5 = card.outputs.size() >= 3;
-  absl::StatusOr<std::unique_ptr<PredictorStage>> stage = PredictorStage::Create(
-      std::move(predictors), detector_gives_5, &pool_, stage_observer_);
+  absl::StatusOr<std::unique_ptr<PredictorStage>> stage =
+      PredictorStage::Create(std::move(predictors), detector_gives_5, &pool_, stage_observer_);
   if (!stage.ok()) return stage.status();
   predictor_stage_ = *std::move(stage);
 
@@ -199,10 +198,14 @@ absl::Status FacePipelineImpl::Init(const ModelLoader& loader, BatchObserver* ba
 
 absl::Status FacePipelineImpl::Preheat() {
   switch (state_.load()) {
-    case PipelineState::kWarming: break;
-    case PipelineState::kReady: return absl::OkStatus();  // preheated before
-    case PipelineState::kShuttingDown: return absl::CancelledError("shut down before preheating");
-    default: return absl::FailedPreconditionError("the models are not loaded");
+    case PipelineState::kWarming:
+      break;
+    case PipelineState::kReady:
+      return absl::OkStatus();  // preheated before
+    case PipelineState::kShuttingDown:
+      return absl::CancelledError("shut down before preheating");
+    default:
+      return absl::FailedPreconditionError("the models are not loaded");
   }
   // Not warmed: the first calls at each batch size pay LibTorch's
   // optimisation passes (hundreds of ms on CPU, seconds on CUDA).
@@ -296,9 +299,9 @@ absl::StatusOr<const PredictorRuntime*> FacePipelineImpl::EmbeddingPredictor(
           ErrorReason::kUnknownPredictor);
     }
     if (p->embedding_head < 0) {
-      return WithReason(absl::InvalidArgumentError(
-                            absl::StrCat("predictor '", name, "' has no embedding head")),
-                        ErrorReason::kNotAnEmbeddingPredictor);
+      return WithReason(
+          absl::InvalidArgumentError(absl::StrCat("predictor '", name, "' has no embedding head")),
+          ErrorReason::kNotAnEmbeddingPredictor);
     }
     return p;
   }
@@ -344,25 +347,24 @@ Stage FacePipelineImpl::SelectFaces(FaceSelection selection) {
     if (selection == FaceSelection::kWholeImage) {
       job->whole_image = true;
       Face face;
-      face.detection.box = Box{0, 0, static_cast<float>(job->image.cols),
-                               static_cast<float>(job->image.rows)};
+      face.detection.box =
+          Box{0, 0, static_cast<float>(job->image.cols), static_cast<float>(job->image.rows)};
       job->faces.push_back(face);
       return next(absl::OkStatus());
     }
-    detector_stage_->Run(job, config_.detector.min_score, config_.detector.max_faces,
-                         [job, selection, next](absl::Status s) {
-                           if (s.ok() && selection == FaceSelection::kLargest &&
-                               job->faces.size() > 1) {
-                             auto largest = std::max_element(
-                                 job->faces.begin(), job->faces.end(),
-                                 [](const Face& a, const Face& b) {
-                                   return a.detection.box.area() < b.detection.box.area();
-                                 });
-                             Face keep = std::move(*largest);
-                             job->faces.assign(1, std::move(keep));
-                           }
-                           next(s);
-                         });
+    detector_stage_->Run(
+        job, config_.detector.min_score, config_.detector.max_faces,
+        [job, selection, next](absl::Status s) {
+          if (s.ok() && selection == FaceSelection::kLargest && job->faces.size() > 1) {
+            auto largest = std::max_element(
+                job->faces.begin(), job->faces.end(), [](const Face& a, const Face& b) {
+                  return a.detection.box.area() < b.detection.box.area();
+                });
+            Face keep = std::move(*largest);
+            job->faces.assign(1, std::move(keep));
+          }
+          next(s);
+        });
   };
 }
 
@@ -411,8 +413,8 @@ void FacePipelineImpl::Analyze(ImageInput image, AnalyzeOptions options, CallCon
   job->ctx = std::move(ctx);
   const bool return_embeddings = options.return_embeddings;
   RunStages(job,
-            {Read(std::move(image)), Detect(min_score, max_faces),
-             Predict(*std::move(requested)), Utilize(options)},
+            {Read(std::move(image)), Detect(min_score, max_faces), Predict(*std::move(requested)),
+             Utilize(options)},
             [job, return_embeddings, done = std::move(done)](absl::Status s) {
               if (!s.ok()) return done(s);
               if (!return_embeddings) {
@@ -544,14 +546,13 @@ void FacePipelineImpl::Verify(VerifyInput a, VerifyInput b, VerifyOptions option
                  const HeadResult* h =
                      job->faces.empty() ? nullptr : EmbeddingOf(job->faces.front(), predictor);
                  if (h == nullptr) {
-                   return side_done(
-                       i,
-                       WithReason(absl::NotFoundError(absl::StrCat(
-                                      "no face found in image ", i == 0 ? "a" : "b",
-                                      " (if it is already a face crop, use selection "
-                                      "WHOLE_IMAGE)")),
-                                  ErrorReason::kNoFace),
-                       {}, std::nullopt, {});
+                   return side_done(i,
+                                    WithReason(absl::NotFoundError(absl::StrCat(
+                                                   "no face found in image ", i == 0 ? "a" : "b",
+                                                   " (if it is already a face crop, use selection "
+                                                   "WHOLE_IMAGE)")),
+                                               ErrorReason::kNoFace),
+                                    {}, std::nullopt, {});
                  }
                  side_done(i, absl::OkStatus(), h->embedding, job->faces.front().detection.box,
                            job->timings());

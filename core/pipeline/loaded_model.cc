@@ -20,7 +20,8 @@ absl::Status Prefixed(const absl::Status& status, const std::string& prefix) {
 absl::StatusOr<LoadedModel> LoadModel(const std::string& models_dir, const std::string& file,
                                       const std::string& role, const BatchingOptions& batching,
                                       const ModelLoader& loader, BatchObserver* observer) {
-  absl::StatusOr<ModelFiles> files = LocateModelFiles(models_dir, file, role, loader.missing_model_hint);
+  absl::StatusOr<ModelFiles> files =
+      LocateModelFiles(models_dir, file, role, loader.missing_model_hint);
   if (!files.ok()) return files.status();
   LoadedModel m;
   absl::StatusOr<ModelCard> card = LoadModelCard(files->card_path);

@@ -33,9 +33,9 @@ absl::StatusOr<std::unique_ptr<PredictorRuntime>> ResolvePredictor(const Predict
     if (classes && head.labels.empty()) head.labels = out.labels;
     const int64_t values = Tensor::NumElements(out.shape);
     if (classes && static_cast<int64_t>(head.labels.size()) != values) {
-      return absl::InvalidArgumentError(absl::StrCat(role, ".heads.", h, ".labels: ",
-                                                     head.labels.size(), " labels for ", values,
-                                                     " outputs of model '", card.name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(role, ".heads.", h, ".labels: ", head.labels.size(), " labels for ", values,
+                       " outputs of model '", card.name, "'"));
     }
     if (head.kind == HeadKind::kLandmarks && p->landmark_head < 0) p->landmark_head = h;
     if (head.kind == HeadKind::kEmbedding && p->embedding_head < 0) {

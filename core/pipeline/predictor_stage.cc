@@ -40,8 +40,8 @@ absl::StatusOr<Prediction> DecodePrediction(const PredictorRuntime& p,
       return absl::InternalError(
           absl::StrCat("model '", p.model.card.name, "' returned ", out.size(), " outputs"));
     }
-    absl::StatusOr<HeadResult> r = PostprocessHead(head, out[head.output], crop_to_image,
-                                                   p.crop_size);
+    absl::StatusOr<HeadResult> r =
+        PostprocessHead(head, out[head.output], crop_to_image, p.crop_size);
     if (!r.ok()) return r.status();
     prediction.heads.push_back(*std::move(r));
   }
@@ -64,9 +64,9 @@ absl::StatusOr<std::unique_ptr<PredictorStage>> PredictorStage::Create(
     p->needs_landmarks = p.get() != stage->landmark_source_ &&
                          CropNeedsLandmarks68(p->config.crop, detector_gives_5);
     if (p->needs_landmarks && stage->landmark_source_ == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "predictor '", p->config.name,
-          "' crops from landmarks but no predictor has a landmarks head"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("predictor '", p->config.name,
+                       "' crops from landmarks but no predictor has a landmarks head"));
     }
   }
   stage->predictors_ = std::move(predictors);
@@ -140,9 +140,9 @@ void PredictorStage::RunPhase(const JobPtr& job,
   const absl::Time c0 = absl::Now();
   for (size_t f = 0; f < job->faces.size(); ++f) {
     for (const PredictorRuntime* p : predictors) {
-      absl::StatusOr<FaceCrop> crop = CropForPredictor(job->image, job->whole_image, job->faces[f],
-                                                       p->config.crop, p->crop_size,
-                                                       p->config.name);
+      absl::StatusOr<FaceCrop> crop =
+          CropForPredictor(job->image, job->whole_image, job->faces[f], p->config.crop,
+                           p->crop_size, p->config.name);
       if (!crop.ok()) return next(crop.status());
       items.push_back(Item{f, p, *std::move(crop)});
     }

@@ -36,8 +36,7 @@ class PredictorStage {
   // on every face of `job`. Each face gets one Prediction slot per configured
   // predictor, in configuration order; slots of predictors not run stay
   // empty (Prediction::predictor ""). `next` on a pool or batch thread.
-  void Run(const JobPtr& job, std::vector<const PredictorRuntime*> requested,
-           Continue next) const;
+  void Run(const JobPtr& job, std::vector<const PredictorRuntime*> requested, Continue next) const;
 
  private:
   struct Phases {

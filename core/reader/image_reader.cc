@@ -179,8 +179,8 @@ absl::StatusOr<cv::Mat> ReadImage(const ImageInput& input, const ReaderLimits& l
   if (s.code() == absl::StatusCode::kResourceExhausted) {
     return WithReason(s, ErrorReason::kImageTooLarge);
   }
-  return WithReason(s, input.is_raw ? ErrorReason::kInvalidRawImage
-                                    : ErrorReason::kImageUndecodable);
+  return WithReason(s,
+                    input.is_raw ? ErrorReason::kInvalidRawImage : ErrorReason::kImageUndecodable);
 }
 
 }  // namespace faceserve

@@ -88,13 +88,13 @@ std::unique_ptr<CpuRunSlots> MakeCpuRunSlots(const DeviceConfig& device) {
   if (d.ok() && d->is_cuda()) return nullptr;
   const std::vector<int> cpus = AllowedCpus();
   const int cores = static_cast<int>(cpus.size());
-  const int threads = ConfigureThreadsOnce(device.intra_op_threads > 0 ? device.intra_op_threads
-                                                                      : cores);
+  const int threads =
+      ConfigureThreadsOnce(device.intra_op_threads > 0 ? device.intra_op_threads : cores);
   // A team of several threads keeps the affinity its threads were born
   // with, so only single-thread passes are pinned.
-  return std::make_unique<CpuRunSlots>(std::max(1, cores / threads),
-                                       device.pin_cpu_passes && threads == 1 ? cpus
-                                                                             : std::vector<int>{});
+  return std::make_unique<CpuRunSlots>(
+      std::max(1, cores / threads),
+      device.pin_cpu_passes && threads == 1 ? cpus : std::vector<int>{});
 }
 
 std::string DescribeCpuPasses(const CpuRunSlots* cpu_slots) {
@@ -111,21 +111,21 @@ std::string DescribeCpuPasses(const CpuRunSlots* cpu_slots) {
 }
 
 ModelLoader MakeTorchModelLoader(const DeviceConfig& device, CpuRunSlots* cpu_slots) {
-  return [device, cpu_slots](const std::string& path)
-             -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
-    absl::StatusOr<torch::Device> d = ParseDevice(device.device);
-    if (!d.ok()) return d.status();
-    CpuRunSlots* slots = nullptr;
-    if (d->is_cuda()) {
-      torch_compat::EnableCudnnBenchmark();
-    } else {
-      slots = cpu_slots;
-    }
-    const bool fp16 = device.fp16 && d->is_cuda();
-    auto runner = TorchModelRunner::Load(path, *d, fp16, device.optimize_for_inference, slots);
-    if (!runner.ok()) return runner.status();
-    return std::shared_ptr<ModelRunner>(std::move(*runner));
-  };
+  return
+      [device, cpu_slots](const std::string& path) -> absl::StatusOr<std::shared_ptr<ModelRunner>> {
+        absl::StatusOr<torch::Device> d = ParseDevice(device.device);
+        if (!d.ok()) return d.status();
+        CpuRunSlots* slots = nullptr;
+        if (d->is_cuda()) {
+          torch_compat::EnableCudnnBenchmark();
+        } else {
+          slots = cpu_slots;
+        }
+        const bool fp16 = device.fp16 && d->is_cuda();
+        auto runner = TorchModelRunner::Load(path, *d, fp16, device.optimize_for_inference, slots);
+        if (!runner.ok()) return runner.status();
+        return std::shared_ptr<ModelRunner>(std::move(*runner));
+      };
 }
 
 }  // namespace faceserve

@@ -10,8 +10,8 @@ bool CropNeedsLandmarks68(const CropConfig& crop, bool detector_gives_5) {
          (crop.method == Method::kSimilarity && !detector_gives_5);
 }
 
-absl::StatusOr<FaceCrop> CropForPredictor(const cv::Mat& image, bool whole_image,
-                                          const Face& face, const CropConfig& crop, int size,
+absl::StatusOr<FaceCrop> CropForPredictor(const cv::Mat& image, bool whole_image, const Face& face,
+                                          const CropConfig& crop, int size,
                                           const std::string& predictor) {
   using Method = CropConfig::Method;
   if (whole_image) {

@@ -25,8 +25,8 @@ bool CropNeedsLandmarks68(const CropConfig& crop, bool detector_gives_5);
 // resized, not cut. INTERNAL when the face lacks the landmarks the method
 // needs (the pipeline's phases should have made them); `predictor` names the
 // caller in that message.
-absl::StatusOr<FaceCrop> CropForPredictor(const cv::Mat& image, bool whole_image,
-                                          const Face& face, const CropConfig& crop, int size,
+absl::StatusOr<FaceCrop> CropForPredictor(const cv::Mat& image, bool whole_image, const Face& face,
+                                          const CropConfig& crop, int size,
                                           const std::string& predictor);
 
 }  // namespace faceserve

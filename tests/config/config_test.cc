@@ -97,8 +97,7 @@ TEST(ConfigTest, FaceApiYamlIsFaceApisPipeline) {
 // Every shipped file loads, and its batches fit its queues.
 TEST(ConfigTest, EveryShippedConfigLoads) {
   for (const char* name : {"default", "faceapi", "faceapi-unbatched", "full", "gpu"}) {
-    absl::StatusOr<Config> config =
-        LoadConfig(kSourceDir + "/config/" + name + ".yaml", {});
+    absl::StatusOr<Config> config = LoadConfig(kSourceDir + "/config/" + name + ".yaml", {});
     ASSERT_TRUE(config.ok()) << name << ": " << config.status();
     EXPECT_LE(config->detector.batching.max_batch_size, config->detector.batching.max_queue_size)
         << name;
@@ -599,18 +598,20 @@ class ConfigBaseTest : public ::testing::Test {
 };
 
 TEST_F(ConfigBaseTest, MapsMergeKeyByKeyAndNamedListsByName) {
-  Write("base.yaml", "detector: {model: det.pt}\n"
-                    "server: {listen: 1.2.3.4:5, request_threads: 3}\n"
-                         "predictors:\n"
-                         "  - {name: a, model: a.pt, heads: [{name: h, kind: embedding}],\n"
-                         "     batching: {max_batch_size: 2, max_queue_size: 8}}\n"
-                         "  - {name: b, model: b.pt, heads: [{name: h, kind: embedding}]}\n");
-  const std::string variant = Write("variant.yaml",
-                                    "base: base.yaml\n"
-                                    "server: {request_threads: 7}\n"
-                                    "predictors:\n"
-                                    "  - {name: a, batching: {max_batch_size: 4}}\n"
-                                    "  - {name: c, model: c.pt, heads: [{name: h, kind: embedding}]}\n");
+  Write("base.yaml",
+        "detector: {model: det.pt}\n"
+        "server: {listen: 1.2.3.4:5, request_threads: 3}\n"
+        "predictors:\n"
+        "  - {name: a, model: a.pt, heads: [{name: h, kind: embedding}],\n"
+        "     batching: {max_batch_size: 2, max_queue_size: 8}}\n"
+        "  - {name: b, model: b.pt, heads: [{name: h, kind: embedding}]}\n");
+  const std::string variant =
+      Write("variant.yaml",
+            "base: base.yaml\n"
+            "server: {request_threads: 7}\n"
+            "predictors:\n"
+            "  - {name: a, batching: {max_batch_size: 4}}\n"
+            "  - {name: c, model: c.pt, heads: [{name: h, kind: embedding}]}\n");
   absl::StatusOr<Config> config = LoadConfig(variant, {});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->server.listen, "1.2.3.4:5");  // from the base

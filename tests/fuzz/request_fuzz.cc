@@ -6,8 +6,8 @@
 
 #include "core/reader/image_reader.h"
 #include "faceserve/v1/face_service.pb.h"
-#include "server/proto_convert.h"
 #include "proto/rpc_status.h"
+#include "server/proto_convert.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace faceserve {

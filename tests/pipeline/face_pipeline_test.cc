@@ -11,10 +11,10 @@
 #include <fstream>
 #include <future>
 #include <map>
-#include <thread>
-#include <utility>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <thread>
+#include <utility>
 
 #include "core/error_reason.h"
 #include "tests/testing/fake_model_runner.h"
@@ -484,8 +484,9 @@ TEST_F(FacePipelineTest, DoneNeverRunsOnTheCallersThread) {
   a.is_embedding = b.is_embedding = true;
   a.embedding = b.embedding = std::vector<float>(testing::FakeModels::kEmbeddingSize, 1.0f);
   std::promise<std::thread::id> verified;
-  pipeline_->Verify(a, b, {}, {},
-                    [&](absl::StatusOr<VerifyResult>) { verified.set_value(std::this_thread::get_id()); });
+  pipeline_->Verify(a, b, {}, {}, [&](absl::StatusOr<VerifyResult>) {
+    verified.set_value(std::this_thread::get_id());
+  });
   EXPECT_NE(verified.get_future().get(), caller);
   // Refused: shut down.
   pipeline_->Shutdown();
