@@ -9,8 +9,11 @@
 # run under the sanitizers also carry "no_sanitize" with the reason beside
 # them (the overload test measures the allocator; the face-size sweeps and
 # face-api's configuration repeat real_models' paths at minutes each). Each
-# gtest binary is one ctest test here (FACESERVE_TESTS_PER_BINARY), so that
-# the LibTorch-linked binaries start once, not once per case. Our code is
+# gtest binary is one ctest test here (FACESERVE_SANITIZER_RUN), so that
+# the LibTorch-linked binaries start once, not once per case, and the
+# real-model tests leave out their long repeats (the 1394-pair accuracy run,
+# the annotated-photo detection runs: each minutes under ASan, through paths
+# their other cases cover). Our code is
 # instrumented; LibTorch, OpenCV and gRPC are the system's (not
 # instrumented). Needs what scripts/bootstrap.sh sets up (the exported
 # models).
@@ -37,7 +40,7 @@ FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 OPT="-O1 -g1 -DNDEBUG"
 log "building the tests with clang, ASan + UBSan and -Werror=thread-safety ($OPT) in $BUILD/"
 CC=clang CXX=clang++ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DFACESERVE_WITH_TORCH=ON -DFACESERVE_TESTS_PER_BINARY=ON \
+  -DFACESERVE_WITH_TORCH=ON -DFACESERVE_SANITIZER_RUN=ON \
   -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$OPT" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build "$BUILD" -j"$JOBS"

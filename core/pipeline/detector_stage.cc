@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "core/detector/zoom_out.h"
-#include "core/unifier/face_crop.h"
+#include "core/unifier/tf_resize.h"
 
 namespace faceserve {
 
