@@ -2,7 +2,8 @@
 # What a new user does on a fresh clone, with nothing beside it: the README's
 # set-up command (scripts/bootstrap.sh), then faceserve on config/full.yaml,
 # which must turn SERVING and answer `facectl analyze` with the output of
-# every model that configuration names, for every face.
+# every model that configuration names, for every face; then the README's
+# quick tour word for word (scripts/run_readme_tour.sh).
 #
 # The clone's own ../shared (the photos and weights this project's developers
 # have) is hidden for the whole run: an empty tmpfs is mounted over it in a
@@ -41,6 +42,10 @@ if [[ ${1:-} == --inside ]]; then
   build/bin/facectl --server "127.0.0.1:$PORT" --timeout-ms 120000 analyze --embeddings "$DEMO" \
     >"$work/analyze.json"
   /usr/bin/python3 scripts/every_model_answered.py config/full.yaml "$work/analyze.json"
+  kill $pid
+  wait $pid 2>/dev/null || true
+  log "the README's quick tour, word for word (scripts/run_readme_tour.sh)"
+  scripts/run_readme_tour.sh
   exit 0
 fi
 

@@ -15,10 +15,8 @@
 #include <set>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "core/error_reason.h"
 #include "core/pipeline/detector_stage.h"
 #include "core/pipeline/job.h"
@@ -26,7 +24,7 @@
 #include "core/pipeline/predictor_runtime.h"
 #include "core/pipeline/predictor_stage.h"
 #include "core/pipeline/thread_pool.h"
-#include "core/predictor/head_postprocess.h"
+#include "core/pipeline/verify_join.h"
 #include "core/reader/image_reader.h"
 #include "core/utilizer/utilizers.h"
 
@@ -465,16 +463,6 @@ void FacePipelineImpl::Embed(ImageInput image, EmbedOptions options, CallContext
              });
 }
 
-// The two sides of one Verify, joined when both are known.
-struct VerifySides {
-  absl::Mutex mu;
-  int outstanding ABSL_GUARDED_BY(mu) = 2;
-  absl::Status error ABSL_GUARDED_BY(mu);
-  std::vector<float> embedding[2] ABSL_GUARDED_BY(mu);
-  std::optional<Box> box[2] ABSL_GUARDED_BY(mu);
-  std::vector<StageTiming> timings ABSL_GUARDED_BY(mu);
-};
-
 void FacePipelineImpl::Verify(VerifyInput a, VerifyInput b, VerifyOptions options,
                               CallContext ctx,
                               std::function<void(absl::StatusOr<VerifyResult>)> done) {
@@ -493,40 +481,14 @@ void FacePipelineImpl::Verify(VerifyInput a, VerifyInput b, VerifyOptions option
           std::move(done));
     }
   }
-  auto sides = std::make_shared<VerifySides>();
   const float threshold =
       options.threshold != 0 ? options.threshold : predictor->config.verify_threshold;
-  // Called once per side, on a pool thread; the second one answers.
-  auto side_done = [sides, predictor, threshold, done](
-                       int index, absl::Status s, std::vector<float> embedding,
-                       std::optional<Box> box, std::vector<StageTiming> timings) {
-    VerifyResult r;
-    absl::Status error;
-    {
-      absl::MutexLock lock(&sides->mu);
-      if (!s.ok() && sides->error.ok()) sides->error = s;
-      sides->embedding[index] = std::move(embedding);
-      sides->box[index] = box;
-      for (StageTiming& t : timings) {
-        t.stage = absl::StrCat(index == 0 ? "a/" : "b/", t.stage);
-        sides->timings.push_back(std::move(t));
-      }
-      if (--sides->outstanding > 0) return;
-      error = sides->error;
-      std::vector<float> ea = sides->embedding[0], eb = sides->embedding[1];
-      L2Normalize(&ea);
-      L2Normalize(&eb);
-      r.similarity = CosineSimilarity(ea, eb);
-      r.box_a = sides->box[0];
-      r.box_b = sides->box[1];
-      r.timings = std::move(sides->timings);
-    }
-    if (!error.ok()) return done(error);
-    r.threshold = threshold;
-    r.match = r.similarity >= threshold;
-    r.model = predictor->model.card.name;
-    r.model_version = predictor->model.card.version;
-    done(std::move(r));
+  auto join = std::make_shared<VerifyJoin>(predictor->model.card.name,
+                                           predictor->model.card.version, threshold,
+                                           std::move(done));
+  auto side_done = [join](int index, absl::Status s, std::vector<float> embedding,
+                          std::optional<Box> box, std::vector<StageTiming> timings) {
+    join->Side(index, std::move(s), std::move(embedding), box, std::move(timings));
   };
   VerifyInput* inputs[2] = {&a, &b};
   for (int i = 0; i < 2; ++i) {

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the README's "Quick tour" word for word: starts the server as the
+# README's set-up command does (config/default.yaml, its default ports), then
+# every command of the tour's first sh block, and fails on the first that
+# fails. scripts/check_fresh_install.sh calls it on a fresh clone with
+# nothing beside it, so the tour cannot come to need ../shared again.
+#
+#   scripts/run_readme_tour.sh        (after scripts/bootstrap.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> run_readme_tour: %s\n' "$*" >&2; }
+# The tour: the first ```sh block after "## Quick tour".
+tour=$(awk '/^## Quick tour/ { in_section = 1 }
+            in_section && /^```sh/ { in_block = 1; next }
+            in_block && /^```/ { exit }
+            in_block { print }' README.md)
+[[ -n $tour ]] || { echo "no sh block under '## Quick tour' in README.md" >&2; exit 1; }
+# The tour talks to the default address; refuse to run against a stranger.
+if (exec 3<>/dev/tcp/127.0.0.1/50051) 2>/dev/null; then
+  echo "port 50051 is taken: the tour needs the server on its default address" >&2
+  exit 1
+fi
+
+work=$(mktemp -d)
+log "build/bin/faceserve --config config/default.yaml (as the README starts it)"
+build/bin/faceserve --config config/default.yaml >"$work/faceserve.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+if ! build/bin/facectl health --wait 600 >/dev/null; then
+  cat "$work/faceserve.log" >&2
+  exit 1
+fi
+log "the tour, word for word:"
+printf '%s\n' "$tour" >&2
+bash -euo pipefail -c "$tour" >"$work/tour.out" 2>&1 || {
+  tail -c 4000 "$work/tour.out" >&2
+  echo "the README's tour failed" >&2
+  exit 1
+}
+# What its comments promise: the same face matches, two people do not.
+grep -c '"match":true' "$work/tour.out" | grep -qx 1 || { tail -c 2000 "$work/tour.out" >&2; echo "expected one match" >&2; exit 1; }
+grep -c '"match":false' "$work/tour.out" | grep -qx 1 || { tail -c 2000 "$work/tour.out" >&2; echo "expected one non-match" >&2; exit 1; }
+log "the README's tour ran ($(wc -l <"$work/tour.out") lines of output)"
