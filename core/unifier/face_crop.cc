@@ -55,6 +55,17 @@ bool Finite(const Box& b) {
          std::isfinite(b.y2);
 }
 
+// The arguments of the crops around a scaled box: a 3-channel image, a
+// positive size, a finite non-empty box and a positive scale.
+absl::Status CheckScaledBox(const cv::Mat& rgb, const Box& box, int size, float scale) {
+  if (absl::Status s = CheckImage(rgb, size); !s.ok()) return s;
+  if (!Finite(box) || !std::isfinite(scale) || scale <= 0 || box.width() <= 0 ||
+      box.height() <= 0) {
+    return absl::InvalidArgumentError("face box must be finite and non-empty, scale positive");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<FaceCrop> AlignTo(const cv::Mat& rgb, const std::vector<Point>& chip_points,
                                  const std::vector<Point>& image_points, int size) {
   if (absl::Status s = CheckImage(rgb, size); !s.ok()) return s;
@@ -159,11 +170,7 @@ absl::StatusOr<FaceCrop> CropBoxToSquare(const cv::Mat& rgb, const Box& box, int
 
 absl::StatusOr<FaceCrop> CropScaledBoxShifted(const cv::Mat& rgb, const Box& box, int size,
                                               float scale) {
-  if (absl::Status s = CheckImage(rgb, size); !s.ok()) return s;
-  if (!Finite(box) || !std::isfinite(scale) || scale <= 0 || box.width() <= 0 ||
-      box.height() <= 0) {
-    return absl::InvalidArgumentError("face box must be finite and non-empty, scale positive");
-  }
+  if (absl::Status s = CheckScaledBox(rgb, box, size, scale); !s.ok()) return s;
   // Silent-Face-Anti-Spoofing src/generate_patches.py CropImage._get_new_box.
   const double src_w = rgb.cols, src_h = rgb.rows;
   const double bw = box.width(), bh = box.height();
@@ -198,11 +205,7 @@ absl::StatusOr<FaceCrop> CropScaledBoxShifted(const cv::Mat& rgb, const Box& box
 
 absl::StatusOr<FaceCrop> CropSquareBox(const cv::Mat& rgb, const Box& box, int size,
                                        float scale) {
-  if (absl::Status s = CheckImage(rgb, size); !s.ok()) return s;
-  if (!Finite(box) || !std::isfinite(scale) || scale <= 0 || box.width() <= 0 ||
-      box.height() <= 0) {
-    return absl::InvalidArgumentError("face box must be finite and non-empty, scale positive");
-  }
+  if (absl::Status s = CheckScaledBox(rgb, box, size, scale); !s.ok()) return s;
   const double side = std::max(box.width(), box.height()) * static_cast<double>(scale);
   const double cx = (box.x1 + box.x2) / 2.0, cy = (box.y1 + box.y2) / 2.0;
   // cropAndResize: crop pixel i samples the image at x0 + i * (side - 1) / (size - 1),
