@@ -41,7 +41,8 @@ if [[ ${1:-} == --inside ]]; then
   log "facectl analyze --embeddings $DEMO"
   build/bin/facectl --server "127.0.0.1:$PORT" --timeout-ms 120000 analyze --embeddings "$DEMO" \
     >"$work/analyze.json"
-  /usr/bin/python3 scripts/every_model_answered.py config/full.yaml "$work/analyze.json"
+  build/bin/faceserve --config config/full.yaml --print-config >"$work/full.yaml"
+  /usr/bin/python3 scripts/every_model_answered.py "$work/full.yaml" "$work/analyze.json"
   kill $pid
   wait $pid 2>/dev/null || true
   log "the README's quick tour, word for word (scripts/run_readme_tour.sh)"

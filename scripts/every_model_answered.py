@@ -3,6 +3,9 @@
 
     every_model_answered.py CONFIG.yaml ANALYZE.jsonl
 
+CONFIG.yaml is the configuration as the server read it (`faceserve --config
+F --print-config`: the file merged over its base: files).
+
 For every face of every image: the detector's box, score and 5 landmarks,
 one prediction per configured predictor coming from that predictor's model
 (its card name is the model file's stem) with a non-empty output, and the

@@ -44,12 +44,14 @@ namespace {
 // How long calls in flight may take to finish after SIGTERM.
 
 constexpr char kUsage[] =
-    "Usage: faceserve [--config PATH] [--set key=value]... [--help]\n"
+    "Usage: faceserve [--config PATH] [--set key=value]... [--print-config] [--help]\n"
     "\n"
     "  --config PATH     YAML configuration (default: config/default.yaml)\n"
     "  --set key=value   override one configuration key, e.g.\n"
     "                    --set server.listen=0.0.0.0:50051 --set device.device=cpu\n"
     "                    (repeatable; see docs/configuration.md for every key)\n"
+    "  --print-config    print the configuration as read (the file merged over its\n"
+    "                    base: files, the --set overrides applied) and exit\n"
     "  --help            this text\n"
     "\n"
     "Serves faceserve.v1.FaceService, grpc.health.v1.Health and server reflection;\n"
@@ -59,6 +61,7 @@ struct Flags {
   std::string config_path = "config/default.yaml";
   std::vector<std::string> overrides;
   bool help = false;
+  bool print_config = false;
 };
 
 // Accepts "--flag value" and "--flag=value".
@@ -77,6 +80,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
     };
     if (arg == "--help" || arg == "-h") {
       flags.help = true;
+    } else if (arg == "--print-config") {
+      flags.print_config = true;
     } else if (arg == "--config" || absl::StartsWith(arg, "--config=")) {
       if (absl::Status s = value_of("--config", &flags.config_path); !s.ok()) return s;
     } else if (arg == "--set" || absl::StartsWith(arg, "--set=")) {
@@ -115,6 +120,15 @@ int Run(int argc, char** argv) {
   }
   if (flags->help) {
     std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (flags->print_config) {
+    absl::StatusOr<std::string> yaml = ResolvedConfigYaml(flags->config_path, flags->overrides);
+    if (!yaml.ok()) {
+      std::fprintf(stderr, "faceserve: %s\n", std::string(yaml.status().message()).c_str());
+      return 1;
+    }
+    std::fputs(yaml->c_str(), stdout);
     return 0;
   }
 

@@ -358,6 +358,25 @@ absl::StatusOr<Config> LoadConfig(const std::string& path,
   return ParseConfigNode(*root, overrides, path);
 }
 
+absl::StatusOr<std::string> ResolvedConfigYaml(const std::string& path,
+                                               const std::vector<std::string>& overrides) {
+  absl::StatusOr<YAML::Node> root = LoadYamlWithBase(path);
+  if (!root.ok()) return root.status();
+  try {
+    std::vector<OverrideOrigin> origins;
+    for (const std::string& text : overrides) {
+      if (absl::Status s = ApplyOverride(*root, text, &origins); !s.ok()) return s;
+    }
+    absl::StatusOr<Config> checked = ParseConfigNode(YAML::Clone(*root), {}, path);
+    if (!checked.ok()) return checked.status();
+    YAML::Emitter out;
+    out << *root;
+    return std::string(out.c_str()) + "\n";
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
+  }
+}
+
 std::string FormatConfigKeys() {
   std::string out;
   FormatKeys(RootSchema(), "", &out);

@@ -148,6 +148,13 @@ struct Config {
 absl::StatusOr<Config> LoadConfig(const std::string& path,
                                   const std::vector<std::string>& overrides);
 
+// The configuration LoadConfig would read, as YAML: the file merged over its
+// `base:` files, with `overrides` applied (`faceserve --print-config`; tools
+// that read a configuration use it instead of merging again). Checked as
+// LoadConfig checks it; the files' comments are not kept.
+absl::StatusOr<std::string> ResolvedConfigYaml(const std::string& path,
+                                               const std::vector<std::string>& overrides);
+
 // Same, from YAML text (for tests).
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
                                    const std::vector<std::string>& overrides);

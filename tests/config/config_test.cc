@@ -580,6 +580,40 @@ TEST(ConfigErrorTest, MissingFileIsNotFound) {
   EXPECT_TRUE(Contains(std::string(result.status().message()), "/nonexistent/faceserve.yaml"));
 }
 
+// --print-config: the YAML it prints is the configuration LoadConfig reads.
+TEST(ConfigTest, ResolvedYamlParsesToTheSameConfiguration) {
+  const std::vector<std::string> sets = {"server.request_threads=3",
+                                         "predictors.1.batching.max_batch_size=2"};
+  for (const char* name : {"gpu", "full", "faceapi-unbatched"}) {
+    const std::string path = kSourceDir + "/config/" + name + ".yaml";
+    absl::StatusOr<std::string> yaml = ResolvedConfigYaml(path, sets);
+    ASSERT_TRUE(yaml.ok()) << name << ": " << yaml.status();
+    EXPECT_EQ(yaml->find("base:"), std::string::npos) << name;
+    absl::StatusOr<Config> reparsed = ParseConfig(*yaml, {});
+    absl::StatusOr<Config> loaded = LoadConfig(path, sets);
+    ASSERT_TRUE(reparsed.ok()) << name << ": " << reparsed.status();
+    ASSERT_TRUE(loaded.ok()) << name << ": " << loaded.status();
+    EXPECT_EQ(reparsed->server.request_threads, 3) << name;
+    EXPECT_EQ(reparsed->device.device, loaded->device.device) << name;
+    EXPECT_EQ(reparsed->detector.model, loaded->detector.model) << name;
+    EXPECT_EQ(reparsed->detector.batching.max_batch_size,
+              loaded->detector.batching.max_batch_size) << name;
+    ASSERT_EQ(reparsed->predictors.size(), loaded->predictors.size()) << name;
+    for (size_t i = 0; i < loaded->predictors.size(); ++i) {
+      EXPECT_EQ(reparsed->predictors[i].name, loaded->predictors[i].name);
+      EXPECT_EQ(reparsed->predictors[i].model, loaded->predictors[i].model);
+      EXPECT_EQ(reparsed->predictors[i].batching.max_batch_size,
+                loaded->predictors[i].batching.max_batch_size);
+      EXPECT_EQ(reparsed->predictors[i].verify_threshold,
+                loaded->predictors[i].verify_threshold);
+    }
+  }
+  EXPECT_EQ(ResolvedConfigYaml(kSourceDir + "/config/gpu.yaml", {"server.nope=1"})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // `base:` (core/config/config_base.h), with files in a temporary folder.
 class ConfigBaseTest : public ::testing::Test {
  protected:
