@@ -30,6 +30,13 @@ enum class ErrorReason {
   kEmbeddingSizeMismatch,    // INVALID_ARGUMENT: an embedding of the wrong length
   // The outcome.
   kNoFace,  // NOT_FOUND: Verify found no face in an image
+  // Galleries (core/gallery).
+  kGalleryNotFound,     // NOT_FOUND: no gallery of that name
+  kGalleryExists,       // ALREADY_EXISTS: a gallery of that name exists
+  kSubjectNotFound,     // NOT_FOUND: no such subject in the gallery
+  kFaceNotFound,        // NOT_FOUND: no such face in the gallery
+  kDescriptorMismatch,  // FAILED_PRECONDITION: the gallery holds another model's embeddings
+  kStorageError,        // INTERNAL / DATA_LOSS: the gallery database failed
   // The server.
   kModelNotConfigured,  // FAILED_PRECONDITION: no model for what was asked
   kModelsNotReady,      // UNAVAILABLE: loading, preheating, or failed to load

@@ -17,6 +17,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libopencv-dev libjpeg62-turbo-dev prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev
+  # galleries: the embedded store (core/gallery)
+  libsqlite3-dev libsqlitecpp-dev
   # image codecs of core/reader and core/utilizer (the server links no
   # opencv_imgcodecs; the tests still use it as the reference)
   libpng-dev libwebp-dev

@@ -1,0 +1,104 @@
+// GalleryStore: where enrolled people live (issue 27): galleries, their
+// subjects (a person, by the client's id, with a metadata map) and the faces
+// enrolled for each (an embedding of one descriptor model). The interface
+// the server's gallery service and the in-memory index are written against;
+// SqliteGalleryStore is the embedded default (a PostgreSQL one can follow).
+//
+// Every write is durable when it returns OK (the implementation commits it
+// before returning). Errors carry ErrorReasons (core/error_reason.h):
+// GALLERY_NOT_FOUND, GALLERY_EXISTS, SUBJECT_NOT_FOUND, FACE_NOT_FOUND,
+// DESCRIPTOR_MISMATCH, INVALID_FIELD, STORAGE_ERROR.
+//
+// Thread-safety: every method may be called concurrently.
+#ifndef FACESERVE_CORE_GALLERY_GALLERY_STORE_H_
+#define FACESERVE_CORE_GALLERY_GALLERY_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace faceserve {
+
+using Metadata = std::map<std::string, std::string>;
+
+// What a gallery is searched with: the descriptor model's id (its card's
+// name and version, e.g. "face_recognition@faceapi-1.7.15") and the length
+// of its embeddings. A gallery refuses faces of any other.
+struct DescriptorModel {
+  std::string id;
+  int dimension = 0;
+};
+
+struct GalleryInfo {
+  std::string name;
+  DescriptorModel model;
+  float threshold = 0;  // similarity at which a face is identified
+  int64_t subjects = 0, faces = 0;
+  absl::Time created;
+};
+
+struct StoredFace {
+  int64_t face_id = 0;
+  std::string subject;
+  std::vector<float> embedding;
+  absl::Time created;
+};
+
+struct SubjectInfo {
+  std::string subject;
+  Metadata metadata;
+  std::vector<int64_t> face_ids;  // ascending (enrollment order)
+  absl::Time created;
+};
+
+// One page of subjects, by name; `next_page_token` empty on the last page.
+struct SubjectPage {
+  std::vector<SubjectInfo> subjects;
+  std::string next_page_token;
+};
+
+class GalleryStore {
+ public:
+  virtual ~GalleryStore() = default;
+
+  virtual absl::StatusOr<GalleryInfo> CreateGallery(const std::string& name,
+                                                    const DescriptorModel& model,
+                                                    float threshold) = 0;
+  // Removes the gallery with every subject and face of it.
+  virtual absl::Status DeleteGallery(const std::string& name) = 0;
+  virtual absl::StatusOr<std::vector<GalleryInfo>> ListGalleries() = 0;
+  virtual absl::StatusOr<GalleryInfo> GetGallery(const std::string& name) = 0;
+
+  // Adds `embeddings` to `subject` (created when new; `metadata`, when not
+  // empty, replaces its metadata) in one transaction: all or none. Returns
+  // the new faces' ids in order. DESCRIPTOR_MISMATCH when `model` is not the
+  // gallery's, INVALID_FIELD for an embedding of the wrong length.
+  virtual absl::StatusOr<std::vector<int64_t>> AddFaces(
+      const std::string& gallery, const std::string& subject, const Metadata& metadata,
+      const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings) = 0;
+
+  virtual absl::StatusOr<SubjectInfo> GetSubject(const std::string& gallery,
+                                                 const std::string& subject) = 0;
+  // Subjects in name order after `page_token` ("" for the first page).
+  virtual absl::StatusOr<SubjectPage> ListSubjects(const std::string& gallery,
+                                                   const std::string& page_token,
+                                                   int page_size) = 0;
+  virtual absl::Status UpdateMetadata(const std::string& gallery, const std::string& subject,
+                                      const Metadata& metadata) = 0;
+  // Deletion erases: the embedding's bytes are overwritten, not only
+  // unlinked (GDPR erasure).
+  virtual absl::Status DeleteFace(const std::string& gallery, int64_t face_id) = 0;
+  virtual absl::Status DeleteSubject(const std::string& gallery, const std::string& subject) = 0;
+
+  // Every face of the gallery, for the in-memory index at start-up.
+  virtual absl::StatusOr<std::vector<StoredFace>> LoadFaces(const std::string& gallery) = 0;
+};
+
+}  // namespace faceserve
+
+#endif  // FACESERVE_CORE_GALLERY_GALLERY_STORE_H_

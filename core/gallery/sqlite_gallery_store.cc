@@ -1,0 +1,433 @@
+#include "core/gallery/sqlite_gallery_store.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/error_reason.h"
+#include "core/gallery/sqlite_schema.h"
+
+namespace faceserve {
+namespace {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "embeddings are stored as little-endian float32, copied as they are in memory");
+
+absl::Status StorageError(const std::string& what, const SQLite::Exception& e) {
+  const int code = e.getErrorCode();
+  const std::string message = absl::StrCat(what, ": ", e.what());
+  // A damaged file is data loss, not a passing failure.
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+    return WithReason(absl::DataLossError(message), ErrorReason::kStorageError);
+  }
+  return WithReason(absl::InternalError(message), ErrorReason::kStorageError);
+}
+
+absl::Status GalleryNotFound(const std::string& name) {
+  return WithReason(absl::NotFoundError(absl::StrCat("no gallery '", name, "'")),
+                    ErrorReason::kGalleryNotFound);
+}
+
+int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
+
+std::string MetadataToJson(const Metadata& metadata) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, value] : metadata) j[key] = value;
+  return j.dump();
+}
+
+Metadata MetadataFromJson(const std::string& text) {
+  Metadata metadata;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return metadata;
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_string()) metadata[key] = value.get<std::string>();
+  }
+  return metadata;
+}
+
+std::vector<float> EmbeddingFromBlob(const SQLite::Column& column) {
+  std::vector<float> embedding(static_cast<size_t>(column.getBytes()) / sizeof(float));
+  if (!embedding.empty()) std::memcpy(embedding.data(), column.getBlob(), embedding.size() * 4);
+  return embedding;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteGalleryStore>> SqliteGalleryStore::Open(
+    const std::string& path) {
+  try {
+    auto db = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+    db->setBusyTimeout(5000);
+    // Durable commits (fsync of the WAL on every commit), erasure that
+    // overwrites, and the cascades of the schema's foreign keys.
+    const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
+    if (mode != "wal") {
+      return WithReason(
+          absl::FailedPreconditionError(
+              absl::StrCat("gallery database ", path, ": journal mode is '", mode, "', not 'wal'")),
+          ErrorReason::kStorageError);
+    }
+    db->exec("PRAGMA synchronous = FULL");
+    db->exec("PRAGMA secure_delete = ON");
+    db->exec("PRAGMA foreign_keys = ON");
+    if (absl::Status s = MigrateSchema(*db); !s.ok()) {
+      return WithReason(absl::Status(s.code(), absl::StrCat(path, ": ", s.message())),
+                        ErrorReason::kStorageError);
+    }
+    return std::unique_ptr<SqliteGalleryStore>(new SqliteGalleryStore(std::move(db)));
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("cannot open the gallery database ", path), e);
+  }
+}
+
+SqliteGalleryStore::SqliteGalleryStore(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+
+SqliteGalleryStore::~SqliteGalleryStore() = default;
+
+absl::StatusOr<SqliteGalleryStore::GalleryRow> SqliteGalleryStore::FindGallery(
+    const std::string& name) {
+  SQLite::Statement q(*db_, "SELECT id, descriptor_model, dimension FROM galleries WHERE name = ?");
+  q.bind(1, name);
+  if (!q.executeStep()) return GalleryNotFound(name);
+  return GalleryRow{q.getColumn(0).getInt64(),
+                    DescriptorModel{q.getColumn(1).getString(), q.getColumn(2).getInt()}};
+}
+
+absl::StatusOr<int64_t> SqliteGalleryStore::FindSubject(int64_t gallery_id,
+                                                        const std::string& gallery,
+                                                        const std::string& subject) {
+  SQLite::Statement q(*db_, "SELECT id FROM subjects WHERE gallery_id = ? AND name = ?");
+  q.bind(1, gallery_id);
+  q.bind(2, subject);
+  if (!q.executeStep()) {
+    return WithReason(
+        absl::NotFoundError(absl::StrCat("no subject '", subject, "' in gallery '", gallery, "'")),
+        ErrorReason::kSubjectNotFound);
+  }
+  return q.getColumn(0).getInt64();
+}
+
+void SqliteGalleryStore::CheckpointAfterDelete() {
+  db_->execAndGet("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+absl::StatusOr<GalleryInfo> SqliteGalleryStore::CreateGallery(const std::string& name,
+                                                              const DescriptorModel& model,
+                                                              float threshold) {
+  absl::MutexLock lock(&mu_);
+  try {
+    if (FindGallery(name).ok()) {
+      return WithReason(
+          absl::AlreadyExistsError(absl::StrCat("gallery '", name, "' already exists")),
+          ErrorReason::kGalleryExists);
+    }
+    const int64_t now = NowUnixMs();
+    SQLite::Statement q(*db_,
+                        "INSERT INTO galleries (name, descriptor_model, dimension, threshold, "
+                        "created_unix_ms) VALUES (?, ?, ?, ?, ?)");
+    q.bind(1, name);
+    q.bind(2, model.id);
+    q.bind(3, model.dimension);
+    q.bind(4, static_cast<double>(threshold));
+    q.bind(5, now);
+    q.exec();
+    return GalleryInfo{name, model, threshold, 0, 0, absl::FromUnixMillis(now)};
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("creating gallery '", name, "'"), e);
+  }
+}
+
+absl::Status SqliteGalleryStore::DeleteGallery(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  try {
+    SQLite::Statement q(*db_, "DELETE FROM galleries WHERE name = ?");
+    q.bind(1, name);
+    if (q.exec() == 0) return GalleryNotFound(name);
+    CheckpointAfterDelete();
+    return absl::OkStatus();
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("deleting gallery '", name, "'"), e);
+  }
+}
+
+namespace {
+
+constexpr char kGalleryInfoSql[] =
+    "SELECT g.name, g.descriptor_model, g.dimension, g.threshold, g.created_unix_ms, "
+    "(SELECT count(*) FROM subjects s WHERE s.gallery_id = g.id), "
+    "(SELECT count(*) FROM faces f JOIN subjects s ON f.subject_id = s.id "
+    "WHERE s.gallery_id = g.id) FROM galleries g";
+
+GalleryInfo GalleryInfoFrom(SQLite::Statement& q) {
+  GalleryInfo info;
+  info.name = q.getColumn(0).getString();
+  info.model = DescriptorModel{q.getColumn(1).getString(), q.getColumn(2).getInt()};
+  info.threshold = static_cast<float>(q.getColumn(3).getDouble());
+  info.created = absl::FromUnixMillis(q.getColumn(4).getInt64());
+  info.subjects = q.getColumn(5).getInt64();
+  info.faces = q.getColumn(6).getInt64();
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<GalleryInfo>> SqliteGalleryStore::ListGalleries() {
+  absl::MutexLock lock(&mu_);
+  try {
+    SQLite::Statement q(*db_, absl::StrCat(kGalleryInfoSql, " ORDER BY g.name"));
+    std::vector<GalleryInfo> galleries;
+    while (q.executeStep()) galleries.push_back(GalleryInfoFrom(q));
+    return galleries;
+  } catch (const SQLite::Exception& e) {
+    return StorageError("listing galleries", e);
+  }
+}
+
+absl::StatusOr<GalleryInfo> SqliteGalleryStore::GetGallery(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  try {
+    SQLite::Statement q(*db_, absl::StrCat(kGalleryInfoSql, " WHERE g.name = ?"));
+    q.bind(1, name);
+    if (!q.executeStep()) return GalleryNotFound(name);
+    return GalleryInfoFrom(q);
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("reading gallery '", name, "'"), e);
+  }
+}
+
+absl::StatusOr<std::vector<int64_t>> SqliteGalleryStore::AddFaces(
+    const std::string& gallery, const std::string& subject, const Metadata& metadata,
+    const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings) {
+  absl::MutexLock lock(&mu_);
+  try {
+    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
+    if (!g.ok()) return g.status();
+    if (model.id != g->model.id || model.dimension != g->model.dimension) {
+      return WithReason(
+          absl::FailedPreconditionError(absl::StrCat(
+              "gallery '", gallery, "' holds embeddings of ", g->model.id, " (", g->model.dimension,
+              " values), not of ", model.id, " (", model.dimension, ")")),
+          ErrorReason::kDescriptorMismatch);
+    }
+    for (size_t i = 0; i < embeddings.size(); ++i) {
+      if (static_cast<int>(embeddings[i].size()) != model.dimension) {
+        return WithReason(absl::InvalidArgumentError(absl::StrCat(
+                              "embedding ", i, " has ", embeddings[i].size(), " values, the ",
+                              "gallery's model makes ", model.dimension)),
+                          ErrorReason::kInvalidField, {{"field", absl::StrCat("embeddings.", i)}});
+      }
+    }
+    const int64_t now = NowUnixMs();
+    SQLite::Transaction transaction(*db_);
+    SQLite::Statement upsert(*db_,
+                             "INSERT INTO subjects (gallery_id, name, metadata_json, "
+                             "created_unix_ms) VALUES (?, ?, ?, ?) ON CONFLICT (gallery_id, name) "
+                             "DO NOTHING");
+    upsert.bind(1, g->id);
+    upsert.bind(2, subject);
+    upsert.bind(3, MetadataToJson(metadata));
+    upsert.bind(4, now);
+    const bool created = upsert.exec() > 0;
+    absl::StatusOr<int64_t> subject_id = FindSubject(g->id, gallery, subject);
+    if (!subject_id.ok()) return subject_id.status();
+    if (!created && !metadata.empty()) {
+      SQLite::Statement update(*db_, "UPDATE subjects SET metadata_json = ? WHERE id = ?");
+      update.bind(1, MetadataToJson(metadata));
+      update.bind(2, *subject_id);
+      update.exec();
+    }
+    SQLite::Statement insert(*db_,
+                             "INSERT INTO faces (subject_id, descriptor_model, dimension, "
+                             "embedding, created_unix_ms) VALUES (?, ?, ?, ?, ?)");
+    std::vector<int64_t> ids;
+    for (const std::vector<float>& embedding : embeddings) {
+      insert.bind(1, *subject_id);
+      insert.bind(2, model.id);
+      insert.bind(3, model.dimension);
+      insert.bind(4, embedding.data(), static_cast<int>(embedding.size() * sizeof(float)));
+      insert.bind(5, now);
+      insert.exec();
+      insert.reset();
+      ids.push_back(db_->getLastInsertRowid());
+    }
+    transaction.commit();  // durable from here (WAL, synchronous=FULL)
+    return ids;
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("enrolling into gallery '", gallery, "'"), e);
+  }
+}
+
+absl::StatusOr<SubjectInfo> SqliteGalleryStore::GetSubject(const std::string& gallery,
+                                                           const std::string& subject) {
+  absl::MutexLock lock(&mu_);
+  try {
+    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
+    if (!g.ok()) return g.status();
+    SQLite::Statement q(*db_,
+                        "SELECT id, metadata_json, created_unix_ms FROM subjects "
+                        "WHERE gallery_id = ? AND name = ?");
+    q.bind(1, g->id);
+    q.bind(2, subject);
+    if (!q.executeStep()) return FindSubject(g->id, gallery, subject).status();
+    SubjectInfo info;
+    info.subject = subject;
+    const int64_t subject_id = q.getColumn(0).getInt64();
+    info.metadata = MetadataFromJson(q.getColumn(1).getString());
+    info.created = absl::FromUnixMillis(q.getColumn(2).getInt64());
+    SQLite::Statement faces(*db_, "SELECT id FROM faces WHERE subject_id = ? ORDER BY id");
+    faces.bind(1, subject_id);
+    while (faces.executeStep()) info.face_ids.push_back(faces.getColumn(0).getInt64());
+    return info;
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("reading subject '", subject, "'"), e);
+  }
+}
+
+absl::StatusOr<SubjectPage> SqliteGalleryStore::ListSubjects(const std::string& gallery,
+                                                             const std::string& page_token,
+                                                             int page_size) {
+  if (page_size <= 0) {
+    return WithReason(absl::InvalidArgumentError("page_size must be positive"),
+                      ErrorReason::kInvalidField, {{"field", "page_size"}});
+  }
+  absl::MutexLock lock(&mu_);
+  try {
+    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
+    if (!g.ok()) return g.status();
+    // One more than asked: whether another page follows.
+    SQLite::Statement q(*db_,
+                        "SELECT s.name, s.metadata_json, s.created_unix_ms, "
+                        "(SELECT group_concat(f.id) FROM faces f WHERE f.subject_id = s.id) "
+                        "FROM subjects s WHERE s.gallery_id = ? AND s.name > ? "
+                        "ORDER BY s.name LIMIT ?");
+    q.bind(1, g->id);
+    q.bind(2, page_token);
+    q.bind(3, page_size + 1);
+    SubjectPage page;
+    while (q.executeStep()) {
+      if (static_cast<int>(page.subjects.size()) == page_size) {
+        page.next_page_token = page.subjects.back().subject;
+        break;
+      }
+      SubjectInfo info;
+      info.subject = q.getColumn(0).getString();
+      info.metadata = MetadataFromJson(q.getColumn(1).getString());
+      info.created = absl::FromUnixMillis(q.getColumn(2).getInt64());
+      const std::string ids = q.getColumn(3).isNull() ? "" : q.getColumn(3).getString();
+      for (size_t start = 0; start < ids.size();) {
+        const size_t comma = ids.find(',', start);
+        info.face_ids.push_back(std::stoll(ids.substr(start, comma - start)));
+        start = comma == std::string::npos ? ids.size() : comma + 1;
+      }
+      std::sort(info.face_ids.begin(), info.face_ids.end());
+      page.subjects.push_back(std::move(info));
+    }
+    return page;
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("listing subjects of '", gallery, "'"), e);
+  }
+}
+
+absl::Status SqliteGalleryStore::UpdateMetadata(const std::string& gallery,
+                                                const std::string& subject,
+                                                const Metadata& metadata) {
+  absl::MutexLock lock(&mu_);
+  try {
+    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
+    if (!g.ok()) return g.status();
+    absl::StatusOr<int64_t> subject_id = FindSubject(g->id, gallery, subject);
+    if (!subject_id.ok()) return subject_id.status();
+    SQLite::Statement q(*db_, "UPDATE subjects SET metadata_json = ? WHERE id = ?");
+    q.bind(1, MetadataToJson(metadata));
+    q.bind(2, *subject_id);
+    q.exec();
+    return absl::OkStatus();
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("updating subject '", subject, "'"), e);
+  }
+}
+
+absl::Status SqliteGalleryStore::DeleteFace(const std::string& gallery, int64_t face_id) {
+  absl::MutexLock lock(&mu_);
+  try {
+    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
+    if (!g.ok()) return g.status();
+    SQLite::Statement q(*db_,
+                        "DELETE FROM faces WHERE id = ? AND subject_id IN "
+                        "(SELECT id FROM subjects WHERE gallery_id = ?)");
+    q.bind(1, face_id);
+    q.bind(2, g->id);
+    if (q.exec() == 0) {
+      return WithReason(
+          absl::NotFoundError(absl::StrCat("no face ", face_id, " in gallery '", gallery, "'")),
+          ErrorReason::kFaceNotFound);
+    }
+    CheckpointAfterDelete();
+    return absl::OkStatus();
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("deleting face ", face_id), e);
+  }
+}
+
+absl::Status SqliteGalleryStore::DeleteSubject(const std::string& gallery,
+                                               const std::string& subject) {
+  absl::MutexLock lock(&mu_);
+  try {
+    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
+    if (!g.ok()) return g.status();
+    absl::StatusOr<int64_t> subject_id = FindSubject(g->id, gallery, subject);
+    if (!subject_id.ok()) return subject_id.status();
+    SQLite::Statement q(*db_, "DELETE FROM subjects WHERE id = ?");  // faces cascade
+    q.bind(1, *subject_id);
+    q.exec();
+    CheckpointAfterDelete();
+    return absl::OkStatus();
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("deleting subject '", subject, "'"), e);
+  }
+}
+
+absl::StatusOr<std::vector<StoredFace>> SqliteGalleryStore::LoadFaces(const std::string& gallery) {
+  absl::MutexLock lock(&mu_);
+  try {
+    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
+    if (!g.ok()) return g.status();
+    SQLite::Statement q(*db_,
+                        "SELECT f.id, s.name, f.embedding, f.created_unix_ms FROM faces f "
+                        "JOIN subjects s ON f.subject_id = s.id WHERE s.gallery_id = ? "
+                        "ORDER BY f.id");
+    q.bind(1, g->id);
+    std::vector<StoredFace> faces;
+    while (q.executeStep()) {
+      faces.push_back(StoredFace{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                 EmbeddingFromBlob(q.getColumn(2)),
+                                 absl::FromUnixMillis(q.getColumn(3).getInt64())});
+    }
+    return faces;
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("loading gallery '", gallery, "'"), e);
+  }
+}
+
+absl::StatusOr<std::string> SqliteGalleryStore::ReadPragma(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  try {
+    return db_->execAndGet(absl::StrCat("PRAGMA ", name)).getString();
+  } catch (const SQLite::Exception& e) {
+    return StorageError(absl::StrCat("PRAGMA ", name), e);
+  }
+}
+
+}  // namespace faceserve

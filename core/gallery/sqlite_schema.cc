@@ -1,0 +1,70 @@
+#include "core/gallery/sqlite_schema.h"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+
+namespace faceserve {
+namespace {
+
+// Migration i + 1 is kMigrations[i]. Append only: never edit a published one.
+constexpr const char* kMigrations[] = {
+    // 1: galleries, subjects, faces. Embeddings are float32 little-endian;
+    // each face keeps its model's id and dimension, so that a face can never
+    // be compared with one of another descriptor. Deleting a gallery or a
+    // subject deletes what it owns (foreign keys, ON DELETE CASCADE).
+    R"sql(
+      CREATE TABLE galleries (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        descriptor_model TEXT NOT NULL,
+        dimension INTEGER NOT NULL CHECK (dimension > 0),
+        threshold REAL NOT NULL,
+        created_unix_ms INTEGER NOT NULL
+      );
+      CREATE TABLE subjects (
+        id INTEGER PRIMARY KEY,
+        gallery_id INTEGER NOT NULL REFERENCES galleries (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        metadata_json TEXT NOT NULL DEFAULT '{}',
+        created_unix_ms INTEGER NOT NULL,
+        UNIQUE (gallery_id, name)
+      );
+      CREATE TABLE faces (
+        id INTEGER PRIMARY KEY,
+        subject_id INTEGER NOT NULL REFERENCES subjects (id) ON DELETE CASCADE,
+        descriptor_model TEXT NOT NULL,
+        dimension INTEGER NOT NULL,
+        embedding BLOB NOT NULL CHECK (length(embedding) = 4 * dimension),
+        created_unix_ms INTEGER NOT NULL
+      );
+      CREATE INDEX faces_by_subject ON faces (subject_id);
+    )sql",
+};
+
+}  // namespace
+
+int CurrentSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+absl::Status MigrateSchema(SQLite::Database& db) {
+  // PRAGMA user_version: SQLite's own slot for the schema version (0 in a
+  // new database).
+  int version = db.execAndGet("PRAGMA user_version").getInt();
+  if (version > CurrentSchemaVersion()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "gallery database schema version ", version, " is newer than this faceserve's (",
+        CurrentSchemaVersion(), "): upgrade faceserve"));
+  }
+  for (; version < CurrentSchemaVersion(); ++version) {
+    SQLite::Transaction transaction(db);
+    db.exec(kMigrations[version]);
+    db.exec(absl::StrCat("PRAGMA user_version = ", version + 1));
+    transaction.commit();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace faceserve
