@@ -12,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/error_reason.h"
 #include "core/gallery/sqlite_schema.h"
@@ -62,6 +64,40 @@ std::vector<float> EmbeddingFromBlob(const SQLite::Column& column) {
   return embedding;
 }
 
+struct GalleryRow {
+  int64_t id = 0;
+  DescriptorModel model;
+};
+
+// The gallery's row id and model, or GALLERY_NOT_FOUND.
+absl::StatusOr<GalleryRow> FindGallery(SQLite::Database& db, const std::string& name) {
+  SQLite::Statement q(db, "SELECT id, descriptor_model, dimension FROM galleries WHERE name = ?");
+  q.bind(1, name);
+  if (!q.executeStep()) return GalleryNotFound(name);
+  return GalleryRow{q.getColumn(0).getInt64(),
+                    DescriptorModel{q.getColumn(1).getString(), q.getColumn(2).getInt()}};
+}
+
+// The subject's row id, or SUBJECT_NOT_FOUND.
+absl::StatusOr<int64_t> FindSubject(SQLite::Database& db, int64_t gallery_id,
+                                    const std::string& gallery, const std::string& subject) {
+  SQLite::Statement q(db, "SELECT id FROM subjects WHERE gallery_id = ? AND name = ?");
+  q.bind(1, gallery_id);
+  q.bind(2, subject);
+  if (!q.executeStep()) {
+    return WithReason(
+        absl::NotFoundError(absl::StrCat("no subject '", subject, "' in gallery '", gallery, "'")),
+        ErrorReason::kSubjectNotFound);
+  }
+  return q.getColumn(0).getInt64();
+}
+
+// After a delete: moves the WAL into the file and empties it, so the deleted
+// rows' old pages are gone from both.
+void CheckpointAfterDelete(SQLite::Database& db) {
+  db.execAndGet("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteGalleryStore>> SqliteGalleryStore::Open(
@@ -96,31 +132,17 @@ SqliteGalleryStore::SqliteGalleryStore(std::unique_ptr<SQLite::Database> db) : d
 
 SqliteGalleryStore::~SqliteGalleryStore() = default;
 
-absl::StatusOr<SqliteGalleryStore::GalleryRow> SqliteGalleryStore::FindGallery(
-    const std::string& name) {
-  SQLite::Statement q(*db_, "SELECT id, descriptor_model, dimension FROM galleries WHERE name = ?");
-  q.bind(1, name);
-  if (!q.executeStep()) return GalleryNotFound(name);
-  return GalleryRow{q.getColumn(0).getInt64(),
-                    DescriptorModel{q.getColumn(1).getString(), q.getColumn(2).getInt()}};
-}
-
-absl::StatusOr<int64_t> SqliteGalleryStore::FindSubject(int64_t gallery_id,
-                                                        const std::string& gallery,
-                                                        const std::string& subject) {
-  SQLite::Statement q(*db_, "SELECT id FROM subjects WHERE gallery_id = ? AND name = ?");
-  q.bind(1, gallery_id);
-  q.bind(2, subject);
-  if (!q.executeStep()) {
-    return WithReason(
-        absl::NotFoundError(absl::StrCat("no subject '", subject, "' in gallery '", gallery, "'")),
-        ErrorReason::kSubjectNotFound);
+template <typename Result, typename Body>
+Result SqliteGalleryStore::InGallery(const std::string& gallery, const std::string& what,
+                                     Body body) {
+  absl::MutexLock lock(&mu_);
+  try {
+    absl::StatusOr<GalleryRow> g = FindGallery(*db_, gallery);
+    if (!g.ok()) return g.status();
+    return body(*db_, *g);
+  } catch (const SQLite::Exception& e) {
+    return StorageError(what, e);
   }
-  return q.getColumn(0).getInt64();
-}
-
-void SqliteGalleryStore::CheckpointAfterDelete() {
-  db_->execAndGet("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 absl::StatusOr<GalleryInfo> SqliteGalleryStore::CreateGallery(const std::string& name,
@@ -128,7 +150,7 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::CreateGallery(const std::string&
                                                               float threshold) {
   absl::MutexLock lock(&mu_);
   try {
-    if (FindGallery(name).ok()) {
+    if (FindGallery(*db_, name).ok()) {
       return WithReason(
           absl::AlreadyExistsError(absl::StrCat("gallery '", name, "' already exists")),
           ErrorReason::kGalleryExists);
@@ -155,7 +177,7 @@ absl::Status SqliteGalleryStore::DeleteGallery(const std::string& name) {
     SQLite::Statement q(*db_, "DELETE FROM galleries WHERE name = ?");
     q.bind(1, name);
     if (q.exec() == 0) return GalleryNotFound(name);
-    CheckpointAfterDelete();
+    CheckpointAfterDelete(*db_);
     return absl::OkStatus();
   } catch (const SQLite::Exception& e) {
     return StorageError(absl::StrCat("deleting gallery '", name, "'"), e);
@@ -210,89 +232,86 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::GetGallery(const std::string& na
 absl::StatusOr<std::vector<int64_t>> SqliteGalleryStore::AddFaces(
     const std::string& gallery, const std::string& subject, const Metadata& metadata,
     const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings) {
-  absl::MutexLock lock(&mu_);
-  try {
-    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
-    if (!g.ok()) return g.status();
-    if (model.id != g->model.id || model.dimension != g->model.dimension) {
-      return WithReason(
-          absl::FailedPreconditionError(absl::StrCat(
-              "gallery '", gallery, "' holds embeddings of ", g->model.id, " (", g->model.dimension,
-              " values), not of ", model.id, " (", model.dimension, ")")),
-          ErrorReason::kDescriptorMismatch);
-    }
-    for (size_t i = 0; i < embeddings.size(); ++i) {
-      if (static_cast<int>(embeddings[i].size()) != model.dimension) {
-        return WithReason(absl::InvalidArgumentError(absl::StrCat(
-                              "embedding ", i, " has ", embeddings[i].size(), " values, the ",
-                              "gallery's model makes ", model.dimension)),
-                          ErrorReason::kInvalidField, {{"field", absl::StrCat("embeddings.", i)}});
-      }
-    }
-    const int64_t now = NowUnixMs();
-    SQLite::Transaction transaction(*db_);
-    SQLite::Statement upsert(*db_,
-                             "INSERT INTO subjects (gallery_id, name, metadata_json, "
-                             "created_unix_ms) VALUES (?, ?, ?, ?) ON CONFLICT (gallery_id, name) "
-                             "DO NOTHING");
-    upsert.bind(1, g->id);
-    upsert.bind(2, subject);
-    upsert.bind(3, MetadataToJson(metadata));
-    upsert.bind(4, now);
-    const bool created = upsert.exec() > 0;
-    absl::StatusOr<int64_t> subject_id = FindSubject(g->id, gallery, subject);
-    if (!subject_id.ok()) return subject_id.status();
-    if (!created && !metadata.empty()) {
-      SQLite::Statement update(*db_, "UPDATE subjects SET metadata_json = ? WHERE id = ?");
-      update.bind(1, MetadataToJson(metadata));
-      update.bind(2, *subject_id);
-      update.exec();
-    }
-    SQLite::Statement insert(*db_,
-                             "INSERT INTO faces (subject_id, descriptor_model, dimension, "
-                             "embedding, created_unix_ms) VALUES (?, ?, ?, ?, ?)");
-    std::vector<int64_t> ids;
-    for (const std::vector<float>& embedding : embeddings) {
-      insert.bind(1, *subject_id);
-      insert.bind(2, model.id);
-      insert.bind(3, model.dimension);
-      insert.bind(4, embedding.data(), static_cast<int>(embedding.size() * sizeof(float)));
-      insert.bind(5, now);
-      insert.exec();
-      insert.reset();
-      ids.push_back(db_->getLastInsertRowid());
-    }
-    transaction.commit();  // durable from here (WAL, synchronous=FULL)
-    return ids;
-  } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("enrolling into gallery '", gallery, "'"), e);
-  }
+  using Result = absl::StatusOr<std::vector<int64_t>>;
+  return InGallery<Result>(
+      gallery, absl::StrCat("enrolling into gallery '", gallery, "'"),
+      [&](SQLite::Database& db, const GalleryRow& g) -> Result {
+        if (model.id != g.model.id || model.dimension != g.model.dimension) {
+          return WithReason(
+              absl::FailedPreconditionError(absl::StrCat(
+                  "gallery '", gallery, "' holds embeddings of ", g.model.id, " (",
+                  g.model.dimension, " values), not of ", model.id, " (", model.dimension, ")")),
+              ErrorReason::kDescriptorMismatch);
+        }
+        for (size_t i = 0; i < embeddings.size(); ++i) {
+          if (static_cast<int>(embeddings[i].size()) != model.dimension) {
+            return WithReason(absl::InvalidArgumentError(absl::StrCat(
+                                  "embedding ", i, " has ", embeddings[i].size(), " values, the ",
+                                  "gallery's model makes ", model.dimension)),
+                              ErrorReason::kInvalidField,
+                              {{"field", absl::StrCat("embeddings.", i)}});
+          }
+        }
+        const int64_t now = NowUnixMs();
+        SQLite::Transaction transaction(db);
+        SQLite::Statement upsert(db,
+                                 "INSERT INTO subjects (gallery_id, name, metadata_json, "
+                                 "created_unix_ms) VALUES (?, ?, ?, ?) ON CONFLICT (gallery_id, "
+                                 "name) DO NOTHING");
+        upsert.bind(1, g.id);
+        upsert.bind(2, subject);
+        upsert.bind(3, MetadataToJson(metadata));
+        upsert.bind(4, now);
+        const bool created = upsert.exec() > 0;
+        absl::StatusOr<int64_t> subject_id = FindSubject(db, g.id, gallery, subject);
+        if (!subject_id.ok()) return subject_id.status();
+        if (!created && !metadata.empty()) {
+          SQLite::Statement update(db, "UPDATE subjects SET metadata_json = ? WHERE id = ?");
+          update.bind(1, MetadataToJson(metadata));
+          update.bind(2, *subject_id);
+          update.exec();
+        }
+        SQLite::Statement insert(db,
+                                 "INSERT INTO faces (subject_id, descriptor_model, dimension, "
+                                 "embedding, created_unix_ms) VALUES (?, ?, ?, ?, ?)");
+        std::vector<int64_t> ids;
+        for (const std::vector<float>& embedding : embeddings) {
+          insert.bind(1, *subject_id);
+          insert.bind(2, model.id);
+          insert.bind(3, model.dimension);
+          insert.bind(4, embedding.data(), static_cast<int>(embedding.size() * sizeof(float)));
+          insert.bind(5, now);
+          insert.exec();
+          insert.reset();
+          ids.push_back(db.getLastInsertRowid());
+        }
+        transaction.commit();  // durable from here (WAL, synchronous=FULL)
+        return ids;
+      });
 }
 
 absl::StatusOr<SubjectInfo> SqliteGalleryStore::GetSubject(const std::string& gallery,
                                                            const std::string& subject) {
-  absl::MutexLock lock(&mu_);
-  try {
-    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
-    if (!g.ok()) return g.status();
-    SQLite::Statement q(*db_,
-                        "SELECT id, metadata_json, created_unix_ms FROM subjects "
-                        "WHERE gallery_id = ? AND name = ?");
-    q.bind(1, g->id);
-    q.bind(2, subject);
-    if (!q.executeStep()) return FindSubject(g->id, gallery, subject).status();
-    SubjectInfo info;
-    info.subject = subject;
-    const int64_t subject_id = q.getColumn(0).getInt64();
-    info.metadata = MetadataFromJson(q.getColumn(1).getString());
-    info.created = absl::FromUnixMillis(q.getColumn(2).getInt64());
-    SQLite::Statement faces(*db_, "SELECT id FROM faces WHERE subject_id = ? ORDER BY id");
-    faces.bind(1, subject_id);
-    while (faces.executeStep()) info.face_ids.push_back(faces.getColumn(0).getInt64());
-    return info;
-  } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("reading subject '", subject, "'"), e);
-  }
+  using Result = absl::StatusOr<SubjectInfo>;
+  return InGallery<Result>(
+      gallery, absl::StrCat("reading subject '", subject, "'"),
+      [&](SQLite::Database& db, const GalleryRow& g) -> Result {
+        SQLite::Statement q(db,
+                            "SELECT id, metadata_json, created_unix_ms FROM subjects "
+                            "WHERE gallery_id = ? AND name = ?");
+        q.bind(1, g.id);
+        q.bind(2, subject);
+        if (!q.executeStep()) return FindSubject(db, g.id, gallery, subject).status();
+        SubjectInfo info;
+        info.subject = subject;
+        const int64_t subject_id = q.getColumn(0).getInt64();
+        info.metadata = MetadataFromJson(q.getColumn(1).getString());
+        info.created = absl::FromUnixMillis(q.getColumn(2).getInt64());
+        SQLite::Statement faces(db, "SELECT id FROM faces WHERE subject_id = ? ORDER BY id");
+        faces.bind(1, subject_id);
+        while (faces.executeStep()) info.face_ids.push_back(faces.getColumn(0).getInt64());
+        return info;
+      });
 }
 
 absl::StatusOr<SubjectPage> SqliteGalleryStore::ListSubjects(const std::string& gallery,
@@ -302,123 +321,109 @@ absl::StatusOr<SubjectPage> SqliteGalleryStore::ListSubjects(const std::string& 
     return WithReason(absl::InvalidArgumentError("page_size must be positive"),
                       ErrorReason::kInvalidField, {{"field", "page_size"}});
   }
-  absl::MutexLock lock(&mu_);
-  try {
-    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
-    if (!g.ok()) return g.status();
-    // One more than asked: whether another page follows.
-    SQLite::Statement q(*db_,
-                        "SELECT s.name, s.metadata_json, s.created_unix_ms, "
-                        "(SELECT group_concat(f.id) FROM faces f WHERE f.subject_id = s.id) "
-                        "FROM subjects s WHERE s.gallery_id = ? AND s.name > ? "
-                        "ORDER BY s.name LIMIT ?");
-    q.bind(1, g->id);
-    q.bind(2, page_token);
-    q.bind(3, page_size + 1);
-    SubjectPage page;
-    while (q.executeStep()) {
-      if (static_cast<int>(page.subjects.size()) == page_size) {
-        page.next_page_token = page.subjects.back().subject;
-        break;
-      }
-      SubjectInfo info;
-      info.subject = q.getColumn(0).getString();
-      info.metadata = MetadataFromJson(q.getColumn(1).getString());
-      info.created = absl::FromUnixMillis(q.getColumn(2).getInt64());
-      const std::string ids = q.getColumn(3).isNull() ? "" : q.getColumn(3).getString();
-      for (size_t start = 0; start < ids.size();) {
-        const size_t comma = ids.find(',', start);
-        info.face_ids.push_back(std::stoll(ids.substr(start, comma - start)));
-        start = comma == std::string::npos ? ids.size() : comma + 1;
-      }
-      std::sort(info.face_ids.begin(), info.face_ids.end());
-      page.subjects.push_back(std::move(info));
-    }
-    return page;
-  } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("listing subjects of '", gallery, "'"), e);
-  }
+  using Result = absl::StatusOr<SubjectPage>;
+  return InGallery<Result>(
+      gallery, absl::StrCat("listing subjects of '", gallery, "'"),
+      [&](SQLite::Database& db, const GalleryRow& g) -> Result {
+        // One more than asked: whether another page follows.
+        SQLite::Statement q(db,
+                            "SELECT s.name, s.metadata_json, s.created_unix_ms, "
+                            "(SELECT group_concat(f.id) FROM faces f WHERE f.subject_id = s.id) "
+                            "FROM subjects s WHERE s.gallery_id = ? AND s.name > ? "
+                            "ORDER BY s.name LIMIT ?");
+        q.bind(1, g.id);
+        q.bind(2, page_token);
+        q.bind(3, page_size + 1);
+        SubjectPage page;
+        while (q.executeStep()) {
+          if (static_cast<int>(page.subjects.size()) == page_size) {
+            page.next_page_token = page.subjects.back().subject;
+            break;
+          }
+          SubjectInfo info;
+          info.subject = q.getColumn(0).getString();
+          info.metadata = MetadataFromJson(q.getColumn(1).getString());
+          info.created = absl::FromUnixMillis(q.getColumn(2).getInt64());
+          const std::string ids = q.getColumn(3).isNull() ? "" : q.getColumn(3).getString();
+          for (absl::string_view id : absl::StrSplit(ids, ',', absl::SkipEmpty())) {
+            int64_t v = 0;
+            if (absl::SimpleAtoi(id, &v)) info.face_ids.push_back(v);
+          }
+          std::sort(info.face_ids.begin(), info.face_ids.end());
+          page.subjects.push_back(std::move(info));
+        }
+        return page;
+      });
 }
 
 absl::Status SqliteGalleryStore::UpdateMetadata(const std::string& gallery,
                                                 const std::string& subject,
                                                 const Metadata& metadata) {
-  absl::MutexLock lock(&mu_);
-  try {
-    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
-    if (!g.ok()) return g.status();
-    absl::StatusOr<int64_t> subject_id = FindSubject(g->id, gallery, subject);
-    if (!subject_id.ok()) return subject_id.status();
-    SQLite::Statement q(*db_, "UPDATE subjects SET metadata_json = ? WHERE id = ?");
-    q.bind(1, MetadataToJson(metadata));
-    q.bind(2, *subject_id);
-    q.exec();
-    return absl::OkStatus();
-  } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("updating subject '", subject, "'"), e);
-  }
+  return InGallery<absl::Status>(
+      gallery, absl::StrCat("updating subject '", subject, "'"),
+      [&](SQLite::Database& db, const GalleryRow& g) -> absl::Status {
+        absl::StatusOr<int64_t> subject_id = FindSubject(db, g.id, gallery, subject);
+        if (!subject_id.ok()) return subject_id.status();
+        SQLite::Statement q(db, "UPDATE subjects SET metadata_json = ? WHERE id = ?");
+        q.bind(1, MetadataToJson(metadata));
+        q.bind(2, *subject_id);
+        q.exec();
+        return absl::OkStatus();
+      });
 }
 
 absl::Status SqliteGalleryStore::DeleteFace(const std::string& gallery, int64_t face_id) {
-  absl::MutexLock lock(&mu_);
-  try {
-    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
-    if (!g.ok()) return g.status();
-    SQLite::Statement q(*db_,
-                        "DELETE FROM faces WHERE id = ? AND subject_id IN "
-                        "(SELECT id FROM subjects WHERE gallery_id = ?)");
-    q.bind(1, face_id);
-    q.bind(2, g->id);
-    if (q.exec() == 0) {
-      return WithReason(
-          absl::NotFoundError(absl::StrCat("no face ", face_id, " in gallery '", gallery, "'")),
-          ErrorReason::kFaceNotFound);
-    }
-    CheckpointAfterDelete();
-    return absl::OkStatus();
-  } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("deleting face ", face_id), e);
-  }
+  return InGallery<absl::Status>(
+      gallery, absl::StrCat("deleting face ", face_id),
+      [&](SQLite::Database& db, const GalleryRow& g) -> absl::Status {
+        SQLite::Statement q(db,
+                            "DELETE FROM faces WHERE id = ? AND subject_id IN "
+                            "(SELECT id FROM subjects WHERE gallery_id = ?)");
+        q.bind(1, face_id);
+        q.bind(2, g.id);
+        if (q.exec() == 0) {
+          return WithReason(
+              absl::NotFoundError(absl::StrCat("no face ", face_id, " in gallery '", gallery, "'")),
+              ErrorReason::kFaceNotFound);
+        }
+        CheckpointAfterDelete(db);
+        return absl::OkStatus();
+      });
 }
 
 absl::Status SqliteGalleryStore::DeleteSubject(const std::string& gallery,
                                                const std::string& subject) {
-  absl::MutexLock lock(&mu_);
-  try {
-    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
-    if (!g.ok()) return g.status();
-    absl::StatusOr<int64_t> subject_id = FindSubject(g->id, gallery, subject);
-    if (!subject_id.ok()) return subject_id.status();
-    SQLite::Statement q(*db_, "DELETE FROM subjects WHERE id = ?");  // faces cascade
-    q.bind(1, *subject_id);
-    q.exec();
-    CheckpointAfterDelete();
-    return absl::OkStatus();
-  } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("deleting subject '", subject, "'"), e);
-  }
+  return InGallery<absl::Status>(
+      gallery, absl::StrCat("deleting subject '", subject, "'"),
+      [&](SQLite::Database& db, const GalleryRow& g) -> absl::Status {
+        absl::StatusOr<int64_t> subject_id = FindSubject(db, g.id, gallery, subject);
+        if (!subject_id.ok()) return subject_id.status();
+        SQLite::Statement q(db, "DELETE FROM subjects WHERE id = ?");  // faces cascade
+        q.bind(1, *subject_id);
+        q.exec();
+        CheckpointAfterDelete(db);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<StoredFace>> SqliteGalleryStore::LoadFaces(const std::string& gallery) {
-  absl::MutexLock lock(&mu_);
-  try {
-    absl::StatusOr<GalleryRow> g = FindGallery(gallery);
-    if (!g.ok()) return g.status();
-    SQLite::Statement q(*db_,
-                        "SELECT f.id, s.name, f.embedding, f.created_unix_ms FROM faces f "
-                        "JOIN subjects s ON f.subject_id = s.id WHERE s.gallery_id = ? "
-                        "ORDER BY f.id");
-    q.bind(1, g->id);
-    std::vector<StoredFace> faces;
-    while (q.executeStep()) {
-      faces.push_back(StoredFace{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                                 EmbeddingFromBlob(q.getColumn(2)),
-                                 absl::FromUnixMillis(q.getColumn(3).getInt64())});
-    }
-    return faces;
-  } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("loading gallery '", gallery, "'"), e);
-  }
+  using Result = absl::StatusOr<std::vector<StoredFace>>;
+  return InGallery<Result>(
+      gallery, absl::StrCat("loading gallery '", gallery, "'"),
+      [&](SQLite::Database& db, const GalleryRow& g) -> Result {
+        SQLite::Statement q(db,
+                            "SELECT f.id, s.name, f.embedding, f.created_unix_ms FROM faces f "
+                            "JOIN subjects s ON f.subject_id = s.id WHERE s.gallery_id = ? "
+                            "ORDER BY f.id");
+        q.bind(1, g.id);
+        std::vector<StoredFace> faces;
+        while (q.executeStep()) {
+          faces.push_back(StoredFace{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                     EmbeddingFromBlob(q.getColumn(2)),
+                                     absl::FromUnixMillis(q.getColumn(3).getInt64())});
+        }
+        return faces;
+      });
 }
 
 absl::StatusOr<std::string> SqliteGalleryStore::ReadPragma(const std::string& name) {

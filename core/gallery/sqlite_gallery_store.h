@@ -59,19 +59,11 @@ class SqliteGalleryStore final : public GalleryStore {
 
  private:
   explicit SqliteGalleryStore(std::unique_ptr<SQLite::Database> db);
-  // The gallery's row id and model, or GALLERY_NOT_FOUND.
-  struct GalleryRow {
-    int64_t id = 0;
-    DescriptorModel model;
-  };
-  absl::StatusOr<GalleryRow> FindGallery(const std::string& name)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<int64_t> FindSubject(int64_t gallery_id, const std::string& gallery,
-                                      const std::string& subject)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // After a delete: moves the WAL into the file and empties it, so the
-  // deleted rows' old pages are gone from both.
-  void CheckpointAfterDelete() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `body(db, gallery_row)` under the lock with the gallery found: a
+  // missing gallery is GALLERY_NOT_FOUND, an SQLite failure STORAGE_ERROR
+  // naming `what`. Every per-gallery method is one.
+  template <typename Result, typename Body>
+  Result InGallery(const std::string& gallery, const std::string& what, Body body);
 
   absl::Mutex mu_;
   std::unique_ptr<SQLite::Database> db_ ABSL_GUARDED_BY(mu_);
