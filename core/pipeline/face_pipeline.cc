@@ -12,11 +12,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "core/error_reason.h"
 #include "core/pipeline/detector_stage.h"
 #include "core/pipeline/job.h"
@@ -30,15 +28,6 @@
 
 namespace faceserve {
 namespace {
-
-// A client-chosen name as quoted in an error message: at most 64 bytes, so
-// that a hostile name cannot blow up the status (and the grpc-message
-// header, which clients refuse beyond a few KiB).
-std::string ClientName(const std::string& name) {
-  constexpr size_t kMax = 64;
-  if (name.size() <= kMax) return name;
-  return absl::StrCat(name.substr(0, kMax), "... (", name.size(), " bytes)");
-}
 
 // Keeps only the predictions that ran (slots of predictors not run are empty).
 void CompactPredictions(std::vector<Face>* faces) {
@@ -266,51 +255,14 @@ std::vector<ModelInfo> FacePipelineImpl::models() const {
 
 absl::StatusOr<std::vector<const PredictorRuntime*>> FacePipelineImpl::RequestedPredictors(
     const AnalyzeOptions& options) const {
-  std::vector<const PredictorRuntime*> requested;
-  if (options.detect_only) return requested;
-  if (options.predictors.empty()) {
-    for (const auto& p : predictor_stage_->predictors()) requested.push_back(p.get());
-    return requested;
-  }
-  std::set<std::string> seen;
-  for (const std::string& name : options.predictors) {
-    const PredictorRuntime* p = predictor_stage_->Find(name);
-    if (p == nullptr) {
-      return WithReason(absl::InvalidArgumentError(absl::StrCat(
-                            "unknown predictor '", ClientName(name),
-                            "' (configured: ", absl::StrJoin(predictor_names(), ", "), ")")),
-                        ErrorReason::kUnknownPredictor);
-    }
-    if (seen.insert(name).second) requested.push_back(p);
-  }
-  return requested;
+  if (options.detect_only) return std::vector<const PredictorRuntime*>{};
+  return predictor_stage_->Select(options.predictors);
 }
 
 absl::StatusOr<const PredictorRuntime*> FacePipelineImpl::EmbeddingPredictor(
     const std::string& name) const {
   if (absl::Status s = AcceptingCalls(); !s.ok()) return s;
-  if (!name.empty()) {
-    const PredictorRuntime* p = predictor_stage_->Find(name);
-    if (p == nullptr) {
-      return WithReason(
-          absl::InvalidArgumentError(absl::StrCat("unknown predictor '", ClientName(name), "'")),
-          ErrorReason::kUnknownPredictor);
-    }
-    if (p->embedding_head < 0) {
-      return WithReason(
-          absl::InvalidArgumentError(absl::StrCat("predictor '", name, "' has no embedding head")),
-          ErrorReason::kNotAnEmbeddingPredictor);
-    }
-    return p;
-  }
-  if (!config_.default_embedding_predictor.empty()) {
-    return predictor_stage_->Find(config_.default_embedding_predictor);
-  }
-  for (const auto& p : predictor_stage_->predictors()) {
-    if (p->embedding_head >= 0) return p.get();
-  }
-  return WithReason(absl::FailedPreconditionError("no embedding predictor is configured"),
-                    ErrorReason::kModelNotConfigured);
+  return predictor_stage_->ForEmbedding(name, config_.default_embedding_predictor);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 #include "core/pipeline/predictor_stage.h"
 
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "core/error_reason.h"
 #include "core/predictor/head_postprocess.h"
 #include "core/unifier/crop_policy.h"
 
@@ -17,6 +20,15 @@ struct PredictorStage::RunState {
 };
 
 namespace {
+
+// A client-chosen name as quoted in an error message: at most 64 bytes, so
+// that a hostile name cannot blow up the status (and the grpc-message
+// header, which clients refuse beyond a few KiB).
+std::string ClientName(const std::string& name) {
+  constexpr size_t kMax = 64;
+  if (name.size() <= kMax) return name;
+  return absl::StrCat(name.substr(0, kMax), "... (", name.size(), " bytes)");
+}
 
 // Shared by every item of one phase; the last item to finish continues.
 struct PhaseState {
@@ -78,6 +90,53 @@ const PredictorRuntime* PredictorStage::Find(const std::string& name) const {
     if (p->config.name == name) return p.get();
   }
   return nullptr;
+}
+
+absl::StatusOr<std::vector<const PredictorRuntime*>> PredictorStage::Select(
+    const std::vector<std::string>& names) const {
+  std::vector<const PredictorRuntime*> selected;
+  if (names.empty()) {
+    for (const auto& p : predictors_) selected.push_back(p.get());
+    return selected;
+  }
+  std::set<std::string> seen;
+  for (const std::string& name : names) {
+    const PredictorRuntime* p = Find(name);
+    if (p == nullptr) {
+      std::vector<std::string> configured;
+      for (const auto& q : predictors_) configured.push_back(q->config.name);
+      return WithReason(absl::InvalidArgumentError(
+                            absl::StrCat("unknown predictor '", ClientName(name),
+                                         "' (configured: ", absl::StrJoin(configured, ", "), ")")),
+                        ErrorReason::kUnknownPredictor);
+    }
+    if (seen.insert(name).second) selected.push_back(p);
+  }
+  return selected;
+}
+
+absl::StatusOr<const PredictorRuntime*> PredictorStage::ForEmbedding(
+    const std::string& name, const std::string& default_name) const {
+  if (!name.empty()) {
+    const PredictorRuntime* p = Find(name);
+    if (p == nullptr) {
+      return WithReason(
+          absl::InvalidArgumentError(absl::StrCat("unknown predictor '", ClientName(name), "'")),
+          ErrorReason::kUnknownPredictor);
+    }
+    if (p->embedding_head < 0) {
+      return WithReason(
+          absl::InvalidArgumentError(absl::StrCat("predictor '", name, "' has no embedding head")),
+          ErrorReason::kNotAnEmbeddingPredictor);
+    }
+    return p;
+  }
+  if (!default_name.empty()) return Find(default_name);
+  for (const auto& p : predictors_) {
+    if (p->embedding_head >= 0) return p.get();
+  }
+  return WithReason(absl::FailedPreconditionError("no embedding predictor is configured"),
+                    ErrorReason::kModelNotConfigured);
 }
 
 PredictorStage::Phases PredictorStage::Plan(

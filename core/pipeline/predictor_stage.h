@@ -30,6 +30,16 @@ class PredictorStage {
 
   // The predictor called `name`, or null.
   const PredictorRuntime* Find(const std::string& name) const;
+  // The predictors `names` asks for, each once, in the order asked (every
+  // configured one when `names` is empty), or UNKNOWN_PREDICTOR naming the
+  // first unknown name.
+  absl::StatusOr<std::vector<const PredictorRuntime*>> Select(
+      const std::vector<std::string>& names) const;
+  // The predictor an Embed or Verify names: `name`, else `default_name`,
+  // else the first with an embedding head. UNKNOWN_PREDICTOR,
+  // NOT_AN_EMBEDDING_PREDICTOR, or MODEL_NOT_CONFIGURED when there is none.
+  absl::StatusOr<const PredictorRuntime*> ForEmbedding(const std::string& name,
+                                                       const std::string& default_name) const;
   const std::vector<std::unique_ptr<PredictorRuntime>>& predictors() const { return predictors_; }
 
   // Runs `requested` (and the landmarks predictor when one of them needs it)
