@@ -14,7 +14,9 @@
 #define FACESERVE_CORE_GALLERY_GALLERY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,7 +56,24 @@ struct SubjectInfo {
   Metadata metadata;
   std::vector<int64_t> face_ids;  // ascending (enrollment order)
   absl::Time created;
+  // GetSubject(with_embeddings = true): face_ids[i]'s embedding and time.
+  std::vector<std::vector<float>> embeddings;
+  std::vector<absl::Time> face_created;
 };
+
+// An Enroll's idempotency key (issue 27): stored with the request's
+// fingerprint and its response in the transaction that enrolls, so a retry
+// finds the first response, and a crash leaves both or neither.
+struct EnrollReceipt {
+  std::string key;
+  std::string request_hash;
+  // The response to store, made from the new faces' ids inside the
+  // transaction.
+  std::function<std::string(const std::vector<int64_t>& face_ids)> make_response;
+};
+
+// How long a receipt is kept at least.
+inline constexpr absl::Duration kReceiptLifetime = absl::Hours(48);
 
 // One page of subjects, by name; `next_page_token` empty on the last page.
 struct SubjectPage {
@@ -77,13 +96,23 @@ class GalleryStore {
   // Adds `embeddings` to `subject` (created when new; `metadata`, when not
   // empty, replaces its metadata) in one transaction: all or none. Returns
   // the new faces' ids in order. DESCRIPTOR_MISMATCH when `model` is not the
-  // gallery's, INVALID_FIELD for an embedding of the wrong length.
+  // gallery's, INVALID_FIELD for an embedding of the wrong length. With a
+  // `receipt` (may be null), stores it in the same transaction;
+  // IDEMPOTENCY_KEY_REUSED when its key is already stored (a concurrent
+  // retry won: look it up with FindReceipt).
   virtual absl::StatusOr<std::vector<int64_t>> AddFaces(
       const std::string& gallery, const std::string& subject, const Metadata& metadata,
-      const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings) = 0;
+      const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings,
+      const EnrollReceipt* receipt) = 0;
+  // The response stored with `key` in `gallery`: nullopt when there is none
+  // (or it is older than kReceiptLifetime); IDEMPOTENCY_KEY_REUSED when it
+  // was stored for a request of another fingerprint.
+  virtual absl::StatusOr<std::optional<std::string>> FindReceipt(
+      const std::string& gallery, const std::string& key, const std::string& request_hash) = 0;
 
   virtual absl::StatusOr<SubjectInfo> GetSubject(const std::string& gallery,
-                                                 const std::string& subject) = 0;
+                                                 const std::string& subject,
+                                                 bool with_embeddings) = 0;
   // Subjects in name order after `page_token` ("" for the first page).
   virtual absl::StatusOr<SubjectPage> ListSubjects(const std::string& gallery,
                                                    const std::string& page_token,

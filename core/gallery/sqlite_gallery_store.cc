@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/error_reason.h"
+#include "core/gallery/sqlite_enroll_receipts.h"
 #include "core/gallery/sqlite_schema.h"
 
 namespace faceserve {
@@ -231,7 +232,8 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::GetGallery(const std::string& na
 
 absl::StatusOr<std::vector<int64_t>> SqliteGalleryStore::AddFaces(
     const std::string& gallery, const std::string& subject, const Metadata& metadata,
-    const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings) {
+    const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings,
+    const EnrollReceipt* receipt) {
   using Result = absl::StatusOr<std::vector<int64_t>>;
   return InGallery<Result>(
       gallery, absl::StrCat("enrolling into gallery '", gallery, "'"),
@@ -285,13 +287,30 @@ absl::StatusOr<std::vector<int64_t>> SqliteGalleryStore::AddFaces(
           insert.reset();
           ids.push_back(db.getLastInsertRowid());
         }
+        if (receipt != nullptr) {
+          absl::Status stored = StoreReceiptRow(db, g.id, *receipt, ids, now,
+                                                now - absl::ToInt64Milliseconds(kReceiptLifetime));
+          if (!stored.ok()) return stored;  // rolls the faces back too
+        }
         transaction.commit();  // durable from here (WAL, synchronous=FULL)
         return ids;
       });
 }
 
+absl::StatusOr<std::optional<std::string>> SqliteGalleryStore::FindReceipt(
+    const std::string& gallery, const std::string& key, const std::string& request_hash) {
+  using Result = absl::StatusOr<std::optional<std::string>>;
+  return InGallery<Result>(gallery, absl::StrCat("reading idempotency key '", key, "'"),
+                           [&](SQLite::Database& db, const GalleryRow& g) -> Result {
+                             return FindReceiptRow(
+                                 db, g.id, key, request_hash,
+                                 NowUnixMs() - absl::ToInt64Milliseconds(kReceiptLifetime));
+                           });
+}
+
 absl::StatusOr<SubjectInfo> SqliteGalleryStore::GetSubject(const std::string& gallery,
-                                                           const std::string& subject) {
+                                                           const std::string& subject,
+                                                           bool with_embeddings) {
   using Result = absl::StatusOr<SubjectInfo>;
   return InGallery<Result>(
       gallery, absl::StrCat("reading subject '", subject, "'"),
@@ -307,9 +326,15 @@ absl::StatusOr<SubjectInfo> SqliteGalleryStore::GetSubject(const std::string& ga
         const int64_t subject_id = q.getColumn(0).getInt64();
         info.metadata = MetadataFromJson(q.getColumn(1).getString());
         info.created = absl::FromUnixMillis(q.getColumn(2).getInt64());
-        SQLite::Statement faces(db, "SELECT id FROM faces WHERE subject_id = ? ORDER BY id");
+        SQLite::Statement faces(db,
+                                "SELECT id, created_unix_ms, embedding FROM faces "
+                                "WHERE subject_id = ? ORDER BY id");
         faces.bind(1, subject_id);
-        while (faces.executeStep()) info.face_ids.push_back(faces.getColumn(0).getInt64());
+        while (faces.executeStep()) {
+          info.face_ids.push_back(faces.getColumn(0).getInt64());
+          info.face_created.push_back(absl::FromUnixMillis(faces.getColumn(1).getInt64()));
+          if (with_embeddings) info.embeddings.push_back(EmbeddingFromBlob(faces.getColumn(2)));
+        }
         return info;
       });
 }

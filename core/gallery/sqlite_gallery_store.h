@@ -42,9 +42,13 @@ class SqliteGalleryStore final : public GalleryStore {
   absl::StatusOr<GalleryInfo> GetGallery(const std::string& name) override;
   absl::StatusOr<std::vector<int64_t>> AddFaces(
       const std::string& gallery, const std::string& subject, const Metadata& metadata,
-      const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings) override;
-  absl::StatusOr<SubjectInfo> GetSubject(const std::string& gallery,
-                                         const std::string& subject) override;
+      const DescriptorModel& model, const std::vector<std::vector<float>>& embeddings,
+      const EnrollReceipt* receipt) override;
+  absl::StatusOr<std::optional<std::string>> FindReceipt(const std::string& gallery,
+                                                         const std::string& key,
+                                                         const std::string& request_hash) override;
+  absl::StatusOr<SubjectInfo> GetSubject(const std::string& gallery, const std::string& subject,
+                                         bool with_embeddings) override;
   absl::StatusOr<SubjectPage> ListSubjects(const std::string& gallery,
                                            const std::string& page_token, int page_size) override;
   absl::Status UpdateMetadata(const std::string& gallery, const std::string& subject,

@@ -43,6 +43,19 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX faces_by_subject ON faces (subject_id);
     )sql",
+    // 2: Enroll's idempotency keys, each with the request's fingerprint and
+    // the response it got (sqlite_enroll_receipts.h).
+    R"sql(
+      CREATE TABLE enroll_receipts (
+        gallery_id INTEGER NOT NULL REFERENCES galleries (id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        response BLOB NOT NULL,
+        created_unix_ms INTEGER NOT NULL,
+        PRIMARY KEY (gallery_id, key)
+      );
+      CREATE INDEX enroll_receipts_by_time ON enroll_receipts (created_unix_ms);
+    )sql",
 };
 
 }  // namespace

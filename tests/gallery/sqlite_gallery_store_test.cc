@@ -99,14 +99,14 @@ TEST_F(SqliteGalleryStoreTest, GalleriesAreCreatedListedAndDeletedWithTheirReaso
 TEST_F(SqliteGalleryStoreTest, FacesAreAddedInOneTransactionAndSurviveAReopen) {
   ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
   absl::StatusOr<std::vector<int64_t>> ids =
-      store_->AddFaces("g", "alice", {{"team", "red"}}, kModel, {{1, 0, 0, 0}, {0.9f, 0.1f, 0, 0}});
+      store_->AddFaces("g", "alice", {{"team", "red"}}, kModel, {{1, 0, 0, 0}, {0.9f, 0.1f, 0, 0}}, nullptr);
   ASSERT_TRUE(ids.ok()) << ids.status();
   ASSERT_EQ(ids->size(), 2u);
   EXPECT_LT((*ids)[0], (*ids)[1]);
-  ASSERT_TRUE(store_->AddFaces("g", "bob", {}, kModel, {{0, 1, 0, 0}}).ok());
+  ASSERT_TRUE(store_->AddFaces("g", "bob", {}, kModel, {{0, 1, 0, 0}}, nullptr).ok());
   // A wrong-length embedding in a batch rejects the whole batch.
   const absl::StatusOr<std::vector<int64_t>> bad =
-      store_->AddFaces("g", "carol", {}, kModel, {{0, 0, 1, 0}, {1, 2, 3}});
+      store_->AddFaces("g", "carol", {}, kModel, {{0, 0, 1, 0}, {1, 2, 3}}, nullptr);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(MetadataOf(bad.status()).at("field"), "embeddings.1");
 
@@ -115,7 +115,7 @@ TEST_F(SqliteGalleryStoreTest, FacesAreAddedInOneTransactionAndSurviveAReopen) {
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->subjects, 2);
   EXPECT_EQ(info->faces, 3);
-  absl::StatusOr<SubjectInfo> alice = store_->GetSubject("g", "alice");
+  absl::StatusOr<SubjectInfo> alice = store_->GetSubject("g", "alice", false);
   ASSERT_TRUE(alice.ok()) << alice.status();
   EXPECT_EQ(alice->face_ids, *ids);
   EXPECT_EQ(alice->metadata.at("team"), "red");
@@ -132,7 +132,7 @@ TEST_F(SqliteGalleryStoreTest, AnotherDescriptorModelIsRefusedNamingBoth) {
   ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
   const DescriptorModel other{"hm_faceres@3.0.4", 4};
   const absl::StatusOr<std::vector<int64_t>> r =
-      store_->AddFaces("g", "a", {}, other, {{1, 0, 0, 0}});
+      store_->AddFaces("g", "a", {}, other, {{1, 0, 0, 0}}, nullptr);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReasonOf(r.status()), ErrorReason::kDescriptorMismatch);
   EXPECT_NE(r.status().message().find(kModel.id), absl::string_view::npos) << r.status();
@@ -142,7 +142,7 @@ TEST_F(SqliteGalleryStoreTest, AnotherDescriptorModelIsRefusedNamingBoth) {
 TEST_F(SqliteGalleryStoreTest, SubjectsPageInNameOrder) {
   ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
   for (const char* name : {"e", "a", "d", "b", "c"}) {
-    ASSERT_TRUE(store_->AddFaces("g", name, {}, kModel, {{1, 0, 0, 0}}).ok());
+    ASSERT_TRUE(store_->AddFaces("g", name, {}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
   }
   std::vector<std::string> seen;
   std::string token;
@@ -164,13 +164,13 @@ TEST_F(SqliteGalleryStoreTest, SubjectsPageInNameOrder) {
 
 TEST_F(SqliteGalleryStoreTest, MetadataIsReplacedAndMissingSubjectsAreNamed) {
   ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
-  ASSERT_TRUE(store_->AddFaces("g", "a", {{"k", "1"}}, kModel, {{1, 0, 0, 0}}).ok());
+  ASSERT_TRUE(store_->AddFaces("g", "a", {{"k", "1"}}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
   ASSERT_TRUE(store_->UpdateMetadata("g", "a", {{"k", "2"}, {"x", "y"}}).ok());
-  EXPECT_EQ(store_->GetSubject("g", "a")->metadata, (Metadata{{"k", "2"}, {"x", "y"}}));
+  EXPECT_EQ(store_->GetSubject("g", "a", false)->metadata, (Metadata{{"k", "2"}, {"x", "y"}}));
   const absl::Status missing = store_->UpdateMetadata("g", "zed", {});
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ReasonOf(missing), ErrorReason::kSubjectNotFound);
-  EXPECT_EQ(ReasonOf(store_->GetSubject("nope", "a").status()), ErrorReason::kGalleryNotFound);
+  EXPECT_EQ(ReasonOf(store_->GetSubject("nope", "a", false).status()), ErrorReason::kGalleryNotFound);
   EXPECT_EQ(ReasonOf(store_->DeleteFace("g", 999999)), ErrorReason::kFaceNotFound);
 }
 
@@ -181,8 +181,8 @@ TEST_F(SqliteGalleryStoreTest, DeletingASubjectErasesItsEmbeddingFromFileAndWal)
   // Values whose float32 bytes occur nowhere else.
   const std::vector<float> secret = {0.123456789f, -0.987654321f, 0.31415926f, -0.27182818f};
   const std::string needle(reinterpret_cast<const char*>(secret.data()), 16);
-  ASSERT_TRUE(store_->AddFaces("g", "erase-me", {}, kModel, {secret}).ok());
-  ASSERT_TRUE(store_->AddFaces("g", "keep", {}, kModel, {{1, 0, 0, 0}}).ok());
+  ASSERT_TRUE(store_->AddFaces("g", "erase-me", {}, kModel, {secret}, nullptr).ok());
+  ASSERT_TRUE(store_->AddFaces("g", "keep", {}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
   ASSERT_NE(FileBytes().find(needle), std::string::npos) << "the embedding was never written";
   ASSERT_TRUE(store_->DeleteSubject("g", "erase-me").ok());
   EXPECT_EQ(FileBytes().find(needle), std::string::npos);
@@ -193,7 +193,7 @@ TEST_F(SqliteGalleryStoreTest, DeletingASubjectErasesItsEmbeddingFromFileAndWal)
 
 TEST_F(SqliteGalleryStoreTest, DeletingAGalleryDeletesItsSubjectsAndFaces) {
   ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
-  ASSERT_TRUE(store_->AddFaces("g", "a", {}, kModel, {{1, 0, 0, 0}}).ok());
+  ASSERT_TRUE(store_->AddFaces("g", "a", {}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
   ASSERT_TRUE(store_->DeleteGallery("g").ok());
   ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
   EXPECT_EQ(store_->GetGallery("g")->faces, 0);
@@ -211,7 +211,7 @@ TEST_F(SqliteGalleryStoreTest, ConcurrentEnrollmentsAllLand) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         absl::StatusOr<std::vector<int64_t>> ids = store_->AddFaces(
-            "g", "s" + std::to_string(t), {}, kModel, {{static_cast<float>(i), 1, 0, 0}});
+            "g", "s" + std::to_string(t), {}, kModel, {{static_cast<float>(i), 1, 0, 0}}, nullptr);
         if (ids.ok()) acked[t].push_back(ids->front());
         (void)store_->LoadFaces("g");  // a reader in between
       }
@@ -222,6 +222,46 @@ TEST_F(SqliteGalleryStoreTest, ConcurrentEnrollmentsAllLand) {
   ASSERT_TRUE(faces.ok()) << faces.status();
   EXPECT_EQ(faces->size(), static_cast<size_t>(kThreads * kPerThread));
   for (const auto& ids : acked) EXPECT_EQ(ids.size(), static_cast<size_t>(kPerThread));
+}
+
+// Idempotency: the receipt is stored with the faces in one transaction; the
+// same key with another fingerprint is refused and enrolls nothing.
+TEST_F(SqliteGalleryStoreTest, AnEnrollReceiptReplaysAndRefusesAnotherRequest) {
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  EnrollReceipt receipt{"key-1", "hash-a", [](const std::vector<int64_t>& ids) {
+                          return "response for " + std::to_string(ids.front());
+                        }};
+  absl::StatusOr<std::optional<std::string>> none = store_->FindReceipt("g", "key-1", "hash-a");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+  absl::StatusOr<std::vector<int64_t>> ids =
+      store_->AddFaces("g", "a", {}, kModel, {{1, 0, 0, 0}}, &receipt);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  absl::StatusOr<std::optional<std::string>> found = store_->FindReceipt("g", "key-1", "hash-a");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ(**found, "response for " + std::to_string(ids->front()));
+  EXPECT_EQ(ReasonOf(store_->FindReceipt("g", "key-1", "hash-b").status()),
+            ErrorReason::kIdempotencyKeyReused);
+  // A second enrollment under the same key (a retry racing the first) rolls
+  // back: no second face.
+  EXPECT_EQ(ReasonOf(store_->AddFaces("g", "a", {}, kModel, {{0, 1, 0, 0}}, &receipt).status()),
+            ErrorReason::kIdempotencyKeyReused);
+  EXPECT_EQ(store_->GetSubject("g", "a", false)->face_ids.size(), 1u);
+  // Keys are per gallery.
+  ASSERT_TRUE(store_->CreateGallery("h", kModel, 0.9f).ok());
+  EXPECT_FALSE(store_->FindReceipt("h", "key-1", "hash-b")->has_value());
+}
+
+TEST_F(SqliteGalleryStoreTest, GetSubjectReturnsTheEmbeddingsWhenAsked) {
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->AddFaces("g", "a", {}, kModel, {{1, 2, 3, 4}, {4, 3, 2, 1}}, nullptr).ok());
+  absl::StatusOr<SubjectInfo> without = store_->GetSubject("g", "a", false);
+  ASSERT_TRUE(without.ok());
+  EXPECT_TRUE(without->embeddings.empty());
+  absl::StatusOr<SubjectInfo> with = store_->GetSubject("g", "a", true);
+  ASSERT_TRUE(with.ok());
+  ASSERT_EQ(with->embeddings.size(), 2u);
+  EXPECT_EQ(with->embeddings[1], (std::vector<float>{4, 3, 2, 1}));
 }
 
 // A database written by a newer faceserve is refused, not misread.
