@@ -35,6 +35,8 @@ constexpr Named kNames[] = {
     {ErrorReason::kFaceNotFound, "FACE_NOT_FOUND"},
     {ErrorReason::kDescriptorMismatch, "DESCRIPTOR_MISMATCH"},
     {ErrorReason::kStorageError, "STORAGE_ERROR"},
+    {ErrorReason::kEnrollRejected, "ENROLL_REJECTED"},
+    {ErrorReason::kIdempotencyKeyReused, "IDEMPOTENCY_KEY_REUSED"},
     {ErrorReason::kModelNotConfigured, "MODEL_NOT_CONFIGURED"},
     {ErrorReason::kModelsNotReady, "MODELS_NOT_READY"},
     {ErrorReason::kShuttingDown, "SHUTTING_DOWN"},

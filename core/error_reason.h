@@ -37,6 +37,8 @@ enum class ErrorReason {
   kFaceNotFound,        // NOT_FOUND: no such face in the gallery
   kDescriptorMismatch,  // FAILED_PRECONDITION: the gallery holds another model's embeddings
   kStorageError,        // INTERNAL / DATA_LOSS: the gallery database failed
+  kEnrollRejected,      // FAILED_PRECONDITION: every input of an Enroll failed the quality gate
+  kIdempotencyKeyReused,  // ALREADY_EXISTS: an idempotency key sent with another request
   // The server.
   kModelNotConfigured,  // FAILED_PRECONDITION: no model for what was asked
   kModelsNotReady,      // UNAVAILABLE: loading, preheating, or failed to load

@@ -174,6 +174,30 @@ class Schema {
     auto* utilizers = Own(new StructBinder<UtilizersConfig>());
     utilizers->Add("head_pose", &UtilizersConfig::head_pose, boolean);
 
+    auto* gate = Own(new StructBinder<EnrollGateConfig>());
+    gate->Add("min_face_px", &EnrollGateConfig::min_face_px, AtLeast(&pool_, 0))
+        .Add("min_detection_score", &EnrollGateConfig::min_detection_score,
+             InRange(&pool_, 0, true, 1, true))
+        .Add("reject_truncated", &EnrollGateConfig::reject_truncated, boolean)
+        .Add("antispoof_predictor", &EnrollGateConfig::antispoof_predictor, str)
+        .Add("antispoof_label", &EnrollGateConfig::antispoof_label, nonempty_str)
+        .Add("min_antispoof_score", &EnrollGateConfig::min_antispoof_score,
+             InRange(&pool_, 0, true, 1, true));
+    auto* sqlite = Own(new StructBinder<SqliteGalleryConfig>());
+    sqlite->Add("path", &SqliteGalleryConfig::path, nonempty_str);
+    auto* gallery = Own(new StructBinder<GalleryConfig>());
+    gallery
+        ->Add("backend", &GalleryConfig::backend,
+              Own(new ScalarBinder<std::string>(
+                  "(sqlite or none)", [](const std::string& v) -> std::string {
+                    return v == "sqlite" || v == "none" ? "" : "expected sqlite or none";
+                  })))
+        .Add("sqlite", &GalleryConfig::sqlite, sqlite)
+        .Add("search_window_us", &GalleryConfig::search_window_us, AtLeast<int64_t>(&pool_, 0))
+        .Add("search_max_queries", &GalleryConfig::search_max_queries, AtLeast(&pool_, 1))
+        .Add("search_max_pending", &GalleryConfig::search_max_pending, AtLeast(&pool_, 1))
+        .Add("enroll", &GalleryConfig::enroll, gate);
+
     auto* root = Own(new StructBinder<Config>());
     root->Add("server", &Config::server, server)
         .Add("metrics", &Config::metrics, metrics)
@@ -184,7 +208,8 @@ class Schema {
         .Add("predictors", &Config::predictors,
              Own(new ListBinder<PredictorConfig>(predictor)))
         .Add("default_embedding_predictor", &Config::default_embedding_predictor, str)
-        .Add("utilizers", &Config::utilizers, utilizers);
+        .Add("utilizers", &Config::utilizers, utilizers)
+        .Add("gallery", &Config::gallery, gallery);
     root_ = root;
   }
 
@@ -271,6 +296,12 @@ absl::Status ValidateAcrossKeys(const Config& config, const ErrorContext& ctx) {
                        absl::StrCat("default_embedding_predictor: predictor '", def,
                                     "' has no head of kind embedding"));
     }
+  }
+  const std::string& antispoof = config.gallery.enroll.antispoof_predictor;
+  if (!antispoof.empty() && predictor_index.count(antispoof) == 0) {
+    return ctx.Error("gallery.enroll.antispoof_predictor",
+                     absl::StrCat("gallery.enroll.antispoof_predictor: no predictor named '",
+                                  antispoof, "'"));
   }
   return absl::OkStatus();
 }

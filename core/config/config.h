@@ -130,6 +130,37 @@ struct UtilizersConfig {
   bool head_pose = true;
 };
 
+// Enrollment's quality gate (issue 27): which images may become a gallery
+// face. Defaults measured: see docs/configuration.md.
+struct EnrollGateConfig {
+  int min_face_px = 64;              // shorter side of the face box
+  float min_detection_score = 0.9f;  // detector score
+  bool reject_truncated = true;      // a face cut by the image border
+  // A configured predictor with a classification head whose label
+  // `antispoof_label` must score at least `min_antispoof_score`; empty: no
+  // anti-spoof check.
+  std::string antispoof_predictor;
+  std::string antispoof_label = "real";
+  float min_antispoof_score = 0.5f;
+};
+
+struct SqliteGalleryConfig {
+  std::string path = "var/galleries.sqlite";  // created with its folder when missing
+};
+
+// Galleries and 1:N identification (GalleryService).
+struct GalleryConfig {
+  std::string backend = "sqlite";  // sqlite | none (no GalleryService)
+  SqliteGalleryConfig sqlite;
+  // Searches of concurrent requests share one pass over a gallery: a pass
+  // starts this long after the oldest waiting search arrived, or when
+  // search_max_queries wait.
+  int64_t search_window_us = 500;
+  int search_max_queries = 256;
+  int search_max_pending = 4096;  // beyond: RESOURCE_EXHAUSTED
+  EnrollGateConfig enroll;
+};
+
 struct Config {
   ServerConfig server;
   MetricsConfig metrics;
@@ -140,6 +171,7 @@ struct Config {
   std::vector<PredictorConfig> predictors;  // run order is derived, not this order
   std::string default_embedding_predictor;  // for Embed / Verify; empty: the first
   UtilizersConfig utilizers;
+  GalleryConfig gallery;
 };
 
 // Reads the YAML file at `path`, applies `overrides` ("a.b.c=value", YAML

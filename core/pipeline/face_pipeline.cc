@@ -51,6 +51,11 @@ const HeadResult* EmbeddingOf(const Face& face, const PredictorRuntime* p) {
   return nullptr;
 }
 
+EmbeddingModelInfo DescribeEmbedding(const PredictorRuntime& p) {
+  return EmbeddingModelInfo{p.config.name, absl::StrCat(p.model.card.name, "@", p.model.card.version),
+                            static_cast<int>(p.embedding_size), p.config.verify_threshold};
+}
+
 class FacePipelineImpl final : public FacePipeline {
  public:
   FacePipelineImpl(const Config& config, StageObserver* stage_observer)
@@ -69,6 +74,20 @@ class FacePipelineImpl final : public FacePipeline {
     std::vector<std::string> names;
     for (const auto& p : predictor_stage_->predictors()) names.push_back(p->config.name);
     return names;
+  }
+
+  absl::StatusOr<EmbeddingModelInfo> embedding_model(const std::string& predictor) const override {
+    absl::StatusOr<const PredictorRuntime*> p =
+        predictor_stage_->ForEmbedding(predictor, config_.default_embedding_predictor);
+    if (!p.ok()) return p.status();
+    return DescribeEmbedding(**p);
+  }
+  std::vector<EmbeddingModelInfo> embedding_models() const override {
+    std::vector<EmbeddingModelInfo> out;
+    for (const auto& p : predictor_stage_->predictors()) {
+      if (p->embedding_head >= 0) out.push_back(DescribeEmbedding(*p));
+    }
+    return out;
   }
 
   void Analyze(ImageInput image, AnalyzeOptions options, CallContext ctx,

@@ -101,6 +101,15 @@ struct ModelInfo {
   std::string name, version, device, dtype, role;  // role: detector | predictor name
 };
 
+// An embedding predictor and the descriptor it makes (what a gallery is
+// bound to).
+struct EmbeddingModelInfo {
+  std::string predictor;  // configured name
+  std::string model_id;   // "<model>@<version>" of its card
+  int dimension = 0;      // values per embedding
+  float verify_threshold = 0;
+};
+
 class FacePipeline {
  public:
   // Loads every configured model through `loader` and validates the
@@ -123,6 +132,12 @@ class FacePipeline {
   virtual std::vector<ModelInfo> models() const = 0;
   // The configured predictor names.
   virtual std::vector<std::string> predictor_names() const = 0;
+  // The embedding predictor `predictor` (empty: the default one), with the
+  // errors of Embed: UNKNOWN_PREDICTOR, NOT_AN_EMBEDDING_PREDICTOR,
+  // MODEL_NOT_CONFIGURED. Answers in any state.
+  virtual absl::StatusOr<EmbeddingModelInfo> embedding_model(const std::string& predictor) const = 0;
+  // Every configured embedding predictor.
+  virtual std::vector<EmbeddingModelInfo> embedding_models() const = 0;
 
   virtual void Analyze(ImageInput image, AnalyzeOptions options, CallContext ctx,
                        std::function<void(absl::StatusOr<AnalyzeResult>)> done) = 0;

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/error_reason.h"
 #include "core/pipeline/face_pipeline.h"
 #include "core/types.h"
 
@@ -251,6 +252,17 @@ class FakePipeline : public FacePipeline {
   }
   std::vector<std::string> predictor_names() const override {
     return {"expression", "action_units", "age_gender", "recognition", "landmarks68"};
+  }
+  // "recognition" makes the fake faces' 128-value embeddings.
+  absl::StatusOr<EmbeddingModelInfo> embedding_model(const std::string& predictor) const override {
+    if (!predictor.empty() && predictor != "recognition") {
+      return WithReason(absl::InvalidArgumentError("unknown predictor '" + predictor + "'"),
+                        ErrorReason::kUnknownPredictor);
+    }
+    return embedding_models().front();
+  }
+  std::vector<EmbeddingModelInfo> embedding_models() const override {
+    return {EmbeddingModelInfo{"recognition", "face_recognition@1.0.0", 128, 0.5f}};
   }
 
   void Analyze(ImageInput image, AnalyzeOptions options, CallContext ctx,
