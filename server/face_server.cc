@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/face_service.h"
+#include "server/gallery_service.h"
 #include "server/log.h"
 
 namespace faceserve {
@@ -78,7 +79,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 
 absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& config,
                                                               FacePipeline* pipeline,
-                                                              Metrics* metrics) {
+                                                              Metrics* metrics,
+                                                              GalleryServing galleries) {
   if (pipeline == nullptr) return absl::InvalidArgumentError("FaceServer: no pipeline");
   if (config.server.max_concurrent_calls <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -95,13 +97,20 @@ absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& conf
   InitGrpcPluginsOnce();
 
   std::unique_ptr<FaceServer> server(new FaceServer());
-  server->service_ = std::make_unique<FaceServiceImpl>(config.server, pipeline, metrics);
+  server->service_ =
+      std::make_unique<FaceServiceImpl>(config.server, pipeline, metrics, galleries.identifier);
+  if (galleries.galleries != nullptr && galleries.identifier != nullptr) {
+    server->gallery_service_ = std::make_unique<GalleryServiceImpl>(
+        server->service_->gate(), galleries.identifier, galleries.galleries, metrics);
+    server->gallery_service_->PublishFaceCounts();
+  }
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::min<int64_t>(config.server.max_message_bytes, INT_MAX)));
   builder.RegisterService(server->service_.get());
+  if (server->gallery_service_ != nullptr) builder.RegisterService(server->gallery_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     if (server->server_ != nullptr) server->server_->Shutdown();
@@ -121,6 +130,7 @@ absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& conf
   if (health != nullptr) {
     health->SetServingStatus("", false);
     health->SetServingStatus(kServiceName, false);
+    if (server->gallery_service_ != nullptr) health->SetServingStatus(kGalleryServiceName, false);
   }
   return server;
 }
@@ -136,6 +146,7 @@ void FaceServer::SetServing(bool serving) {
   if (health == nullptr) return;
   health->SetServingStatus("", serving);
   health->SetServingStatus(kServiceName, serving);
+  if (gallery_service_ != nullptr) health->SetServingStatus(kGalleryServiceName, serving);
 }
 
 int FaceServer::in_flight() const { return service_->in_flight(); }

@@ -1,5 +1,6 @@
 // FaceServer: the gRPC server's lifecycle, shared by server_main.cc and the
-// tests. It serves faceserve.v1.FaceService (FaceServiceImpl), the standard
+// tests. It serves faceserve.v1.FaceService (FaceServiceImpl), with
+// galleries faceserve.v1.GalleryService (GalleryServiceImpl), the standard
 // health service (grpc.health.v1.Health) and server reflection.
 //
 // Health: "" and "faceserve.v1.FaceService" are NOT_SERVING from Start()
@@ -22,6 +23,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/config/config.h"
+#include "core/gallery/galleries.h"
+#include "core/identification/identifier.h"
 #include "core/pipeline/face_pipeline.h"
 
 namespace grpc {
@@ -41,12 +44,21 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsConfig& tls);
 
 class FaceServiceImpl;
+class GalleryServiceImpl;
 class Metrics;
+
+// The galleries to serve: both set, or both null (no GalleryService).
+// Not owned; they must outlive the FaceServer.
+struct GalleryServing {
+  Galleries* galleries = nullptr;
+  Identifier* identifier = nullptr;
+};
 
 class FaceServer {
  public:
   // The service name used for health checks besides "".
   static constexpr const char* kServiceName = "faceserve.v1.FaceService";
+  static constexpr const char* kGalleryServiceName = "faceserve.v1.GalleryService";
 
   // Binds `config.server.listen` (port 0: a free port, see port()) and starts
   // serving, over TLS when `config.server.tls.cert_file` is set (mutual TLS
@@ -56,7 +68,8 @@ class FaceServer {
   // (including TLS files that gRPC cannot use).
   static absl::StatusOr<std::unique_ptr<FaceServer>> Start(const Config& config,
                                                            FacePipeline* pipeline,
-                                                           Metrics* metrics);
+                                                           Metrics* metrics,
+                                                           GalleryServing galleries = {});
 
   // Shuts down with no grace period if Shutdown() was not called.
   ~FaceServer();
@@ -85,6 +98,7 @@ class FaceServer {
 
   // Constant after Start().
   std::unique_ptr<FaceServiceImpl> service_;
+  std::unique_ptr<GalleryServiceImpl> gallery_service_;  // null without galleries
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

@@ -8,7 +8,11 @@
 // its concurrency slot until its response is out, so a graceful shutdown
 // never cancels a response that is still in transit.
 //
-// Admission, in this order, before any work:
+// Analyze with `options.identify` goes through the Identifier (galleries);
+// without one (gallery.backend: none) it fails with FAILED_PRECONDITION.
+//
+// Admission (server/call_admission.h, shared with GalleryService), in this
+// order, before any work:
 //  * UNAVAILABLE while BeginShutdown() has been called or the pipeline's
 //    state() is not kReady (loading, warming, failed) — retry elsewhere/later;
 //  * RESOURCE_EXHAUSTED when `server.max_concurrent_calls` calls are already
@@ -26,15 +30,12 @@
 #ifndef FACESERVE_SERVER_FACE_SERVICE_H_
 #define FACESERVE_SERVER_FACE_SERVICE_H_
 
-#include <atomic>
-
-#include "absl/base/thread_annotations.h"
-#include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/config/config.h"
+#include "core/identification/identifier.h"
 #include "core/pipeline/face_pipeline.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "server/call_admission.h"
 
 namespace faceserve {
 
@@ -42,7 +43,9 @@ class Metrics;
 
 class FaceServiceImpl final : public v1::FaceService::CallbackService {
  public:
-  FaceServiceImpl(const ServerConfig& config, FacePipeline* pipeline, Metrics* metrics);
+  // `identifier` may be null (no galleries).
+  FaceServiceImpl(const ServerConfig& config, FacePipeline* pipeline, Metrics* metrics,
+                  Identifier* identifier = nullptr);
   ~FaceServiceImpl() override;
 
   grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* context,
@@ -55,44 +58,19 @@ class FaceServiceImpl final : public v1::FaceService::CallbackService {
                                    const v1::VerifyRequest* request,
                                    v1::VerifyResponse* response) override;
 
+  // Admission of this service's calls, for the other services of the same
+  // server to share.
+  CallGate* gate() { return &gate_; }
   // From now on every new call fails with UNAVAILABLE; calls in flight go on.
-  void BeginShutdown();
+  void BeginShutdown() { gate_.BeginShutdown(); }
   // Waits until no call is in flight or `deadline` passes; true when idle.
-  bool WaitForIdle(absl::Time deadline);
-  int in_flight() const { return in_flight_.load(); }
+  bool WaitForIdle(absl::Time deadline) { return gate_.WaitForIdle(deadline); }
+  int in_flight() const { return gate_.in_flight(); }
 
-  // Implementation details follow. API users need not read.
  private:
-  class Call;  // per-call state shared with the pipeline's callbacks
-
-  // OK with one more slot taken and one more call in flight, or the status
-  // to reject with.
-  absl::Status Admit();
-  // One slot free again (the call's result is complete, its response about
-  // to be sent).
-  void ReleaseSlot();
-  // One call fewer in flight (when its response is out); wakes WaitForIdle().
-  void Release();
-  CallContext MakeCallContext(const std::shared_ptr<Call>& call) const;
-  // What every RPC does first: admit the call, convert its request with
-  // `parse` (INVALID_ARGUMENT finishes it), then `run(call, parsed)`, which
-  // must finish the call exactly once. Returns the call's reactor.
-  template <typename Request, typename Parsed, typename Run>
-  grpc::ServerUnaryReactor* Start(const char* rpc, grpc::CallbackServerContext* context,
-                                  const Request& request,
-                                  absl::StatusOr<Parsed> (*parse)(const Request&), Run run);
-
-  // Constant after construction.
-  const ServerConfig config_;
   FacePipeline* const pipeline_;
-  Metrics* const metrics_;
-
-  std::atomic<int> slots_taken_{0};  // calls admitted and not yet finished
-  std::atomic<int> in_flight_{0};    // calls admitted and not yet done (OnDone)
-  std::atomic<bool> shutting_down_{false};
-  // Held (empty critical section) when in_flight_ drops to zero, so that
-  // WaitForIdle's condition is re-evaluated.
-  absl::Mutex idle_mu_;
+  Identifier* const identifier_;
+  CallGate gate_;
 };
 
 }  // namespace faceserve

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <unordered_map>
 #include <utility>
 
@@ -135,6 +136,24 @@ struct Metrics::Impl {
                               .Name("faceserve_build_info")
                               .Help("Build facts (value 1).")
                               .Register(*registry)),
+        gallery_faces_family(prometheus::BuildGauge()
+                                 .Name("faceserve_gallery_faces")
+                                 .Help("Faces enrolled in a gallery (in memory, searchable).")
+                                 .Register(*registry)),
+        gallery_search_family(prometheus::BuildHistogram()
+                                  .Name("faceserve_gallery_search_seconds")
+                                  .Help("Time of one pass of exact gallery search (the "
+                                        "searches of concurrent requests together).")
+                                  .Register(*registry)),
+        gallery_queries_family(prometheus::BuildHistogram()
+                                   .Name("faceserve_gallery_search_queries_per_pass")
+                                   .Help("Faces searched in one pass over a gallery.")
+                                   .Register(*registry)),
+        enroll_family(prometheus::BuildCounter()
+                          .Name("faceserve_gallery_enroll_inputs_total")
+                          .Help("Enroll inputs by outcome: accepted, or the quality "
+                                "gate's rule that rejected it.")
+                          .Register(*registry)),
         stage_duration(&stage_duration_family, {"stage", "model"},
                        HistogramFactory(LatencyBuckets())),
         queue_wait(&queue_wait_family, {"model"}, HistogramFactory(LatencyBuckets())),
@@ -147,6 +166,10 @@ struct Metrics::Impl {
         queue_depth(&queue_depth_family, {"model"}, PlainFactory<prometheus::Gauge>()),
         faces_per_image(faces_per_image_family.Add({}, prometheus::Histogram::BucketBoundaries{
                                                            0, 1, 2, 4, 8, 16, 32, 64})),
+        enroll(&enroll_family, {"outcome"}, PlainFactory<prometheus::Counter>()),
+        gallery_search(gallery_search_family.Add({}, LatencyBuckets())),
+        gallery_queries(gallery_queries_family.Add(
+            {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})),
         in_flight(in_flight_family.Add({})),
         preheat(preheat_family.Add({})) {}
 
@@ -165,6 +188,10 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Gauge>& preheat_family;
   prometheus::Family<prometheus::Gauge>& model_info_family;
   prometheus::Family<prometheus::Gauge>& build_info_family;
+  prometheus::Family<prometheus::Gauge>& gallery_faces_family;
+  prometheus::Family<prometheus::Histogram>& gallery_search_family;
+  prometheus::Family<prometheus::Histogram>& gallery_queries_family;
+  prometheus::Family<prometheus::Counter>& enroll_family;
 
   // Internally synchronised.
   LabelCache<prometheus::Histogram> stage_duration;
@@ -175,6 +202,11 @@ struct Metrics::Impl {
   LabelCache<prometheus::Counter> requests;
   LabelCache<prometheus::Counter> dropped;
   LabelCache<prometheus::Gauge> queue_depth;
+  LabelCache<prometheus::Counter> enroll;
+  prometheus::Histogram& gallery_search;
+  prometheus::Histogram& gallery_queries;
+  absl::Mutex gallery_mu;
+  std::map<std::string, prometheus::Gauge*> gallery_faces ABSL_GUARDED_BY(gallery_mu);
   prometheus::Histogram& faces_per_image;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& preheat;
@@ -252,6 +284,30 @@ void Metrics::OnRequest(absl::string_view rpc, absl::StatusCode code, absl::Dura
 }
 
 void Metrics::AddRequestsInFlight(int delta) { impl_->in_flight.Increment(delta); }
+
+void Metrics::OnGallerySearchPass(int queries, absl::Duration elapsed) {
+  impl_->gallery_search.Observe(absl::ToDoubleSeconds(elapsed));
+  impl_->gallery_queries.Observe(queries);
+}
+
+void Metrics::OnEnrollInput(const std::string& outcome) {
+  impl_->enroll.Get({outcome}).Increment();
+}
+
+void Metrics::SetGalleryFaces(const std::string& gallery, int64_t faces) {
+  absl::MutexLock lock(&impl_->gallery_mu);
+  prometheus::Gauge*& gauge = impl_->gallery_faces[gallery];
+  if (gauge == nullptr) gauge = &impl_->gallery_faces_family.Add({{"gallery", gallery}});
+  gauge->Set(static_cast<double>(faces));
+}
+
+void Metrics::RemoveGallery(const std::string& gallery) {
+  absl::MutexLock lock(&impl_->gallery_mu);
+  auto it = impl_->gallery_faces.find(gallery);
+  if (it == impl_->gallery_faces.end()) return;
+  impl_->gallery_faces_family.Remove(it->second);
+  impl_->gallery_faces.erase(it);
+}
 
 void Metrics::SetPreheatDuration(absl::Duration duration) {
   impl_->preheat.Set(absl::ToDoubleSeconds(duration));

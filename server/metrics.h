@@ -18,6 +18,11 @@
 //   faceserve_preheat_duration_seconds                  gauge
 //   faceserve_model_info{model,version,device,dtype,role} gauge = 1
 //   faceserve_build_info{version,torch_version,grpc_version} gauge = 1
+//   faceserve_gallery_faces{gallery}                    gauge
+//   faceserve_gallery_search_seconds                    histogram (one pass)
+//   faceserve_gallery_search_queries_per_pass           histogram 1..256
+//   faceserve_gallery_enroll_inputs_total{outcome}      counter: accepted, or
+//                                                       the gate's rule
 // Latency histograms have buckets 100 us * 2^k, k = 0..18 (up to ~26 s).
 //
 // Label children are created on first use and cached, so the hot paths do a
@@ -73,6 +78,14 @@ class Metrics final : public BatchObserver, public StageObserver {
   void OnRequest(absl::string_view rpc, absl::StatusCode code, absl::Duration latency);
   // Adds `delta` (+1 / -1) to faceserve_requests_in_flight.
   void AddRequestsInFlight(int delta);
+
+  // Galleries. A pass of the search batcher over `queries` queries.
+  void OnGallerySearchPass(int queries, absl::Duration elapsed);
+  // One Enroll input: "accepted" or the rejection's rule.
+  void OnEnrollInput(const std::string& outcome);
+  // Faces in `gallery` now; RemoveGallery drops its series.
+  void SetGalleryFaces(const std::string& gallery, int64_t faces);
+  void RemoveGallery(const std::string& gallery);
 
   // Process facts, set once.
   void SetPreheatDuration(absl::Duration duration);

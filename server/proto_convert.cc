@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/error_reason.h"
+#include "server/gallery_convert.h"
 
 namespace faceserve {
 namespace {
@@ -20,15 +21,6 @@ void PointToProto(const Point& p, v1::Point* out) {
   out->set_y(p.y);
 }
 
-void TimingsToProto(const std::vector<StageTiming>& timings,
-                    google::protobuf::RepeatedPtrField<v1::StageTiming>* out) {
-  out->Reserve(static_cast<int>(timings.size()));
-  for (const StageTiming& t : timings) {
-    v1::StageTiming* pt = out->Add();
-    pt->set_stage(t.stage);
-    pt->set_seconds(t.seconds);
-  }
-}
 
 void ScoresToProto(const std::vector<ClassScore>& scores,
                    google::protobuf::RepeatedPtrField<v1::ClassScore>* out) {
@@ -49,6 +41,16 @@ std::vector<ClassScore> ScoresFromProto(
 }
 
 }  // namespace
+
+void TimingsToProto(const std::vector<StageTiming>& timings,
+                    google::protobuf::RepeatedPtrField<v1::StageTiming>* out) {
+  out->Reserve(static_cast<int>(timings.size()));
+  for (const StageTiming& t : timings) {
+    v1::StageTiming* pt = out->Add();
+    pt->set_stage(t.stage);
+    pt->set_seconds(t.seconds);
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Requests
@@ -153,6 +155,16 @@ absl::StatusOr<AnalyzeCall> AnalyzeCallFromProto(const v1::AnalyzeRequest& reque
   if (!options.ok()) return options.status();
   call.image = *std::move(image);
   call.options = *std::move(options);
+  if (request.options().has_identify()) {
+    if (call.options.detect_only) {
+      return Invalid("options.identify",
+                     "identification needs an embedding: not with options.detect_only");
+    }
+    absl::StatusOr<IdentifyOptions> identify =
+        IdentifyOptionsFromProto(request.options().identify(), "options.identify");
+    if (!identify.ok()) return identify.status();
+    call.identify = *std::move(identify);
+  }
   return call;
 }
 

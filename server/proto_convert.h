@@ -13,11 +13,13 @@
 #ifndef FACESERVE_SERVER_PROTO_CONVERT_H_
 #define FACESERVE_SERVER_PROTO_CONVERT_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/identification/identifier.h"
 #include "core/pipeline/face_pipeline.h"
 #include "core/types.h"
 #include "faceserve/v1/face_service.pb.h"
@@ -40,6 +42,7 @@ absl::StatusOr<AnalyzeOptions> AnalyzeOptionsFromProto(const v1::AnalyzeOptions&
 struct AnalyzeCall {
   ImageInput image;
   AnalyzeOptions options;
+  std::optional<IdentifyOptions> identify;  // options.identify was set
 };
 absl::StatusOr<AnalyzeCall> AnalyzeCallFromProto(const v1::AnalyzeRequest& request);
 
@@ -62,6 +65,8 @@ absl::StatusOr<VerifyCall> VerifyCallFromProto(const v1::VerifyRequest& request)
 // Responses.
 
 void BoxToProto(const Box& box, v1::Box* out);
+void TimingsToProto(const std::vector<StageTiming>& timings,
+                    google::protobuf::RepeatedPtrField<v1::StageTiming>* out);
 void HeadResultToProto(const HeadResult& head, v1::PredictorOutput* out);
 // Embedding heads are left out unless `return_embeddings`.
 void FaceToProto(const Face& face, bool return_embeddings, v1::Face* out);

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -28,11 +29,16 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/config/config.h"
+#include "core/gallery/galleries.h"
+#include "core/identification/identifier.h"
 #include "core/pipeline/face_pipeline.h"
 #include "core/torch/torch_model_loader.h"
 #include "server/face_server.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#ifdef FACESERVE_WITH_SQLITE
+#include "core/gallery/sqlite_gallery_store.h"
+#endif
 
 #ifndef FACESERVE_VERSION
 #define FACESERVE_VERSION "unknown"
@@ -106,6 +112,31 @@ std::string ExportHint(const std::string& models_dir, const std::string& stem) {
       "To export it, run from the repository root: /usr/bin/python3 "
       "models/export.py --out ",
       models_dir, " --only ", stem, " (scripts/bootstrap.sh exports every model faceserve ships)");
+}
+
+// The galleries of `config.gallery`, loaded into memory; null with backend
+// none. `metrics` sees every search pass.
+absl::StatusOr<std::unique_ptr<Galleries>> OpenGalleries(const GalleryConfig& config,
+                                                         Metrics* metrics) {
+  if (config.backend == "none") return nullptr;
+#ifdef FACESERVE_WITH_SQLITE
+  const std::filesystem::path path(config.sqlite.path);
+  std::error_code error;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), error);
+  absl::StatusOr<std::unique_ptr<SqliteGalleryStore>> store = SqliteGalleryStore::Open(path);
+  if (!store.ok()) return store.status();
+  SearchBatchingOptions search;
+  search.window = absl::Microseconds(config.search_window_us);
+  search.max_queries = config.search_max_queries;
+  search.max_pending = config.search_max_pending;
+  return Galleries::Open(*std::move(store), search, [metrics](int queries, absl::Duration took) {
+    metrics->OnGallerySearchPass(queries, took);
+  });
+#else
+  return absl::FailedPreconditionError(
+      "gallery.backend: sqlite, but this build has no SQLite (libsqlitecpp-dev); set "
+      "gallery.backend: none");
+#endif
 }
 
 // Preheat ran into an error: the main thread is told through SIGUSR1.
@@ -184,8 +215,29 @@ int Run(int argc, char** argv) {
   LogEvent(absl::StrCat("models loaded in ", absl::FormatDuration(absl::Now() - load_start)));
   if (std::string passes = DescribeCpuPasses(cpu_slots.get()); !passes.empty()) LogEvent(passes);
 
-  absl::StatusOr<std::unique_ptr<FaceServer>> server =
-      FaceServer::Start(*config, pipeline->get(), metrics->get());
+  // Galleries are in memory before the port opens (so before SERVING).
+  const absl::Time galleries_start = absl::Now();
+  absl::StatusOr<std::unique_ptr<Galleries>> galleries =
+      OpenGalleries(config->gallery, metrics->get());
+  if (!galleries.ok()) {
+    LogEvent(absl::StrCat("cannot open the galleries: ", galleries.status().ToString()));
+    (*pipeline)->Shutdown();
+    return 1;
+  }
+  std::unique_ptr<Identifier> identifier;
+  if (*galleries != nullptr) {
+    identifier = std::make_unique<Identifier>(pipeline->get(), galleries->get(),
+                                              config->gallery.enroll);
+    int64_t faces = 0;
+    const auto counts = (*galleries)->FaceCounts();
+    for (const auto& [name, n] : counts) faces += n;
+    LogEvent(absl::StrCat("galleries: ", counts.size(), " with ", faces, " faces loaded from ",
+                          config->gallery.sqlite.path, " in ",
+                          absl::FormatDuration(absl::Now() - galleries_start)));
+  }
+
+  absl::StatusOr<std::unique_ptr<FaceServer>> server = FaceServer::Start(
+      *config, pipeline->get(), metrics->get(), GalleryServing{galleries->get(), identifier.get()});
   if (!server.ok()) {
     LogEvent(absl::StrCat("cannot start the gRPC server: ", server.status().ToString()));
     (*pipeline)->Shutdown();
@@ -251,6 +303,8 @@ int Run(int argc, char** argv) {
   preheat.join();
   LogEvent("pipeline stopped");
   server->reset();
+  identifier.reset();
+  galleries->reset();
   pipeline->reset();
   LogEvent(absl::StrCat("exiting with status ", exit_code));
   return exit_code;

@@ -1,0 +1,120 @@
+#include "server/call_admission.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "core/error_reason.h"
+#include "proto/rpc_status.h"
+#include "server/metrics.h"
+
+namespace faceserve {
+namespace {
+
+const char* StateName(PipelineState state) {
+  switch (state) {
+    case PipelineState::kLoading:
+      return "loading models";
+    case PipelineState::kWarming:
+      return "preheating models";
+    case PipelineState::kReady:
+      return "ready";
+    case PipelineState::kFailed:
+      return "failed";
+    case PipelineState::kShuttingDown:
+      return "shutting down";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+absl::Status CallGate::Admit() {
+  const absl::Status shutting_down =
+      WithReason(absl::UnavailableError("server is shutting down"), ErrorReason::kShuttingDown);
+  if (shutting_down_.load()) return shutting_down;
+  const PipelineState state = pipeline_->state();
+  if (state != PipelineState::kReady) {
+    return WithReason(absl::UnavailableError(absl::StrCat("server not ready: ", StateName(state))),
+                      state == PipelineState::kShuttingDown ? ErrorReason::kShuttingDown
+                                                            : ErrorReason::kModelsNotReady);
+  }
+  // Count first, then check the flag again: BeginShutdown() sets the flag
+  // before it waits for the count, so no admitted call is missed.
+  in_flight_.fetch_add(1);
+  const int now = slots_taken_.fetch_add(1) + 1;
+  if (shutting_down_.load()) {
+    ReleaseSlot();
+    Release();
+    return shutting_down;
+  }
+  if (now > config_.max_concurrent_calls) {
+    ReleaseSlot();
+    Release();
+    return WithReason(absl::ResourceExhaustedError(
+                          absl::StrCat("too many concurrent calls (server.max_concurrent_calls = ",
+                                       config_.max_concurrent_calls, "); retry later")),
+                      ErrorReason::kTooManyCalls);
+  }
+  if (metrics_ != nullptr) metrics_->AddRequestsInFlight(1);
+  return absl::OkStatus();
+}
+
+void CallGate::ReleaseSlot() { slots_taken_.fetch_sub(1); }
+
+void CallGate::Release() {
+  if (in_flight_.fetch_sub(1) == 1) {
+    absl::MutexLock lock(&idle_mu_);  // wakes WaitForIdle on unlock
+  }
+}
+
+bool CallGate::WaitForIdle(absl::Time deadline) {
+  absl::MutexLock lock(&idle_mu_);
+  auto idle = [this]() { return in_flight_.load() == 0; };
+  return idle_mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+}
+
+std::shared_ptr<ServerCall> ServerCall::Create(CallGate* gate, const char* rpc,
+                                               grpc::CallbackServerContext* context) {
+  std::shared_ptr<ServerCall> call(new ServerCall(gate, rpc, context));
+  call->self_ = call;
+  return call;
+}
+
+bool ServerCall::IsCancelled() {
+  absl::MutexLock lock(&mu_);
+  return finished_ || context_->IsCancelled();
+}
+
+CallContext ServerCall::ContextOf(const std::shared_ptr<ServerCall>& call) {
+  CallContext ctx;
+  const auto deadline = call->context_->deadline();
+  if (deadline != std::chrono::system_clock::time_point::max()) {
+    ctx.deadline = absl::FromChrono(deadline);
+  } else if (call->gate_->config().default_deadline_ms > 0) {
+    ctx.deadline = call->start_ + absl::Milliseconds(call->gate_->config().default_deadline_ms);
+  }
+  ctx.is_cancelled = [call]() { return call->IsCancelled(); };
+  return ctx;
+}
+
+void ServerCall::FinishWith(const absl::Status& status) {
+  if (gate_->metrics() != nullptr) {
+    gate_->metrics()->OnRequest(rpc_, status.code(), absl::Now() - start_);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    finished_ = true;  // from here on the gRPC context may go away
+  }
+  if (admitted_) gate_->ReleaseSlot();
+  Finish(ToGrpcStatus(status));
+}
+
+void ServerCall::OnDone() {
+  std::shared_ptr<ServerCall> self = std::move(self_);  // may be the last reference
+  if (admitted_) {
+    if (gate_->metrics() != nullptr) gate_->metrics()->AddRequestsInFlight(-1);
+    gate_->Release();
+  }
+}
+
+}  // namespace faceserve
