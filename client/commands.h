@@ -40,6 +40,12 @@ int RunEvalDetectCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunEvalFaceSizesCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunHealthCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunGalleryCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunSubjectCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunEnrollCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunEnrollDirCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunIdentifyCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunEvalIdentifyCommand(const CommandContext& ctx, const ParsedArgs& args);
 
 }  // namespace faceserve::client
 

@@ -3,21 +3,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/command_line.h"
+#include "client/command_table.h"
 #include "client/commands.h"
 #include "core/error_reason.h"
 #include "proto/rpc_status.h"
 
 namespace faceserve::client {
 namespace {
-
-using CommandFn = int (*)(const CommandContext&, const ParsedArgs&);
-
-struct CommandInfo {
-  const char* name;
-  const char* usage;
-  std::vector<FlagSpec> flags;
-  CommandFn run;
-};
 
 constexpr char kGlobalOptions[] =
     "Global options (before or after the subcommand):\n"
@@ -30,7 +22,7 @@ constexpr char kGlobalOptions[] =
     "  -h, --help           this text, or a subcommand's\n";
 
 const std::vector<CommandInfo>& Commands() {
-  static const auto* commands = new std::vector<CommandInfo>{
+  static auto* const commands = new std::vector<CommandInfo>{
       {"analyze",
        "usage: facectl analyze IMAGE... [--predictors a,b | --detect-only] [--min-score S]\n"
        "                       [--max-faces N] [--embeddings] [--draw OUT.jpg] [--crops DIR]\n"
@@ -147,6 +139,11 @@ const std::vector<CommandInfo>& Commands() {
        {{"service", true}, {"wait", true}},
        &RunHealthCommand},
   };
+  static const bool galleries_added = [] {
+    for (CommandInfo& c : GalleryCommandTable()) commands->push_back(std::move(c));
+    return true;
+  }();
+  (void)galleries_added;
   return *commands;
 }
 
@@ -173,7 +170,13 @@ std::string FacectlUsage() {
       "  eval-detect  detection recall against hand-drawn face boxes\n"
       "  eval-face-sizes  detection of one face at every size (the face-size sweep)\n"
       "  bench        load test with many concurrent calls\n"
-      "  health       grpc.health.v1 check\n\n";
+      "  health       grpc.health.v1 check\n"
+      "  gallery      create, list, delete, export, import galleries\n"
+      "  subject      list, show, delete a gallery's subjects\n"
+      "  enroll       enroll a subject's face from images\n"
+      "  enroll-dir   enroll a folder with one sub-folder per subject\n"
+      "  identify     who is each face of an image (JSON Lines)\n"
+      "  eval-identify  identification accuracy on a folder per identity\n\n";
   absl::StrAppend(
       &usage, kGlobalOptions,
       "\nExit status: 0 success; 1 failure (\"error: <CODE> [<REASON>]: <message>\" on stderr,\n"

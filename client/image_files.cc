@@ -1,5 +1,7 @@
 #include "client/image_files.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -69,6 +71,31 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
   if (dir.empty()) return name;
   if (dir.back() == '/') return dir + name;
   return absl::StrCat(dir, "/", name);
+}
+
+absl::StatusOr<std::vector<IdentityFolder>> ListIdentityFolders(const std::string& dir) {
+  std::error_code error;
+  fs::directory_iterator it(dir, error);
+  if (error) return absl::NotFoundError(absl::StrCat("cannot read folder ", dir, ": ", error.message()));
+  std::vector<IdentityFolder> out;
+  for (const fs::directory_entry& entry : it) {
+    if (!entry.is_directory()) continue;
+    IdentityFolder folder{entry.path().filename().string(), {}};
+    for (const fs::directory_entry& file : fs::directory_iterator(entry.path(), error)) {
+      std::string ext = file.path().extension().string();
+      for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (file.is_regular_file() &&
+          (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".bmp")) {
+        folder.images.push_back(file.path().string());
+      }
+    }
+    if (folder.images.empty()) continue;
+    std::sort(folder.images.begin(), folder.images.end());
+    out.push_back(std::move(folder));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const IdentityFolder& a, const IdentityFolder& b) { return a.identity < b.identity; });
+  return out;
 }
 
 }  // namespace faceserve::client

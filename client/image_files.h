@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -31,6 +32,15 @@ std::string FileStem(const std::string& path);
 
 // dir + "/" + name, without doubling a trailing slash; name when dir is empty.
 std::string JoinPath(const std::string& dir, const std::string& name);
+
+// One sub-folder per identity, each with its images (.jpg .jpeg .png .webp
+// .bmp, any case), both sorted by name; folders without an image are left
+// out. NOT_FOUND when `dir` cannot be read.
+struct IdentityFolder {
+  std::string identity;
+  std::vector<std::string> images;  // paths
+};
+absl::StatusOr<std::vector<IdentityFolder>> ListIdentityFolders(const std::string& dir);
 
 }  // namespace faceserve::client
 

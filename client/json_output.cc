@@ -117,6 +117,37 @@ Json PredictionToJson(const v1::Prediction& prediction, bool include_embeddings)
   return out;
 }
 
+void IdentityIntoJson(const v1::Identity& identity, Json* face) {
+  Json matches = Json::array();
+  for (const v1::SubjectMatch& m : identity.matches()) {
+    matches.push_back(Json{{"subject", m.subject()},
+                           {"face_id", m.face_id()},
+                           {"similarity", CleanFloat(m.similarity())}});
+  }
+  (*face)["matches"] = std::move(matches);
+  (*face)["identified"] = identity.identified();
+  (*face)["threshold"] = CleanFloat(identity.threshold());
+}
+
+Json IdentifyResponseToJson(const std::string& image_path,
+                            const v1::IdentifyResponse& response) {
+  Json out = Json::object();
+  out["image"] = image_path;
+  out["gallery"] = response.gallery();
+  Json faces = Json::array();
+  for (const v1::IdentifiedFace& face : response.faces()) {
+    Json f = Json::object();
+    f["box"] = BoxToJson(face.box());
+    f["score"] = CleanFloat(face.detection_score());
+    f["truncated"] = face.truncated();
+    IdentityIntoJson(face.identity(), &f);
+    faces.push_back(std::move(f));
+  }
+  out["faces"] = std::move(faces);
+  out["timings"] = TimingsToJson(response.timings());
+  return out;
+}
+
 Json AnalyzeResponseToJson(const std::string& image_path, const v1::AnalyzeResponse& response,
                            const AnalyzeJsonOptions& options) {
   Json out = Json::object();
@@ -144,6 +175,7 @@ Json AnalyzeResponseToJson(const std::string& image_path, const v1::AnalyzeRespo
       predictions[p.predictor()] = PredictionToJson(p, options.include_embeddings);
     }
     f["predictions"] = std::move(predictions);
+    if (face.has_identity()) IdentityIntoJson(face.identity(), &f);
     if (static_cast<size_t>(i) < options.crop_paths.size() && !options.crop_paths[i].empty()) {
       f["crop"] = options.crop_paths[i];
     }

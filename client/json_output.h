@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faceserve/v1/face_service.pb.h"
+#include "faceserve/v1/gallery_service.pb.h"
 
 namespace faceserve::client {
 
@@ -55,6 +56,14 @@ struct AnalyzeJsonOptions {
 Json AnalyzeResponseToJson(const std::string& image_path,
                            const faceserve::v1::AnalyzeResponse& response,
                            const AnalyzeJsonOptions& options = {});
+
+// Adds "matches" ([{"subject", "face_id", "similarity"}], best first),
+// "identified" and "threshold" to a face's object.
+void IdentityIntoJson(const faceserve::v1::Identity& identity, Json* face);
+// {"image", "gallery", "faces": [{"box", "score", "truncated", "matches",
+// "identified", "threshold"}], "timings"}
+Json IdentifyResponseToJson(const std::string& image_path,
+                            const faceserve::v1::IdentifyResponse& response);
 
 // {"image": path, "faces": [{"box", "score", "truncated", "embedding"}], "model", "model_version", "timings"}
 Json EmbedResponseToJson(const std::string& image_path, const faceserve::v1::EmbedResponse& response);
