@@ -21,6 +21,7 @@
 #include "client/json_output.h"
 #include "client/latency_stats.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "faceserve/v1/gallery_service.grpc.pb.h"
 #include "proto/rpc_status.h"
 
 namespace faceserve::client {
@@ -62,6 +63,7 @@ struct Call {
   grpc::ClientContext context;
   v1::AnalyzeResponse analyze;
   v1::EmbedResponse embed;
+  v1::IdentifyResponse identify;
   Clock::time_point start;
 };
 
@@ -136,14 +138,20 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
   auto rate = args.GetDouble("rate", 0, 0.001, 1e6);
   if (!rate.ok()) return ctx.UsageError(rate.status().message());
   const std::string rpc = args.Get("rpc", "analyze");
-  if (rpc != "analyze" && rpc != "embed") return ctx.UsageError("--rpc must be analyze or embed");
-  if (rpc == "embed" && args.Has("predictors")) {
+  if (rpc != "analyze" && rpc != "embed" && rpc != "identify") {
+    return ctx.UsageError("--rpc must be analyze, embed or identify");
+  }
+  if (rpc != "analyze" && args.Has("predictors")) {
     return ctx.UsageError("--predictors applies to --rpc analyze");
+  }
+  if ((rpc == "identify") != args.Has("gallery")) {
+    return ctx.UsageError("--gallery goes with --rpc identify, and only with it");
   }
 
   // Every image read once; one prebuilt request each, sent round-robin.
   std::vector<v1::AnalyzeRequest> analyze_requests;
   std::vector<v1::EmbedRequest> embed_requests;
+  std::vector<v1::IdentifyRequest> identify_requests;
   for (const std::string& path : args.positional) {
     auto bytes = ReadFileBytes(path);
     if (!bytes.ok()) return ctx.Fail(bytes.status());
@@ -151,15 +159,20 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
       v1::AnalyzeRequest& r = analyze_requests.emplace_back();
       r.mutable_image()->set_encoded(*bytes);
       for (const std::string& p : args.GetList("predictors")) r.mutable_options()->add_predictors(p);
-    } else {
+    } else if (rpc == "embed") {
       v1::EmbedRequest& r = embed_requests.emplace_back();
       r.mutable_image()->set_encoded(*bytes);
       r.set_selection(v1::FACE_SELECTION_ALL);
+    } else {
+      v1::IdentifyRequest& r = identify_requests.emplace_back();
+      r.mutable_image()->set_encoded(*bytes);
+      r.mutable_options()->set_gallery(args.Get("gallery"));
     }
   }
   const size_t image_count = args.positional.size();
 
   std::vector<std::unique_ptr<v1::FaceService::Stub>> stubs;
+  std::vector<std::unique_ptr<v1::GalleryService::Stub>> gallery_stubs;
   for (int64_t c = 0; c < *channels; ++c) {
     auto channel = MakeChannel(ctx.connection, /*own_connection=*/*channels > 1);
     const auto connect_deadline =
@@ -170,6 +183,7 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
           absl::StrCat("cannot connect to ", ctx.connection.server)));
     }
     stubs.push_back(v1::FaceService::NewStub(channel));
+    gallery_stubs.push_back(v1::GalleryService::NewStub(channel));
   }
 
   BenchStats stats;
@@ -197,15 +211,19 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
         auto on_done = [call, done, &stats](grpc::Status status) {
           const double ms =
               std::chrono::duration<double, std::milli>(Clock::now() - call->start).count();
-          const int faces = call->analyze.faces_size() + call->embed.faces_size();
+          const int faces =
+              call->analyze.faces_size() + call->embed.faces_size() + call->identify.faces_size();
           stats.Record(status, ms, faces);
           delete call;
           done();
         };
         if (rpc == "analyze") {
           stub->async()->Analyze(&call->context, &analyze_requests[image], &call->analyze, on_done);
-        } else {
+        } else if (rpc == "embed") {
           stub->async()->Embed(&call->context, &embed_requests[image], &call->embed, on_done);
+        } else {
+          gallery_stubs[i % gallery_stubs.size()]->async()->Identify(
+              &call->context, &identify_requests[image], &call->identify, on_done);
         }
       });
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();

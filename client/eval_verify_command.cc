@@ -254,6 +254,18 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
   const double auc = RocAuc(scored);
   const TarAtFar tar2 = ComputeTarAtFar(scored, 1e-2);
   const TarAtFar tar3 = ComputeTarAtFar(scored, 1e-3);
+  // False match rate at the threshold, and what it means for 1:N search: a
+  // stranger is matched to someone of N enrolled subjects with probability
+  // FPIR = 1 - (1 - FMR)^N (independent comparisons).
+  int false_matches = 0, false_non_matches = 0;
+  for (const ScoredPair& p : scored) {
+    if (!p.same && p.similarity >= threshold) ++false_matches;
+    if (p.same && p.similarity < threshold) ++false_non_matches;
+  }
+  const size_t negatives = scored.size() - positives;
+  const double fmr = negatives == 0 ? 0 : static_cast<double>(false_matches) / negatives;
+  const double fnmr = positives == 0 ? 0 : static_cast<double>(false_non_matches) / positives;
+  auto fpir = [fmr](int n) { return 1 - std::pow(1 - fmr, n); };
 
   if (args.Has("json")) {
     Json out = Json::object();
@@ -278,6 +290,12 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
                                                 {"far", JsonNumber(t->far)}};
     }
     out["tar_at_far"] = std::move(tars);
+    out["fmr_at_threshold"] = JsonNumber(fmr);
+    out["false_matches"] = false_matches;
+    out["fnmr_at_threshold"] = JsonNumber(fnmr);
+    out["fpir_projected"] = Json{{"100", JsonNumber(fpir(100))},
+                                 {"1000", JsonNumber(fpir(1000))},
+                                 {"10000", JsonNumber(fpir(10000))}};
     out["embed_seconds"] = embed_seconds;
     *ctx.out << ToJsonLine(out) << std::endl;
     return 0;
@@ -289,6 +307,12 @@ int RunEvalVerifyCommand(const CommandContext& ctx, const ParsedArgs& args) {
   o << "model: " << model << "\n";
   o << absl::StrFormat("accuracy at threshold %.4f (%s): %s\n", threshold,
                        server_threshold ? "server's" : "--threshold", FormatMetric(accuracy));
+  o << absl::StrFormat("at the threshold: FMR %s (%d of %d different pairs match), FNMR %s\n",
+                       FormatMetric(fmr), false_matches, static_cast<int>(negatives),
+                       FormatMetric(fnmr));
+  o << absl::StrFormat("1:N projection, FPIR = 1 - (1 - FMR)^N: N=100 %.4f, N=1000 %.4f, "
+                       "N=10000 %.4f\n",
+                       fpir(100), fpir(1000), fpir(10000));
   o << absl::StrFormat("best accuracy: %s at threshold %.4f\n", FormatMetric(best.accuracy),
                        best.threshold);
   o << absl::StrFormat("10-fold accuracy (threshold chosen on the other 9 folds): %s +- %s\n",

@@ -113,8 +113,9 @@ const std::vector<CommandInfo>& Commands() {
         {"long-sides", true}, {"concurrency", true}, {"json", false}},
        &RunEvalFaceSizesCommand},
       {"bench",
-       "usage: facectl bench --concurrency N (--requests M | --duration S) [--rpc analyze|embed]\n"
-       "                     [--rate R] [--predictors a,b] [--channels K] [--json] IMAGE...\n"
+       "usage: facectl bench --concurrency N (--requests M | --duration S)\n"
+       "                     [--rpc analyze|embed|identify] [--gallery G] [--rate R]\n"
+       "                     [--predictors a,b] [--channels K] [--json] IMAGE...\n"
        "Load test: N calls in flight, the images sent round-robin; prints requests, ok,\n"
        "errors by code, wall time, throughput, latency p50/p90/p99/max of the answered\n"
        "calls and of the failed ones, and faces per image. Exits 1 when any call failed.\n"
@@ -123,13 +124,13 @@ const std::vector<CommandInfo>& Commands() {
        "                    (default: closed loop, a new call as soon as one ends)\n"
        "  --requests M      stop after M calls\n"
        "  --duration S      stop starting calls after S seconds\n"
-       "  --rpc R           analyze (default) or embed\n"
+       "  --rpc R           analyze (default), embed, or identify (with --gallery G)\n"
        "  --predictors a,b  predictors to run (analyze)\n"
        "  --channels K      spread the calls over K connections (default 1)\n"
        "  --json            print the summary as one JSON object\n",
        {{"concurrency", true}, {"requests", true}, {"duration", true}, {"rpc", true},
         {"predictors", true}, {"channels", true}, {"json", false},
-        {"rate", true}},
+        {"rate", true}, {"gallery", true}},
        &RunBenchCommand},
       {"health",
        "usage: facectl health [--service NAME] [--wait S]\n"
