@@ -10,12 +10,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\n==> run_readme_tour: %s\n' "$*" >&2; }
-# The tour: the first ```sh block after "## Quick tour".
-tour=$(awk '/^## Quick tour/ { in_section = 1 }
-            in_section && /^```sh/ { in_block = 1; next }
-            in_block && /^```/ { exit }
-            in_block { print }' README.md)
+# A tour: the first ```sh block after the heading that starts with $1.
+tour_block() {
+  awk -v heading="$1" 'index($0, heading) == 1 { in_section = 1 }
+                       in_section && /^```sh/ { in_block = 1; next }
+                       in_block && /^```/ { exit }
+                       in_block { print }' README.md
+}
+tour=$(tour_block "## Quick tour")
+galleries=$(tour_block "## Galleries")
 [[ -n $tour ]] || { echo "no sh block under '## Quick tour' in README.md" >&2; exit 1; }
+[[ -n $galleries ]] || { echo "no sh block under '## Galleries' in README.md" >&2; exit 1; }
 # The tour talks to the default address; refuse to run against a stranger.
 if (exec 3<>/dev/tcp/127.0.0.1/50051) 2>/dev/null; then
   echo "port 50051 is taken: the tour needs the server on its default address" >&2
@@ -42,3 +47,21 @@ bash -euo pipefail -c "$tour" >"$work/tour.out" 2>&1 || {
 grep -c '"match":true' "$work/tour.out" | grep -qx 1 || { tail -c 2000 "$work/tour.out" >&2; echo "expected one match" >&2; exit 1; }
 grep -c '"match":false' "$work/tour.out" | grep -qx 1 || { tail -c 2000 "$work/tour.out" >&2; echo "expected one non-match" >&2; exit 1; }
 log "the README's tour ran ($(wc -l <"$work/tour.out") lines of output)"
+
+log "the gallery tour, word for word:"
+printf '%s\n' "$galleries" >&2
+bash -euo pipefail -c "$galleries" >"$work/galleries.out" 2>&1 || {
+  tail -c 4000 "$work/galleries.out" >&2
+  echo "the README's gallery tour failed" >&2
+  exit 1
+}
+# What it promises: ada enrolled, found again in her own photo (identified),
+# and the import brings the gallery back with her face.
+grep -q '"subject":"ada","results":\[{"image":[^]]*"face_id":' "$work/galleries.out" &&
+  grep -q '"identified":true' "$work/galleries.out" &&
+  grep -q '"imported":"demo","subjects":1,"faces":1' "$work/galleries.out" || {
+  tail -c 3000 "$work/galleries.out" >&2
+  echo "the gallery tour's output is not what the README says" >&2
+  exit 1
+}
+log "the README's gallery tour ran ($(wc -l <"$work/galleries.out") lines of output)"

@@ -9,7 +9,8 @@
    loopback ports, preheat off to save start-up time) and Debian's
    `prometheus` on its own loopback port with a temporary storage folder,
    scraping faceserve every second and loading deploy/prometheus/rules.yml.
-2. Loads faceserve with `facectl bench` (Analyze and Embed) in the background.
+2. Loads faceserve with `facectl bench` (Analyze, Embed, and Identify against
+   a gallery with one enrolled face) in the background.
 3. Checks a real scrape: every metric family of the issue is there with
    samples, the stages and models are labelled, and `promtool check metrics`
    finds no problem. `promtool check rules` accepts the rules file.
@@ -68,6 +69,10 @@ REQUIRED_FAMILIES = {
     "faceserve_preheat_duration_seconds": "gauge",
     "faceserve_model_info": "gauge",
     "faceserve_build_info": "gauge",
+    "faceserve_gallery_faces": "gauge",
+    "faceserve_gallery_search_seconds": "histogram",
+    "faceserve_gallery_search_queries_per_pass": "histogram",
+    "faceserve_gallery_enroll_inputs_total": "counter",
 }
 
 # How long the expressions may take to all return data once the load runs.
@@ -285,7 +290,9 @@ def main():
                             "--set", "server.listen=" + server,
                             "--set", "metrics.listen=127.0.0.1:%d" % metrics_port,
                             "--set", "models_dir=" + models_dir,
-                            "--set", "device.preheat=false"], cwd=src)
+                            "--set", "device.preheat=false",
+                            "--set", "gallery.sqlite.path=" + os.path.join(workdir, "galleries.sqlite")],
+              cwd=src)
         prom_config = os.path.join(workdir, "prometheus.yml")
         with open(prom_config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
@@ -321,6 +328,15 @@ def main():
                                 "--duration", "120", image])
         spawn("bench_embed", [args.facectl, "--server", server, "bench", "--rpc", "embed",
                               "--concurrency", "1", "--duration", "120", image])
+        # Galleries: one enrolled face, then identification against it.
+        for argv in (["gallery", "create", "monitoring"],
+                     ["enroll", "--gallery", "monitoring", "--subject", "someone", "--largest", image]):
+            r = subprocess.run([args.facectl, "--server", server] + argv, capture_output=True, text=True)
+            if r.returncode != 0:
+                fail("facectl %s: %s" % (" ".join(argv), r.stdout + r.stderr))
+        spawn("bench_identify", [args.facectl, "--server", server, "bench", "--rpc", "identify",
+                                 "--gallery", "monitoring", "--concurrency", "2", "--duration", "120",
+                                 image])
 
         def scrape_has_load():
             _, text = http_get("http://127.0.0.1:%d/metrics" % metrics_port)
