@@ -24,8 +24,10 @@ def main():
           "(BENCH_SECONDS per point, BENCH_ROUNDS rounds). Photos: face-api's six demo photos, "
           "every face of each (Identify searches each face); galleries of random unit vectors, "
           "4 faces per subject, imported with `facectl gallery import`; config/default.yaml "
-          "(CPU). Each round runs Embed then Identify right after it; the ratio columns are the "
-          "median of the rounds' ratios (this VM's speed drifts between minutes).\n"
+          "(CPU). Each round runs Embed and Identify one right after the other, Embed first in odd "
+          "rounds and Identify first in even ones (this VM slows down over a minute of load, "
+          "so whichever runs second loses up to 10 %%); the ratio columns are the median of "
+          "the rounds' ratios.\n"
           % (cpu, os.cpu_count(), commit))
     print("| faces | import (faces/s) | load at start-up | Embed p50 c=1 (ms) | Identify p50 c=1 (ms) "
           "| ratio, median (target <= 1.10) | Embed img/s c=16 | Identify img/s c=16 "

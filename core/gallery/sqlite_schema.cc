@@ -71,11 +71,16 @@ absl::Status MigrateSchema(SQLite::Database& db) {
         "gallery database schema version ", version, " is newer than this faceserve's (",
         CurrentSchemaVersion(), "): upgrade faceserve"));
   }
-  for (; version < CurrentSchemaVersion(); ++version) {
-    SQLite::Transaction transaction(db);
+  while (version < CurrentSchemaVersion()) {
+    // IMMEDIATE: the write lock first, then the version read again, so that
+    // two processes opening a new file at once migrate it once, in turn.
+    SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+    version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version >= CurrentSchemaVersion()) break;
     db.exec(kMigrations[version]);
     db.exec(absl::StrCat("PRAGMA user_version = ", version + 1));
     transaction.commit();
+    ++version;
   }
   return absl::OkStatus();
 }

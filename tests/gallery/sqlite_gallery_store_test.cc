@@ -277,6 +277,27 @@ TEST_F(SqliteGalleryStoreTest, ANewerSchemaIsRefused) {
   EXPECT_NE(s.status().message().find("newer"), absl::string_view::npos) << s.status();
 }
 
+// Several servers (or tests) opening the same new file at once: each opens
+// it, and the schema is migrated once.
+TEST(SqliteGalleryStoreOpenTest, ConcurrentOpensOfANewFileAllSucceed) {
+  const fs::path dir = fs::temp_directory_path() / ("faceserve_gallery_open_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "new.db").string();
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> opened(6);
+  for (size_t t = 0; t < opened.size(); ++t) {
+    threads.emplace_back([&, t] { opened[t] = SqliteGalleryStore::Open(path).status(); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& s : opened) EXPECT_TRUE(s.ok()) << s;
+  auto store = SqliteGalleryStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(*(*store)->ReadPragma("user_version"), std::to_string(CurrentSchemaVersion()));
+  store->reset();
+  fs::remove_all(dir);
+}
+
 TEST(SqliteGalleryStoreOpenTest, AnUnopenablePathIsAStorageErrorNamingIt) {
   const absl::StatusOr<std::unique_ptr<SqliteGalleryStore>> s =
       SqliteGalleryStore::Open("/nonexistent/folder/gallery.db");
