@@ -36,32 +36,35 @@ if ! build/bin/facectl health --wait 600 >/dev/null; then
   cat "$work/faceserve.log" >&2
   exit 1
 fi
-log "the tour, word for word:"
-printf '%s\n' "$tour" >&2
-bash -euo pipefail -c "$tour" >"$work/tour.out" 2>&1 || {
-  tail -c 4000 "$work/tour.out" >&2
-  echo "the README's tour failed" >&2
+# Runs block $2 (named $1) word for word into $work/$1.out; fails loudly.
+run_block() {
+  log "the $1 tour, word for word:"
+  printf '%s\n' "$2" >&2
+  bash -euo pipefail -c "$2" >"$work/$1.out" 2>&1 || {
+    tail -c 4000 "$work/$1.out" >&2
+    echo "the README's $1 tour failed" >&2
+    exit 1
+  }
+}
+# Fails with the end of $work/$1.out when the previous command failed.
+promised() {
+  tail -c 3000 "$work/$1.out" >&2
+  echo "the $1 tour's output is not what the README says: $2" >&2
   exit 1
 }
-# What its comments promise: the same face matches, two people do not.
-grep -c '"match":true' "$work/tour.out" | grep -qx 1 || { tail -c 2000 "$work/tour.out" >&2; echo "expected one match" >&2; exit 1; }
-grep -c '"match":false' "$work/tour.out" | grep -qx 1 || { tail -c 2000 "$work/tour.out" >&2; echo "expected one non-match" >&2; exit 1; }
-log "the README's tour ran ($(wc -l <"$work/tour.out") lines of output)"
 
-log "the gallery tour, word for word:"
-printf '%s\n' "$galleries" >&2
-bash -euo pipefail -c "$galleries" >"$work/galleries.out" 2>&1 || {
-  tail -c 4000 "$work/galleries.out" >&2
-  echo "the README's gallery tour failed" >&2
-  exit 1
-}
+run_block quick "$tour"
+# What its comments promise: the same face matches, two people do not.
+grep -c '"match":true' "$work/quick.out" | grep -qx 1 || promised quick "one match"
+grep -c '"match":false' "$work/quick.out" | grep -qx 1 || promised quick "one non-match"
+log "the README's tour ran ($(wc -l <"$work/quick.out") lines of output)"
+
+run_block gallery "$galleries"
 # What it promises: ada enrolled, found again in her own photo (identified),
 # and the import brings the gallery back with her face.
-grep -q '"subject":"ada","results":\[{"image":[^]]*"face_id":' "$work/galleries.out" &&
-  grep -q '"identified":true' "$work/galleries.out" &&
-  grep -q '"imported":"demo","subjects":1,"faces":1' "$work/galleries.out" || {
-  tail -c 3000 "$work/galleries.out" >&2
-  echo "the gallery tour's output is not what the README says" >&2
-  exit 1
-}
-log "the README's gallery tour ran ($(wc -l <"$work/galleries.out") lines of output)"
+grep -q '"subject":"ada","results":\[{"image":[^]]*"face_id":' "$work/gallery.out" ||
+  promised gallery "ada enrolled"
+grep -q '"identified":true' "$work/gallery.out" || promised gallery "a face identified"
+grep -q '"imported":"demo","subjects":1,"faces":1' "$work/gallery.out" ||
+  promised gallery "the gallery imported back"
+log "the README's gallery tour ran ($(wc -l <"$work/gallery.out") lines of output)"
