@@ -231,9 +231,10 @@ absl::StatusOr<std::vector<std::vector<SubjectMatch>>> GalleryIndex::Search(
     for (size_t s = 0; s < n_subjects; ++s) {
       if (best_row[s * nq + i] >= 0) candidates.push_back(s * nq + i);
     }
+    const int64_t* ids = face_ids_.data();  // read under the lock held here
     auto better = [&](size_t a, size_t b) {
       return best_score[a] != best_score[b] ? best_score[a] > best_score[b]
-                                            : face_ids_[best_row[a]] < face_ids_[best_row[b]];
+                                            : ids[best_row[a]] < ids[best_row[b]];
     };
     const size_t k = std::min(candidates.size(), static_cast<size_t>(top_k));
     std::partial_sort(candidates.begin(), candidates.begin() + static_cast<long>(k),
