@@ -118,6 +118,15 @@ struct Face {
   std::string crop_jpeg;  // when requested
 };
 
+// An embedding predictor and the descriptor it makes (what a gallery is
+// bound to).
+struct EmbeddingModelInfo {
+  std::string predictor;  // configured name
+  std::string model_id;   // "<model>@<version>" of its card
+  int dimension = 0;      // values per embedding
+  float verify_threshold = 0;
+};
+
 // Wall time spent in one stage of one request, queueing included.
 struct StageTiming {
   std::string stage;

@@ -51,11 +51,6 @@ const HeadResult* EmbeddingOf(const Face& face, const PredictorRuntime* p) {
   return nullptr;
 }
 
-EmbeddingModelInfo DescribeEmbedding(const PredictorRuntime& p) {
-  return EmbeddingModelInfo{p.config.name, absl::StrCat(p.model.card.name, "@", p.model.card.version),
-                            static_cast<int>(p.embedding_size), p.config.verify_threshold};
-}
-
 class FacePipelineImpl final : public FacePipeline {
  public:
   FacePipelineImpl(const Config& config, StageObserver* stage_observer)
@@ -83,11 +78,7 @@ class FacePipelineImpl final : public FacePipeline {
     return DescribeEmbedding(**p);
   }
   std::vector<EmbeddingModelInfo> embedding_models() const override {
-    std::vector<EmbeddingModelInfo> out;
-    for (const auto& p : predictor_stage_->predictors()) {
-      if (p->embedding_head >= 0) out.push_back(DescribeEmbedding(*p));
-    }
-    return out;
+    return predictor_stage_->EmbeddingModels();
   }
 
   void Analyze(ImageInput image, AnalyzeOptions options, CallContext ctx,

@@ -101,15 +101,6 @@ struct ModelInfo {
   std::string name, version, device, dtype, role;  // role: detector | predictor name
 };
 
-// An embedding predictor and the descriptor it makes (what a gallery is
-// bound to).
-struct EmbeddingModelInfo {
-  std::string predictor;  // configured name
-  std::string model_id;   // "<model>@<version>" of its card
-  int dimension = 0;      // values per embedding
-  float verify_threshold = 0;
-};
-
 class FacePipeline {
  public:
   // Loads every configured model through `loader` and validates the

@@ -7,6 +7,11 @@
 
 namespace faceserve {
 
+EmbeddingModelInfo DescribeEmbedding(const PredictorRuntime& p) {
+  return EmbeddingModelInfo{p.config.name, absl::StrCat(p.model.card.name, "@", p.model.card.version),
+                            static_cast<int>(p.embedding_size), p.config.verify_threshold};
+}
+
 absl::StatusOr<std::unique_ptr<PredictorRuntime>> ResolvePredictor(const PredictorConfig& config,
                                                                    LoadedModel model,
                                                                    const std::string& role) {

@@ -25,6 +25,9 @@ struct PredictorRuntime {
   size_t slot = 0;               // its index among the configured predictors
 };
 
+// What `p` (a predictor with an embedding head) makes, for galleries.
+EmbeddingModelInfo DescribeEmbedding(const PredictorRuntime& p);
+
 // Checks `config` against the card of `model` (square input of crop.size,
 // head outputs that exist, one label per class) and fills what the card
 // settles. `role` prefixes errors, e.g. "predictors.2 (embedding)".

@@ -139,6 +139,14 @@ absl::StatusOr<const PredictorRuntime*> PredictorStage::ForEmbedding(
                     ErrorReason::kModelNotConfigured);
 }
 
+std::vector<EmbeddingModelInfo> PredictorStage::EmbeddingModels() const {
+  std::vector<EmbeddingModelInfo> out;
+  for (const auto& p : predictors_) {
+    if (p->embedding_head >= 0) out.push_back(DescribeEmbedding(*p));
+  }
+  return out;
+}
+
 PredictorStage::Phases PredictorStage::Plan(
     const std::vector<const PredictorRuntime*>& requested) const {
   Phases phases;

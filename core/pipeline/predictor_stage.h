@@ -41,6 +41,8 @@ class PredictorStage {
   absl::StatusOr<const PredictorRuntime*> ForEmbedding(const std::string& name,
                                                        const std::string& default_name) const;
   const std::vector<std::unique_ptr<PredictorRuntime>>& predictors() const { return predictors_; }
+  // Every predictor with an embedding head, described (DescribeEmbedding).
+  std::vector<EmbeddingModelInfo> EmbeddingModels() const;
 
   // Runs `requested` (and the landmarks predictor when one of them needs it)
   // on every face of `job`. Each face gets one Prediction slot per configured
