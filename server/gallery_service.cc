@@ -20,9 +20,9 @@ void GalleryServiceImpl::PublishFaceCounts() {
 
 void GalleryServiceImpl::PublishFaceCount(const std::string& gallery) {
   if (metrics_ == nullptr) return;
-  const auto counts = galleries_->FaceCounts();
-  auto it = counts.find(gallery);
-  if (it != counts.end()) metrics_->SetGalleryFaces(gallery, it->second);
+  if (std::optional<int64_t> faces = galleries_->FaceCount(gallery)) {
+    metrics_->SetGalleryFaces(gallery, *faces);
+  }
 }
 
 void GalleryServiceImpl::CountEnroll(const absl::StatusOr<Identifier::EnrollResult>& result) {

@@ -169,6 +169,13 @@ void Galleries::Search(const std::string& gallery, const std::string& model_id,
   batcher_.Submit(std::move(index), std::move(queries), top_k, std::move(done));
 }
 
+std::optional<int64_t> Galleries::FaceCount(const std::string& gallery) const {
+  absl::MutexLock lock(&mu_);
+  auto it = loaded_.find(gallery);
+  if (it == loaded_.end()) return std::nullopt;
+  return it->second.index->size();
+}
+
 std::map<std::string, int64_t> Galleries::FaceCounts() const {
   absl::MutexLock lock(&mu_);
   std::map<std::string, int64_t> counts;

@@ -88,6 +88,8 @@ class Galleries {
 
   // Faces per gallery, from memory (for the metrics).
   std::map<std::string, int64_t> FaceCounts() const;
+  // One gallery's; nullopt when there is none.
+  std::optional<int64_t> FaceCount(const std::string& gallery) const;
 
  private:
   struct Loaded {

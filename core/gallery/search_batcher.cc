@@ -39,22 +39,22 @@ SearchBatcher::~SearchBatcher() {
 void SearchBatcher::Submit(std::shared_ptr<const GalleryIndex> index,
                            std::vector<std::vector<float>> queries, int top_k, Done done) {
   const int n = static_cast<int>(queries.size());
+  bool stopping = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_ && pending_queries_ + n <= options_.max_pending) {
+    stopping = stopping_;
+    if (!stopping && pending_queries_ + n <= options_.max_pending) {
       pending_queries_ += n;
       queue_.push_back(
           Pending{std::move(index), std::move(queries), top_k, std::move(done), absl::Now()});
       return;
     }
-    if (stopping_) {
-      done = [done = std::move(done)](absl::StatusOr<Matches>) {
-        done(WithReason(absl::UnavailableError("server is shutting down"),
-                        ErrorReason::kShuttingDown));
-      };
-    }
   }
-  if (done == nullptr) return;
+  // Refused: answered here, outside the lock.
+  if (stopping) {
+    return done(
+        WithReason(absl::UnavailableError("server is shutting down"), ErrorReason::kShuttingDown));
+  }
   done(WithReason(absl::ResourceExhaustedError(absl::StrCat(
                       "gallery search queue is full (", options_.max_pending,
                       " queries waiting); retry with backoff")),

@@ -143,7 +143,7 @@ void Identifier::Enroll(EnrollRequest request, std::optional<Idempotency> idempo
   }
   const DescriptorModel model = binding->model;
   if (images.empty()) {
-    return Commit(std::move(request), std::move(idempotency), model, {}, std::move(done));
+    return Commit(std::move(request), std::move(idempotency), model, "", {}, std::move(done));
   }
   absl::StatusOr<EmbeddingModelInfo> predictor = PredictorFor(request.gallery, *binding);
   if (!predictor.ok()) return done(predictor.status());
@@ -175,7 +175,8 @@ void Identifier::Enroll(EnrollRequest request, std::optional<Idempotency> idempo
   for (size_t n = 0; n < images.size(); ++n) {
     const size_t input = images[n];
     pipeline_->Analyze(std::move(pixels[n]), options, ctx,
-                       [this, join, input, model](absl::StatusOr<AnalyzeResult> result) {
+                       [this, join, input, model,
+                        predictor = predictor->predictor](absl::StatusOr<AnalyzeResult> result) {
                          std::vector<absl::StatusOr<AnalyzeResult>> all;
                          {
                            absl::MutexLock lock(&join->mu);
@@ -184,22 +185,16 @@ void Identifier::Enroll(EnrollRequest request, std::optional<Idempotency> idempo
                            all = std::move(join->results);
                          }
                          Commit(std::move(join->request), std::move(join->idempotency), model,
+                                predictor,
                                 std::move(all), std::move(join->done));
                        });
   }
 }
 
 void Identifier::Commit(EnrollRequest request, std::optional<Idempotency> idempotency,
-                        const DescriptorModel& model,
+                        const DescriptorModel& model, const std::string& predictor,
                         std::vector<absl::StatusOr<AnalyzeResult>> analyses,
                         std::function<void(absl::StatusOr<EnrollResult>)> done) {
-  absl::StatusOr<EmbeddingModelInfo> predictor;
-  if (!analyses.empty()) {
-    absl::StatusOr<GalleryBinding> binding = galleries_->Binding(request.gallery);
-    if (!binding.ok()) return done(binding.status());
-    predictor = PredictorFor(request.gallery, *binding);
-    if (!predictor.ok()) return done(predictor.status());
-  }
   EnrollOutcome outcome;
   outcome.items.resize(request.inputs.size());
   std::vector<std::vector<float>> embeddings;
@@ -230,7 +225,7 @@ void Identifier::Commit(EnrollRequest request, std::optional<Idempotency> idempo
       continue;
     }
     const Face& face = analysis->faces[verdict.face];
-    const std::vector<float>* e = EmbeddingOf(face, predictor->predictor);
+    const std::vector<float>* e = EmbeddingOf(face, predictor);
     if (e == nullptr) return done(absl::InternalError("the embedding predictor gave no embedding"));
     item.box = face.detection.box;
     embeddings.push_back(*e);

@@ -126,9 +126,11 @@ class Identifier {
   void Run(ImageInput image, AnalyzeOptions options, IdentifyOptions identify,
            bool only_embedding, CallContext ctx,
            std::function<void(absl::StatusOr<IdentifiedAnalysis>)> done);
-  // Enroll's second half: gate results in, one transaction out.
+  // Enroll's second half: gate results in, one transaction out. `predictor`
+  // made the images' embeddings ("" when there were none).
   void Commit(EnrollRequest request, std::optional<Idempotency> idempotency,
-              const DescriptorModel& model, std::vector<absl::StatusOr<AnalyzeResult>> analyses,
+              const DescriptorModel& model, const std::string& predictor,
+              std::vector<absl::StatusOr<AnalyzeResult>> analyses,
               std::function<void(absl::StatusOr<EnrollResult>)> done);
 
   FacePipeline* const pipeline_;
