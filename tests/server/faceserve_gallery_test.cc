@@ -108,7 +108,9 @@ absl::Status Call(Stub& stub, Method method, const Request& request, Response* r
 class FaceserveGalleryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(kVerify)) GTEST_SKIP() << "no " << kVerify;
+    if (!fs::exists(kVerify)) {
+      GTEST_SKIP() << "needs the verify photos at " << kVerify << " (../shared beside the clone)";
+    }
     dir_ = fs::temp_directory_path() / ("faceserve_gallery_e2e_" + std::to_string(getpid()) + "_" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
