@@ -19,6 +19,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
   # galleries: the embedded store (core/gallery)
   libsqlite3-dev libsqlitecpp-dev
+  # galleries: the approximate index (header-only hnswlib)
+  libhnswlib-dev
   # image codecs of core/reader and core/utilizer (the server links no
   # opencv_imgcodecs; the tests still use it as the reference)
   libpng-dev libwebp-dev

@@ -128,6 +128,21 @@ void GalleryInfoToProto(const GalleryInfo& info, v1::Gallery* out) {
   out->set_dimension(info.model.dimension);
   out->set_threshold(info.threshold);
   out->set_created_unix_ms(absl::ToUnixMillis(info.created));
+  out->set_index(info.index == IndexKind::kExact         ? v1::INDEX_EXACT
+                 : info.index == IndexKind::kApproximate ? v1::INDEX_APPROXIMATE
+                                                         : v1::INDEX_AUTO);
+  out->set_approximate(info.approximate);
+}
+
+IndexKind IndexKindFromProto(v1::GalleryIndex index) {
+  switch (index) {
+    case v1::INDEX_EXACT:
+      return IndexKind::kExact;
+    case v1::INDEX_APPROXIMATE:
+      return IndexKind::kApproximate;
+    default:
+      return IndexKind::kAuto;
+  }
 }
 
 void SubjectToProto(const SubjectInfo& subject, v1::Subject* out) {
@@ -151,6 +166,9 @@ absl::StatusOr<v1::CreateGalleryRequest> CheckCreateGallery(const v1::CreateGall
   if (absl::Status s = CheckName(r.name(), "name"); !s.ok()) return s;
   if (!std::isfinite(r.threshold()) || r.threshold() < 0 || r.threshold() > 1) {
     return Invalid("threshold", "must be 0 (the predictor's) or in (0, 1]");
+  }
+  if (!v1::GalleryIndex_IsValid(r.index())) {
+    return Invalid("index", "must be INDEX_AUTO, INDEX_EXACT or INDEX_APPROXIMATE");
   }
   return r;
 }

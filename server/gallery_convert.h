@@ -37,6 +37,7 @@ void GalleryInfoToProto(const GalleryInfo& info, v1::Gallery* out);
 void SubjectToProto(const SubjectInfo& subject, v1::Subject* out);
 
 // Requests that need only their fields checked come back as they are.
+IndexKind IndexKindFromProto(v1::GalleryIndex index);
 absl::StatusOr<v1::CreateGalleryRequest> CheckCreateGallery(const v1::CreateGalleryRequest& r);
 absl::StatusOr<v1::DeleteGalleryRequest> CheckDeleteGallery(const v1::DeleteGalleryRequest& r);
 absl::StatusOr<v1::ListGalleriesRequest> CheckListGalleries(const v1::ListGalleriesRequest& r);

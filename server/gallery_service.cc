@@ -46,7 +46,8 @@ grpc::ServerUnaryReactor* GalleryServiceImpl::CreateGallery(
   return StartCall(gate_, "CreateGallery", context, *request, &CheckCreateGallery,
                    [this, response](Call call, v1::CreateGalleryRequest in) {
                      absl::StatusOr<GalleryInfo> info =
-                         identifier_->CreateGallery(in.name(), in.predictor(), in.threshold());
+                         identifier_->CreateGallery(in.name(), in.predictor(), in.threshold(),
+                                                    IndexKindFromProto(in.index()));
                      if (info.ok()) {
                        GalleryInfoToProto(*info, response);
                        PublishFaceCount(in.name());

@@ -129,9 +129,20 @@ absl::StatusOr<std::unique_ptr<Galleries>> OpenGalleries(const GalleryConfig& co
   search.window = absl::Microseconds(config.search_window_us);
   search.max_queries = config.search_max_queries;
   search.max_pending = config.search_max_pending;
-  return Galleries::Open(*std::move(store), search, [metrics](int queries, absl::Duration took) {
-    metrics->OnGallerySearchPass(queries, took);
-  });
+  IndexingOptions indexing;
+  indexing.approximate_from_faces = config.index.approximate_from_faces;
+  indexing.hnsw = HnswOptions{config.index.hnsw.m, config.index.hnsw.ef_construction,
+                              config.index.hnsw.ef_search};
+  indexing.search_threads = config.index.search_threads;
+  indexing.build_threads = config.index.build_threads;
+  indexing.snapshot_dir =
+      config.index.snapshot_dir.empty() ? config.sqlite.path + ".index" : config.index.snapshot_dir;
+  indexing.snapshot_interval = absl::Seconds(config.index.snapshot_interval_s);
+  indexing.log = [](const std::string& line) { LogEvent(line); };
+  return Galleries::Open(*std::move(store), search, std::move(indexing),
+                         [metrics](int queries, absl::Duration took) {
+                           metrics->OnGallerySearchPass(queries, took);
+                         });
 #else
   return absl::FailedPreconditionError(
       "gallery.backend: sqlite, but this build has no SQLite (libsqlitecpp-dev); set "

@@ -185,6 +185,20 @@ class Schema {
              InRange(&pool_, 0, true, 1, true));
     auto* sqlite = Own(new StructBinder<SqliteGalleryConfig>());
     sqlite->Add("path", &SqliteGalleryConfig::path, nonempty_str);
+    auto* hnsw = Own(new StructBinder<HnswConfig>());
+    hnsw->Add("m", &HnswConfig::m, InRange(&pool_, 2, true, 128, true))
+        .Add("ef_construction", &HnswConfig::ef_construction, AtLeast(&pool_, 1))
+        .Add("ef_search", &HnswConfig::ef_search, AtLeast(&pool_, 1));
+    auto* index = Own(new StructBinder<GalleryIndexConfig>());
+    index
+        ->Add("approximate_from_faces", &GalleryIndexConfig::approximate_from_faces,
+              AtLeast<int64_t>(&pool_, 0))
+        .Add("hnsw", &GalleryIndexConfig::hnsw, hnsw)
+        .Add("search_threads", &GalleryIndexConfig::search_threads, AtLeast(&pool_, 1))
+        .Add("build_threads", &GalleryIndexConfig::build_threads, AtLeast(&pool_, 1))
+        .Add("snapshot_dir", &GalleryIndexConfig::snapshot_dir, str)
+        .Add("snapshot_interval_s", &GalleryIndexConfig::snapshot_interval_s,
+             AtLeast<int64_t>(&pool_, 1));
     auto* gallery = Own(new StructBinder<GalleryConfig>());
     gallery
         ->Add("backend", &GalleryConfig::backend,
@@ -196,6 +210,7 @@ class Schema {
         .Add("search_window_us", &GalleryConfig::search_window_us, AtLeast<int64_t>(&pool_, 0))
         .Add("search_max_queries", &GalleryConfig::search_max_queries, AtLeast(&pool_, 1))
         .Add("search_max_pending", &GalleryConfig::search_max_pending, AtLeast(&pool_, 1))
+        .Add("index", &GalleryConfig::index, index)
         .Add("enroll", &GalleryConfig::enroll, gate);
 
     auto* root = Own(new StructBinder<Config>());

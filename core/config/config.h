@@ -148,6 +148,26 @@ struct SqliteGalleryConfig {
   std::string path = "var/galleries.sqlite";  // created with its folder when missing
 };
 
+// The approximate index's graph (hnswlib's parameters; issue 28).
+struct HnswConfig {
+  int m = 16;
+  int ef_construction = 200;
+  int ef_search = 128;
+};
+
+// How galleries are searched in memory (issue 28).
+struct GalleryIndexConfig {
+  // A gallery created with index auto is searched exactly below this many
+  // faces and through an HNSW graph from here on.
+  int64_t approximate_from_faces = 20000;
+  HnswConfig hnsw;
+  int search_threads = 2;  // approximate searches run at once on these
+  int build_threads = 2;   // threads linking a new graph
+  // Graph snapshots; empty: beside the SQLite file, "<sqlite.path>.index".
+  std::string snapshot_dir;
+  int64_t snapshot_interval_s = 60;
+};
+
 // Galleries and 1:N identification (GalleryService).
 struct GalleryConfig {
   std::string backend = "sqlite";  // sqlite | none (no GalleryService)
@@ -158,6 +178,7 @@ struct GalleryConfig {
   int64_t search_window_us = 500;
   int search_max_queries = 256;
   int search_max_pending = 4096;  // beyond: RESOURCE_EXHAUSTED
+  GalleryIndexConfig index;
   EnrollGateConfig enroll;
 };
 

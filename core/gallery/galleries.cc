@@ -40,52 +40,77 @@ absl::Status CheckQuery(const std::vector<float>& q, size_t i, int dimension) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Galleries>> Galleries::Open(std::unique_ptr<GalleryStore> store,
-                                                           SearchBatchingOptions search,
-                                                           SearchPassObserver observer) {
-  absl::StatusOr<std::vector<GalleryInfo>> infos = store->ListGalleries();
-  if (!infos.ok()) return infos.status();
-  std::unique_ptr<Galleries> galleries(
-      new Galleries(std::move(store), search, std::move(observer)));
-  for (const GalleryInfo& info : *infos) {
-    absl::StatusOr<std::vector<StoredFace>> faces = galleries->store_->LoadFaces(info.name);
-    if (!faces.ok()) return faces.status();
-    auto index = std::make_shared<GalleryIndex>(info.model.dimension);
-    for (StoredFace& face : *faces) {
-      if (absl::Status s = index->Add(face.face_id, face.subject, std::move(face.embedding));
-          !s.ok()) {
-        return WithReason(absl::DataLossError(absl::StrCat("gallery '", info.name, "', face ",
-                                                           face.face_id, ": ", s.message())),
-                          ErrorReason::kStorageError);
-      }
-    }
-    absl::MutexLock lock(&galleries->mu_);
-    galleries->loaded_[info.name] = Loaded{{info.model, info.threshold}, std::move(index)};
+const char* IndexKindName(IndexKind kind) {
+  switch (kind) {
+    case IndexKind::kExact:
+      return "exact";
+    case IndexKind::kApproximate:
+      return "approximate";
+    case IndexKind::kAuto:
+      break;
   }
-  return galleries;
+  return "auto";
 }
 
 Galleries::Galleries(std::unique_ptr<GalleryStore> store, SearchBatchingOptions search,
-                     SearchPassObserver observer)
-    : store_(std::move(store)), batcher_(search, std::move(observer)) {}
+                     IndexingOptions indexing, SearchPassObserver observer)
+    : store_(std::move(store)),
+      indexing_(std::move(indexing)),
+      snapshots_(indexing_.snapshot_dir),
+      search_(search),
+      observer_(observer),
+      batcher_(search, std::move(observer)),
+      search_pool_(indexing_.search_threads, "gallery-search") {}
+
+absl::StatusOr<Galleries::Loaded*> Galleries::Find(const std::string& gallery) {
+  auto it = loaded_.find(gallery);
+  if (it == loaded_.end()) return NotFound(gallery);
+  return &it->second;
+}
 
 absl::StatusOr<GalleryInfo> Galleries::Create(const std::string& name,
-                                              const DescriptorModel& model, float threshold) {
+                                              const DescriptorModel& model, float threshold,
+                                              IndexKind index) {
   absl::MutexLock write(&write_mu_);
-  absl::StatusOr<GalleryInfo> info = store_->CreateGallery(name, model, threshold);
+  absl::StatusOr<GalleryInfo> info = store_->CreateGallery(name, model, threshold, index);
   if (!info.ok()) return info;
+  Loaded loaded;
+  loaded.binding = {info->model, info->threshold};
+  loaded.kind = index;
+  loaded.created_ms = absl::ToUnixMillis(info->created);
+  info->approximate = index == IndexKind::kApproximate;
+  if (index == IndexKind::kApproximate) {
+    absl::StatusOr<std::unique_ptr<HnswIndex>> graph =
+        HnswIndex::Build(info->model.dimension, indexing_.hnsw, {}, 0, 1);
+    if (!graph.ok()) return graph.status();
+    loaded.approximate = std::move(*graph);
+  } else {
+    loaded.exact = std::make_shared<GalleryIndex>(info->model.dimension);
+  }
+  snapshots_.Remove(name);  // an older gallery's of that name
   absl::MutexLock lock(&mu_);
-  loaded_[name] = Loaded{{info->model, info->threshold},
-                         std::make_shared<GalleryIndex>(info->model.dimension)};
+  loaded_[name] = std::move(loaded);
   return info;
 }
 
 absl::Status Galleries::Delete(const std::string& name) {
   absl::MutexLock write(&write_mu_);
   if (absl::Status s = store_->DeleteGallery(name); !s.ok()) return s;
+  snapshots_.Remove(name);
   absl::MutexLock lock(&mu_);
   loaded_.erase(name);  // searches in flight keep their index alive
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<GalleryInfo>> Galleries::List() {
+  absl::StatusOr<std::vector<GalleryInfo>> infos = store_->ListGalleries();
+  if (!infos.ok()) return infos;
+  absl::MutexLock lock(&mu_);
+  for (GalleryInfo& info : *infos) {
+    auto it = loaded_.find(info.name);
+    info.approximate = it != loaded_.end() && it->second.approximate != nullptr;
+  }
+  return infos;
 }
 
 absl::StatusOr<GalleryBinding> Galleries::Binding(const std::string& name) const {
@@ -95,12 +120,14 @@ absl::StatusOr<GalleryBinding> Galleries::Binding(const std::string& name) const
   return it->second.binding;
 }
 
-absl::StatusOr<std::shared_ptr<GalleryIndex>> Galleries::IndexOf(
-    const std::string& gallery) const {
+std::optional<Galleries::Indexes> Galleries::IndexesAfterWrite(const std::string& gallery) {
+  absl::StatusOr<int64_t> change = store_->LastChange();
   absl::MutexLock lock(&mu_);
-  auto it = loaded_.find(gallery);
-  if (it == loaded_.end()) return NotFound(gallery);
-  return it->second.index;
+  absl::StatusOr<Loaded*> loaded = Find(gallery);
+  if (!loaded.ok()) return std::nullopt;
+  // A change number the store cannot read back is only a snapshot's label:
+  // the next snapshot then claims less than it holds, and replays more.
+  return Indexes{(*loaded)->exact, (*loaded)->approximate, change.ok() ? *change : 0};
 }
 
 absl::StatusOr<std::vector<int64_t>> Galleries::AddFaces(
@@ -114,14 +141,32 @@ absl::StatusOr<std::vector<int64_t>> Galleries::AddFaces(
     }
   }
   absl::MutexLock write(&write_mu_);
-  absl::StatusOr<std::shared_ptr<GalleryIndex>> index = IndexOf(gallery);
-  if (!index.ok()) return index.status();
+  {
+    absl::MutexLock lock(&mu_);
+    if (absl::StatusOr<Loaded*> loaded = Find(gallery); !loaded.ok()) return loaded.status();
+  }
   absl::StatusOr<std::vector<int64_t>> ids =
       store_->AddFaces(gallery, subject, metadata, model, embeddings, receipt);
   if (!ids.ok()) return ids;
+  std::optional<Indexes> indexes = IndexesAfterWrite(gallery);
+  if (!indexes) return ids;
   for (size_t i = 0; i < ids->size(); ++i) {
-    // Checked above and stored: the index cannot refuse it.
-    (void)(*index)->Add((*ids)[i], subject, embeddings[i]);
+    // Checked above and stored: the index cannot refuse it (a graph that
+    // cannot grow is caught up from the log when rebuilt).
+    if (indexes->approximate) {
+      (void)indexes->approximate->Add((*ids)[i], subject, embeddings[i], indexes->change);
+    } else {
+      (void)indexes->exact->Add((*ids)[i], subject, embeddings[i]);
+    }
+  }
+  if (indexes->exact && indexes->exact->size() >= indexing_.approximate_from_faces) {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<Loaded*> loaded = Find(gallery);
+    if (loaded.ok() && (*loaded)->kind == IndexKind::kAuto && !(*loaded)->building) {
+      (*loaded)->building = true;  // the maintenance thread builds its graph
+      Log(absl::StrCat("gallery '", gallery, "' reached ", indexing_.approximate_from_faces,
+                       " faces: building its approximate index in the background"));
+    }
   }
   return ids;
 }
@@ -129,29 +174,41 @@ absl::StatusOr<std::vector<int64_t>> Galleries::AddFaces(
 absl::Status Galleries::DeleteFace(const std::string& gallery, int64_t face_id) {
   absl::MutexLock write(&write_mu_);
   if (absl::Status s = store_->DeleteFace(gallery, face_id); !s.ok()) return s;
-  absl::StatusOr<std::shared_ptr<GalleryIndex>> index = IndexOf(gallery);
-  if (index.ok()) (*index)->RemoveFace(face_id);
+  if (std::optional<Indexes> indexes = IndexesAfterWrite(gallery)) {
+    if (indexes->approximate) indexes->approximate->RemoveFace(face_id, indexes->change);
+    if (indexes->exact) indexes->exact->RemoveFace(face_id);
+  }
   return absl::OkStatus();
 }
 
 absl::Status Galleries::DeleteSubject(const std::string& gallery, const std::string& subject) {
   absl::MutexLock write(&write_mu_);
+  // The subject's faces, for the graph (which indexes faces, not subjects).
+  absl::StatusOr<SubjectInfo> info = store_->GetSubject(gallery, subject, false);
   if (absl::Status s = store_->DeleteSubject(gallery, subject); !s.ok()) return s;
-  absl::StatusOr<std::shared_ptr<GalleryIndex>> index = IndexOf(gallery);
-  if (index.ok()) (*index)->RemoveSubject(subject);
+  if (std::optional<Indexes> indexes = IndexesAfterWrite(gallery)) {
+    if (indexes->approximate && info.ok()) {
+      for (int64_t face_id : info->face_ids) {
+        indexes->approximate->RemoveFace(face_id, indexes->change);
+      }
+    }
+    if (indexes->exact) indexes->exact->RemoveSubject(subject);
+  }
   return absl::OkStatus();
 }
 
 void Galleries::Search(const std::string& gallery, const std::string& model_id,
                        std::vector<std::vector<float>> queries, int top_k,
                        SearchBatcher::Done done) {
-  std::shared_ptr<GalleryIndex> index;
+  std::shared_ptr<GalleryIndex> exact;
+  std::shared_ptr<HnswIndex> approximate;
   GalleryBinding binding;
   {
     absl::MutexLock lock(&mu_);
     auto it = loaded_.find(gallery);
     if (it == loaded_.end()) return done(NotFound(gallery));
-    index = it->second.index;
+    exact = it->second.exact;
+    approximate = it->second.approximate;
     binding = it->second.binding;
   }
   if (model_id != binding.model.id) {
@@ -166,20 +223,46 @@ void Galleries::Search(const std::string& gallery, const std::string& model_id,
     }
   }
   if (queries.empty()) return done(SearchBatcher::Matches{});
-  batcher_.Submit(std::move(index), std::move(queries), top_k, std::move(done));
+  if (exact) return batcher_.Submit(std::move(exact), std::move(queries), top_k, std::move(done));
+  // A graph walk gains nothing from company: it runs at once, on the pool.
+  const int n = static_cast<int>(queries.size());
+  if (approximate_pending_.fetch_add(n) + n > search_.max_pending) {
+    approximate_pending_ -= n;
+    return done(WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                               "gallery search queue is full (", search_.max_pending,
+                               " queries waiting); retry with backoff")),
+                           ErrorReason::kQueueFull));
+  }
+  search_pool_.Post([this, approximate = std::move(approximate), queries = std::move(queries),
+                     top_k, n, done = std::move(done)] {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<SearchBatcher::Matches> matches = approximate->Search(queries, top_k);
+    approximate_pending_ -= n;
+    if (observer_) observer_(n, absl::Now() - start);
+    done(std::move(matches));
+  });
 }
 
 std::optional<int64_t> Galleries::FaceCount(const std::string& gallery) const {
   absl::MutexLock lock(&mu_);
   auto it = loaded_.find(gallery);
   if (it == loaded_.end()) return std::nullopt;
-  return it->second.index->size();
+  return it->second.exact ? it->second.exact->size() : it->second.approximate->size();
+}
+
+std::optional<bool> Galleries::Approximate(const std::string& gallery) const {
+  absl::MutexLock lock(&mu_);
+  auto it = loaded_.find(gallery);
+  if (it == loaded_.end()) return std::nullopt;
+  return it->second.approximate != nullptr;
 }
 
 std::map<std::string, int64_t> Galleries::FaceCounts() const {
   absl::MutexLock lock(&mu_);
   std::map<std::string, int64_t> counts;
-  for (const auto& [name, loaded] : loaded_) counts[name] = loaded.index->size();
+  for (const auto& [name, loaded] : loaded_) {
+    counts[name] = loaded.exact ? loaded.exact->size() : loaded.approximate->size();
+  }
   return counts;
 }
 

@@ -1,18 +1,34 @@
 // Galleries: the server's galleries, durable in a GalleryStore and in memory
-// for exact search (one GalleryIndex each), with the searches of concurrent
-// requests batched (SearchBatcher). What the gallery RPCs call.
+// for search. What the gallery RPCs call. Each gallery is searched
+//   - exactly (GalleryIndex), the searches of concurrent requests batched
+//     into one pass over the gallery (SearchBatcher), or
+//   - approximately (HnswIndex, issue 28), each search at once on a small
+//     pool of threads, for galleries of IndexKind kApproximate, or kAuto
+//     ones of at least `approximate_from_faces` faces. An auto gallery that
+//     grows past it is rebuilt as a graph in the background; searches use
+//     the exact index until the graph has caught up.
 //
 // Open() loads every gallery into memory (before the server reports
-// SERVING). Every write goes to the store first (durable when it returns)
-// and then to the index, under one writer lock, so the index never holds a
-// face the store lost or misses one it kept; a change is visible to the next
+// SERVING): an approximate one from its newest snapshot (IndexSnapshots)
+// plus the store's changes since, or built from the store when there is
+// none. Every write goes to the store first (durable when it returns) and
+// then to the index, under one writer lock, so the index never holds a face
+// the store lost or misses one it kept; a change is visible to the next
 // search. Searches take no writer lock.
+//
+// A maintenance thread saves approximate galleries' snapshots every
+// `snapshot_interval` when they changed (holding the writer lock: enrolls
+// wait for the save, searches do not), compacts the change log, and
+// rebuilds a graph in which erased faces hold over a fifth of the slots.
 //
 // Thread-safety: every method may be called concurrently.
 #ifndef FACESERVE_CORE_GALLERY_GALLERIES_H_
 #define FACESERVE_CORE_GALLERY_GALLERIES_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <thread>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,9 +41,24 @@
 #include "absl/synchronization/mutex.h"
 #include "core/gallery/gallery_index.h"
 #include "core/gallery/gallery_store.h"
+#include "core/gallery/hnsw_index.h"
+#include "core/gallery/index_snapshots.h"
 #include "core/gallery/search_batcher.h"
+#include "core/pipeline/thread_pool.h"
 
 namespace faceserve {
+
+// gallery.index.* (docs/configuration.md).
+struct IndexingOptions {
+  int64_t approximate_from_faces = 20000;  // kAuto galleries: HNSW from here
+  HnswOptions hnsw;
+  int search_threads = 2;      // the approximate searches' pool
+  int build_threads = 2;       // threads linking a new graph
+  std::string snapshot_dir;    // "" = no snapshots: graphs are rebuilt at start
+  absl::Duration snapshot_interval = absl::Seconds(60);
+  // Where loads, builds and snapshots are reported (one line each).
+  std::function<void(const std::string&)> log;
+};
 
 // What a search needs to know about a gallery, from memory.
 struct GalleryBinding {
@@ -41,12 +72,17 @@ class Galleries {
   // failure.
   static absl::StatusOr<std::unique_ptr<Galleries>> Open(std::unique_ptr<GalleryStore> store,
                                                          SearchBatchingOptions search,
+                                                         IndexingOptions indexing = {},
                                                          SearchPassObserver observer = nullptr);
+  // Stops the maintenance thread and saves what changed since the last
+  // snapshots.
+  ~Galleries();
 
   absl::StatusOr<GalleryInfo> Create(const std::string& name, const DescriptorModel& model,
-                                     float threshold);
+                                     float threshold, IndexKind index = IndexKind::kAuto);
   absl::Status Delete(const std::string& name);
-  absl::StatusOr<std::vector<GalleryInfo>> List() { return store_->ListGalleries(); }
+  // From the store, with `approximate` from memory.
+  absl::StatusOr<std::vector<GalleryInfo>> List();
   // From memory: GALLERY_NOT_FOUND when there is none.
   absl::StatusOr<GalleryBinding> Binding(const std::string& name) const;
 
@@ -90,23 +126,69 @@ class Galleries {
   std::map<std::string, int64_t> FaceCounts() const;
   // One gallery's; nullopt when there is none.
   std::optional<int64_t> FaceCount(const std::string& gallery) const;
+  // Whether `gallery` is searched approximately now; nullopt when none.
+  std::optional<bool> Approximate(const std::string& gallery) const;
+
+  // Saves a snapshot of every approximate gallery that changed since its
+  // last one (what the maintenance thread does every snapshot_interval).
+  absl::Status SaveSnapshots();
 
  private:
   struct Loaded {
     GalleryBinding binding;
-    std::shared_ptr<GalleryIndex> index;
+    IndexKind kind = IndexKind::kAuto;
+    int64_t created_ms = 0;
+    // Exactly one of the two.
+    std::shared_ptr<GalleryIndex> exact;
+    std::shared_ptr<HnswIndex> approximate;
+    int64_t saved_change = -1;  // what its newest snapshot covers
+    bool building = false;      // a graph is being built for it
   };
 
   Galleries(std::unique_ptr<GalleryStore> store, SearchBatchingOptions search,
-            SearchPassObserver observer);
-  absl::StatusOr<std::shared_ptr<GalleryIndex>> IndexOf(const std::string& gallery) const;
+            IndexingOptions indexing, SearchPassObserver observer);
+  absl::StatusOr<Loaded> LoadGallery(const GalleryInfo& info);
+  absl::StatusOr<std::shared_ptr<HnswIndex>> LoadApproximate(const GalleryInfo& info,
+                                                             int64_t* saved_change);
+  absl::StatusOr<std::shared_ptr<HnswIndex>> BuildApproximate(const std::string& gallery,
+                                                              int dimension);
+  // Brings `index` up to date with the store's changes after its own.
+  absl::Status CatchUp(const std::string& gallery, HnswIndex& index);
+  absl::StatusOr<Loaded*> Find(const std::string& gallery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The gallery's indexes (one of them null) and the store's last change,
+  // after a store write; nullopt when the gallery is gone.
+  struct Indexes {
+    std::shared_ptr<GalleryIndex> exact;
+    std::shared_ptr<HnswIndex> approximate;
+    int64_t change = 0;
+  };
+  std::optional<Indexes> IndexesAfterWrite(const std::string& gallery)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status SaveSnapshot(const std::string& gallery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The maintenance thread's work: snapshots, log compaction, (re)builds.
+  void Maintain();
+  // Stopping, or a graph to build.
+  bool MaintenanceDue() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Builds the graph of a gallery marked `building` and swaps it in.
+  void BuildAndSwap(const std::string& gallery);
+  void Log(const std::string& line) const {
+    if (indexing_.log) indexing_.log(line);
+  }
 
   const std::unique_ptr<GalleryStore> store_;
+  const IndexingOptions indexing_;
+  const IndexSnapshots snapshots_;
   // Serialises writes: store then index, as one step.
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   std::map<std::string, Loaded> loaded_ ABSL_GUARDED_BY(mu_);
-  SearchBatcher batcher_;  // last: its thread stops before the rest goes
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<int> approximate_pending_{0};  // queries queued on search_pool_
+  const SearchBatchingOptions search_;
+  const SearchPassObserver observer_;
+  SearchBatcher batcher_;
+  ThreadPool search_pool_;
+  std::thread maintenance_;  // last: stops before the rest goes
 };
 
 }  // namespace faceserve

@@ -29,6 +29,10 @@ struct SubjectMatch {
   float similarity = 0;  // cosine similarity of that face with the query
 };
 
+// `v` scaled to unit length; false (and `v` unchanged) for a zero or
+// non-finite vector. Both indexes store and search unit vectors.
+bool NormalizeEmbedding(std::vector<float>* v);
+
 class GalleryIndex {
  public:
   // Embeddings of `dimension` values.

@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -36,12 +37,35 @@ struct DescriptorModel {
   int dimension = 0;
 };
 
+// How a gallery is searched in memory (issue 28): exactly, by reading every
+// face (GalleryIndex), or approximately, by walking a graph (HnswIndex).
+// kAuto: exactly below the server's gallery.index.approximate_from_faces,
+// approximately from there on.
+enum class IndexKind { kAuto, kExact, kApproximate };
+
+const char* IndexKindName(IndexKind kind);  // "auto", "exact", "approximate"
+
 struct GalleryInfo {
   std::string name;
   DescriptorModel model;
   float threshold = 0;  // similarity at which a face is identified
+  IndexKind index = IndexKind::kAuto;
+  // Galleries::List only: searched through the graph now.
+  bool approximate = false;
   int64_t subjects = 0, faces = 0;
   absl::Time created;
+};
+
+// One change to a gallery's faces, from the store's change log, numbered in
+// commit order across the store. For an added face that still exists, its
+// subject and embedding; an added face deleted since has neither (its
+// deletion follows later in the log).
+struct FaceChange {
+  int64_t change = 0;
+  int64_t face_id = 0;
+  bool added = false;
+  std::string subject;
+  std::vector<float> embedding;
 };
 
 struct StoredFace {
@@ -87,7 +111,7 @@ class GalleryStore {
 
   virtual absl::StatusOr<GalleryInfo> CreateGallery(const std::string& name,
                                                     const DescriptorModel& model,
-                                                    float threshold) = 0;
+                                                    float threshold, IndexKind index) = 0;
   // Removes the gallery with every subject and face of it.
   virtual absl::Status DeleteGallery(const std::string& name) = 0;
   virtual absl::StatusOr<std::vector<GalleryInfo>> ListGalleries() = 0;
@@ -126,6 +150,22 @@ class GalleryStore {
 
   // Every face of the gallery, for the in-memory index at start-up.
   virtual absl::StatusOr<std::vector<StoredFace>> LoadFaces(const std::string& gallery) = 0;
+
+  // The change log (issue 28), so that an index snapshot covering change N
+  // can be brought up to date by replaying the changes after N. Every add
+  // and delete of a face is logged in the transaction that makes it.
+  //
+  // The number of the last change committed in the whole store (0 before
+  // the first): an index built from LoadFaces() now covers it.
+  virtual absl::StatusOr<int64_t> LastChange() = 0;
+  // The gallery's changes after `after`, in order.
+  virtual absl::StatusOr<std::vector<FaceChange>> ChangesSince(const std::string& gallery,
+                                                               int64_t after) = 0;
+  // Drops the gallery's changes up to `up_to` (a snapshot covers them).
+  virtual absl::Status ForgetChanges(const std::string& gallery, int64_t up_to) = 0;
+  // Every face's subject, without embeddings (what a loaded snapshot lacks).
+  virtual absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> FaceSubjects(
+      const std::string& gallery) = 0;
 };
 
 }  // namespace faceserve

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/error_reason.h"
+#include "core/gallery/sqlite_change_log.h"
 #include "core/gallery/sqlite_enroll_receipts.h"
 #include "core/gallery/sqlite_schema.h"
 
@@ -148,7 +149,8 @@ Result SqliteGalleryStore::InGallery(const std::string& gallery, const std::stri
 
 absl::StatusOr<GalleryInfo> SqliteGalleryStore::CreateGallery(const std::string& name,
                                                               const DescriptorModel& model,
-                                                              float threshold) {
+                                                              float threshold,
+                                                              IndexKind index) {
   absl::MutexLock lock(&mu_);
   try {
     if (FindGallery(*db_, name).ok()) {
@@ -159,14 +161,17 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::CreateGallery(const std::string&
     const int64_t now = NowUnixMs();
     SQLite::Statement q(*db_,
                         "INSERT INTO galleries (name, descriptor_model, dimension, threshold, "
-                        "created_unix_ms) VALUES (?, ?, ?, ?, ?)");
+                        "created_unix_ms, index_kind) VALUES (?, ?, ?, ?, ?, ?)");
     q.bind(1, name);
     q.bind(2, model.id);
     q.bind(3, model.dimension);
     q.bind(4, static_cast<double>(threshold));
     q.bind(5, now);
+    q.bind(6, IndexKindName(index));
     q.exec();
-    return GalleryInfo{name, model, threshold, 0, 0, absl::FromUnixMillis(now)};
+    GalleryInfo info{name, model, threshold, index};
+    info.created = absl::FromUnixMillis(now);
+    return info;
   } catch (const SQLite::Exception& e) {
     return StorageError(absl::StrCat("creating gallery '", name, "'"), e);
   }
@@ -191,7 +196,7 @@ constexpr char kGalleryInfoSql[] =
     "SELECT g.name, g.descriptor_model, g.dimension, g.threshold, g.created_unix_ms, "
     "(SELECT count(*) FROM subjects s WHERE s.gallery_id = g.id), "
     "(SELECT count(*) FROM faces f JOIN subjects s ON f.subject_id = s.id "
-    "WHERE s.gallery_id = g.id) FROM galleries g";
+    "WHERE s.gallery_id = g.id), g.index_kind FROM galleries g";
 
 GalleryInfo GalleryInfoFrom(SQLite::Statement& q) {
   GalleryInfo info;
@@ -201,6 +206,10 @@ GalleryInfo GalleryInfoFrom(SQLite::Statement& q) {
   info.created = absl::FromUnixMillis(q.getColumn(4).getInt64());
   info.subjects = q.getColumn(5).getInt64();
   info.faces = q.getColumn(6).getInt64();
+  const std::string kind = q.getColumn(7).getString();
+  info.index = kind == "exact"         ? IndexKind::kExact
+               : kind == "approximate" ? IndexKind::kApproximate
+                                       : IndexKind::kAuto;
   return info;
 }
 
@@ -286,6 +295,7 @@ absl::StatusOr<std::vector<int64_t>> SqliteGalleryStore::AddFaces(
           insert.exec();
           insert.reset();
           ids.push_back(db.getLastInsertRowid());
+          LogFaceAdded(db, g.id, ids.back());
         }
         if (receipt != nullptr) {
           absl::Status stored = StoreReceiptRow(db, g.id, *receipt, ids, now,
@@ -401,6 +411,7 @@ absl::Status SqliteGalleryStore::DeleteFace(const std::string& gallery, int64_t 
   return InGallery<absl::Status>(
       gallery, absl::StrCat("deleting face ", face_id),
       [&](SQLite::Database& db, const GalleryRow& g) -> absl::Status {
+        SQLite::Transaction transaction(db);
         SQLite::Statement q(db,
                             "DELETE FROM faces WHERE id = ? AND subject_id IN "
                             "(SELECT id FROM subjects WHERE gallery_id = ?)");
@@ -411,6 +422,8 @@ absl::Status SqliteGalleryStore::DeleteFace(const std::string& gallery, int64_t 
               absl::NotFoundError(absl::StrCat("no face ", face_id, " in gallery '", gallery, "'")),
               ErrorReason::kFaceNotFound);
         }
+        LogFaceDeleted(db, g.id, face_id);
+        transaction.commit();
         CheckpointAfterDelete(db);
         return absl::OkStatus();
       });
@@ -423,9 +436,12 @@ absl::Status SqliteGalleryStore::DeleteSubject(const std::string& gallery,
       [&](SQLite::Database& db, const GalleryRow& g) -> absl::Status {
         absl::StatusOr<int64_t> subject_id = FindSubject(db, g.id, gallery, subject);
         if (!subject_id.ok()) return subject_id.status();
+        SQLite::Transaction transaction(db);
+        LogSubjectDeleted(db, g.id, *subject_id);
         SQLite::Statement q(db, "DELETE FROM subjects WHERE id = ?");  // faces cascade
         q.bind(1, *subject_id);
         q.exec();
+        transaction.commit();
         CheckpointAfterDelete(db);
         return absl::OkStatus();
       });
@@ -449,6 +465,42 @@ absl::StatusOr<std::vector<StoredFace>> SqliteGalleryStore::LoadFaces(const std:
         }
         return faces;
       });
+}
+
+absl::StatusOr<int64_t> SqliteGalleryStore::LastChange() {
+  absl::MutexLock lock(&mu_);
+  try {
+    return LastChangeRow(*db_);
+  } catch (const SQLite::Exception& e) {
+    return StorageError("reading the change log", e);
+  }
+}
+
+absl::StatusOr<std::vector<FaceChange>> SqliteGalleryStore::ChangesSince(
+    const std::string& gallery, int64_t after) {
+  using Result = absl::StatusOr<std::vector<FaceChange>>;
+  return InGallery<Result>(gallery, absl::StrCat("reading gallery '", gallery, "''s changes"),
+                           [&](SQLite::Database& db, const GalleryRow& g) -> Result {
+                             return ChangeRowsSince(db, g.id, after);
+                           });
+}
+
+absl::Status SqliteGalleryStore::ForgetChanges(const std::string& gallery, int64_t up_to) {
+  return InGallery<absl::Status>(gallery,
+                                 absl::StrCat("compacting gallery '", gallery, "''s changes"),
+                                 [&](SQLite::Database& db, const GalleryRow& g) -> absl::Status {
+                                   ForgetChangeRows(db, g.id, up_to);
+                                   return absl::OkStatus();
+                                 });
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> SqliteGalleryStore::FaceSubjects(
+    const std::string& gallery) {
+  using Result = absl::StatusOr<std::vector<std::pair<int64_t, std::string>>>;
+  return InGallery<Result>(gallery, absl::StrCat("reading gallery '", gallery, "''s subjects"),
+                           [&](SQLite::Database& db, const GalleryRow& g) -> Result {
+                             return FaceSubjectRows(db, g.id);
+                           });
 }
 
 absl::StatusOr<std::string> SqliteGalleryStore::ReadPragma(const std::string& name) {

@@ -36,7 +36,7 @@ class SqliteGalleryStore final : public GalleryStore {
   ~SqliteGalleryStore() override;
 
   absl::StatusOr<GalleryInfo> CreateGallery(const std::string& name, const DescriptorModel& model,
-                                            float threshold) override;
+                                            float threshold, IndexKind index) override;
   absl::Status DeleteGallery(const std::string& name) override;
   absl::StatusOr<std::vector<GalleryInfo>> ListGalleries() override;
   absl::StatusOr<GalleryInfo> GetGallery(const std::string& name) override;
@@ -56,6 +56,12 @@ class SqliteGalleryStore final : public GalleryStore {
   absl::Status DeleteFace(const std::string& gallery, int64_t face_id) override;
   absl::Status DeleteSubject(const std::string& gallery, const std::string& subject) override;
   absl::StatusOr<std::vector<StoredFace>> LoadFaces(const std::string& gallery) override;
+  absl::StatusOr<int64_t> LastChange() override;
+  absl::StatusOr<std::vector<FaceChange>> ChangesSince(const std::string& gallery,
+                                                       int64_t after) override;
+  absl::Status ForgetChanges(const std::string& gallery, int64_t up_to) override;
+  absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> FaceSubjects(
+      const std::string& gallery) override;
 
   // A PRAGMA's value on the store's own connection, e.g. "journal_mode" ->
   // "wal", "synchronous" -> "2" (FULL), "integrity_check" -> "ok".

@@ -56,6 +56,21 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX enroll_receipts_by_time ON enroll_receipts (created_unix_ms);
     )sql",
+    // 3: how each gallery is searched (issue 28), and the change log that
+    // brings an index snapshot up to date (sqlite_change_log.h).
+    // AUTOINCREMENT: a change's number is never reused, so numbers grow in
+    // commit order (SQLite commits one writer at a time).
+    R"sql(
+      ALTER TABLE galleries ADD COLUMN index_kind TEXT NOT NULL DEFAULT 'auto'
+        CHECK (index_kind IN ('auto', 'exact', 'approximate'));
+      CREATE TABLE face_changes (
+        change INTEGER PRIMARY KEY AUTOINCREMENT,
+        gallery_id INTEGER NOT NULL REFERENCES galleries (id) ON DELETE CASCADE,
+        face_id INTEGER NOT NULL,
+        added INTEGER NOT NULL CHECK (added IN (0, 1))
+      );
+      CREATE INDEX face_changes_by_gallery ON face_changes (gallery_id, change);
+    )sql",
 };
 
 }  // namespace

@@ -45,11 +45,11 @@ const std::vector<float>* EmbeddingOf(const Face& face, const std::string& predi
 
 absl::StatusOr<GalleryInfo> Identifier::CreateGallery(const std::string& name,
                                                       const std::string& predictor,
-                                                      float threshold) {
+                                                      float threshold, IndexKind index) {
   absl::StatusOr<EmbeddingModelInfo> model = pipeline_->embedding_model(predictor);
   if (!model.ok()) return model.status();
   return galleries_->Create(name, DescriptorModel{model->model_id, model->dimension},
-                            threshold > 0 ? threshold : model->verify_threshold);
+                            threshold > 0 ? threshold : model->verify_threshold, index);
 }
 
 absl::StatusOr<EmbeddingModelInfo> Identifier::PredictorFor(const std::string& gallery,

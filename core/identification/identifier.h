@@ -77,7 +77,7 @@ class Identifier {
   // A gallery for `predictor`'s model (empty: the default embedding
   // predictor); threshold 0: the predictor's verify_threshold.
   absl::StatusOr<GalleryInfo> CreateGallery(const std::string& name, const std::string& predictor,
-                                            float threshold);
+                                            float threshold, IndexKind index = IndexKind::kAuto);
 
   // Analyze (with `options`) plus each face searched in `identify.gallery`.
   // The gallery's embedding predictor runs whatever `options.predictors`

@@ -50,7 +50,7 @@ class GalleriesTest : public ::testing::Test {
     galleries_.reset();
     auto store = SqliteGalleryStore::Open((dir_ / "g.db").string());
     ASSERT_TRUE(store.ok()) << store.status();
-    auto g = Galleries::Open(*std::move(store), options,
+    auto g = Galleries::Open(*std::move(store), options, IndexingOptions{},
                              [this](int queries, absl::Duration) {
                                passes_.fetch_add(1);
                                searched_.fetch_add(queries);

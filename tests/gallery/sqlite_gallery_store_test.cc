@@ -75,9 +75,9 @@ TEST_F(SqliteGalleryStoreTest, DurabilitySettingsReadBackFromTheStoresConnection
 }
 
 TEST_F(SqliteGalleryStoreTest, GalleriesAreCreatedListedAndDeletedWithTheirReasons) {
-  ASSERT_TRUE(store_->CreateGallery("staff", kModel, 0.925f).ok());
-  ASSERT_TRUE(store_->CreateGallery("visitors", kModel, 0.95f).ok());
-  const absl::StatusOr<GalleryInfo> again = store_->CreateGallery("staff", kModel, 0.9f);
+  ASSERT_TRUE(store_->CreateGallery("staff", kModel, 0.925f, IndexKind::kAuto).ok());
+  ASSERT_TRUE(store_->CreateGallery("visitors", kModel, 0.95f, IndexKind::kAuto).ok());
+  const absl::StatusOr<GalleryInfo> again = store_->CreateGallery("staff", kModel, 0.9f, IndexKind::kAuto);
   EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(ReasonOf(again.status()), ErrorReason::kGalleryExists);
 
@@ -97,7 +97,7 @@ TEST_F(SqliteGalleryStoreTest, GalleriesAreCreatedListedAndDeletedWithTheirReaso
 }
 
 TEST_F(SqliteGalleryStoreTest, FacesAreAddedInOneTransactionAndSurviveAReopen) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   absl::StatusOr<std::vector<int64_t>> ids =
       store_->AddFaces("g", "alice", {{"team", "red"}}, kModel, {{1, 0, 0, 0}, {0.9f, 0.1f, 0, 0}}, nullptr);
   ASSERT_TRUE(ids.ok()) << ids.status();
@@ -129,7 +129,7 @@ TEST_F(SqliteGalleryStoreTest, FacesAreAddedInOneTransactionAndSurviveAReopen) {
 }
 
 TEST_F(SqliteGalleryStoreTest, AnotherDescriptorModelIsRefusedNamingBoth) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   const DescriptorModel other{"hm_faceres@3.0.4", 4};
   const absl::StatusOr<std::vector<int64_t>> r =
       store_->AddFaces("g", "a", {}, other, {{1, 0, 0, 0}}, nullptr);
@@ -140,7 +140,7 @@ TEST_F(SqliteGalleryStoreTest, AnotherDescriptorModelIsRefusedNamingBoth) {
 }
 
 TEST_F(SqliteGalleryStoreTest, SubjectsPageInNameOrder) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   for (const char* name : {"e", "a", "d", "b", "c"}) {
     ASSERT_TRUE(store_->AddFaces("g", name, {}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
   }
@@ -163,7 +163,7 @@ TEST_F(SqliteGalleryStoreTest, SubjectsPageInNameOrder) {
 }
 
 TEST_F(SqliteGalleryStoreTest, MetadataIsReplacedAndMissingSubjectsAreNamed) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   ASSERT_TRUE(store_->AddFaces("g", "a", {{"k", "1"}}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
   ASSERT_TRUE(store_->UpdateMetadata("g", "a", {{"k", "2"}, {"x", "y"}}).ok());
   EXPECT_EQ(store_->GetSubject("g", "a", false)->metadata, (Metadata{{"k", "2"}, {"x", "y"}}));
@@ -177,7 +177,7 @@ TEST_F(SqliteGalleryStoreTest, MetadataIsReplacedAndMissingSubjectsAreNamed) {
 // Erasure: after DeleteSubject neither the database file nor its WAL holds
 // the embedding's bytes (secure_delete and the checkpoint after deletes).
 TEST_F(SqliteGalleryStoreTest, DeletingASubjectErasesItsEmbeddingFromFileAndWal) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   // Values whose float32 bytes occur nowhere else.
   const std::vector<float> secret = {0.123456789f, -0.987654321f, 0.31415926f, -0.27182818f};
   const std::string needle(reinterpret_cast<const char*>(secret.data()), 16);
@@ -192,10 +192,10 @@ TEST_F(SqliteGalleryStoreTest, DeletingASubjectErasesItsEmbeddingFromFileAndWal)
 }
 
 TEST_F(SqliteGalleryStoreTest, DeletingAGalleryDeletesItsSubjectsAndFaces) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   ASSERT_TRUE(store_->AddFaces("g", "a", {}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
   ASSERT_TRUE(store_->DeleteGallery("g").ok());
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   EXPECT_EQ(store_->GetGallery("g")->faces, 0);
   EXPECT_EQ(store_->GetGallery("g")->subjects, 0);
 }
@@ -203,7 +203,7 @@ TEST_F(SqliteGalleryStoreTest, DeletingAGalleryDeletesItsSubjectsAndFaces) {
 // Concurrent writers and readers on one store: every acknowledged face is
 // there afterwards, once.
 TEST_F(SqliteGalleryStoreTest, ConcurrentEnrollmentsAllLand) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   constexpr int kThreads = 4, kPerThread = 25;
   std::vector<std::thread> threads;
   std::vector<std::vector<int64_t>> acked(kThreads);
@@ -227,7 +227,7 @@ TEST_F(SqliteGalleryStoreTest, ConcurrentEnrollmentsAllLand) {
 // Idempotency: the receipt is stored with the faces in one transaction; the
 // same key with another fingerprint is refused and enrolls nothing.
 TEST_F(SqliteGalleryStoreTest, AnEnrollReceiptReplaysAndRefusesAnotherRequest) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   EnrollReceipt receipt{"key-1", "hash-a", [](const std::vector<int64_t>& ids) {
                           return "response for " + std::to_string(ids.front());
                         }};
@@ -248,12 +248,12 @@ TEST_F(SqliteGalleryStoreTest, AnEnrollReceiptReplaysAndRefusesAnotherRequest) {
             ErrorReason::kIdempotencyKeyReused);
   EXPECT_EQ(store_->GetSubject("g", "a", false)->face_ids.size(), 1u);
   // Keys are per gallery.
-  ASSERT_TRUE(store_->CreateGallery("h", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("h", kModel, 0.9f, IndexKind::kAuto).ok());
   EXPECT_FALSE(store_->FindReceipt("h", "key-1", "hash-b")->has_value());
 }
 
 TEST_F(SqliteGalleryStoreTest, GetSubjectReturnsTheEmbeddingsWhenAsked) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f).ok());
+  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
   ASSERT_TRUE(store_->AddFaces("g", "a", {}, kModel, {{1, 2, 3, 4}, {4, 3, 2, 1}}, nullptr).ok());
   absl::StatusOr<SubjectInfo> without = store_->GetSubject("g", "a", false);
   ASSERT_TRUE(without.ok());

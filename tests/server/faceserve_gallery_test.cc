@@ -150,7 +150,7 @@ TEST_F(FaceserveGalleryTest, EnrollIdentifySearchAndTheirErrorsOnTheRealServer) 
   {
     auto store = SqliteGalleryStore::Open(db_);
     ASSERT_TRUE(store.ok()) << store.status();
-    ASSERT_TRUE((*store)->CreateGallery("legacy", DescriptorModel{"other_net@2", 512}, 0.5f).ok());
+    ASSERT_TRUE((*store)->CreateGallery("legacy", DescriptorModel{"other_net@2", 512}, 0.5f, IndexKind::kAuto).ok());
   }
   Server s(db_);
   ASSERT_TRUE(s.ok()) << s.log();
