@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/commands.h"
+#include "client/gallery_file.h"
 #include "client/image_files.h"
 #include "client/json_output.h"
 #include "client/latency_stats.h"
@@ -64,6 +65,7 @@ struct Call {
   v1::AnalyzeResponse analyze;
   v1::EmbedResponse embed;
   v1::IdentifyResponse identify;
+  v1::SearchResponse search;
   Clock::time_point start;
 };
 
@@ -138,21 +140,36 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
   auto rate = args.GetDouble("rate", 0, 0.001, 1e6);
   if (!rate.ok()) return ctx.UsageError(rate.status().message());
   const std::string rpc = args.Get("rpc", "analyze");
-  if (rpc != "analyze" && rpc != "embed" && rpc != "identify") {
-    return ctx.UsageError("--rpc must be analyze, embed or identify");
+  if (rpc != "analyze" && rpc != "embed" && rpc != "identify" && rpc != "search") {
+    return ctx.UsageError("--rpc must be analyze, embed, identify or search");
   }
   if (rpc != "analyze" && args.Has("predictors")) {
     return ctx.UsageError("--predictors applies to --rpc analyze");
   }
-  if ((rpc == "identify") != args.Has("gallery")) {
-    return ctx.UsageError("--gallery goes with --rpc identify, and only with it");
+  if ((rpc == "identify" || rpc == "search") != args.Has("gallery")) {
+    return ctx.UsageError("--gallery goes with --rpc identify or search, and only with them");
   }
 
   // Every image read once; one prebuilt request each, sent round-robin.
   std::vector<v1::AnalyzeRequest> analyze_requests;
   std::vector<v1::EmbedRequest> embed_requests;
   std::vector<v1::IdentifyRequest> identify_requests;
-  for (const std::string& path : args.positional) {
+  std::vector<v1::SearchRequest> search_requests;
+  if (rpc == "search") {
+    // One query per face of the gallery files given (facectl gallery export's
+    // format), each its own call.
+    for (const std::string& path : args.positional) {
+      absl::StatusOr<std::vector<std::vector<float>>> faces = ReadGalleryFileFaces(path);
+      if (!faces.ok()) return ctx.Fail(faces.status());
+      for (const std::vector<float>& face : *faces) {
+        v1::SearchRequest& r = search_requests.emplace_back();
+        r.mutable_options()->set_gallery(args.Get("gallery"));
+        *r.add_queries()->mutable_values() = {face.begin(), face.end()};
+      }
+    }
+    if (search_requests.empty()) return ctx.UsageError("the query files hold no faces");
+  }
+  for (const std::string& path : rpc == "search" ? std::vector<std::string>{} : args.positional) {
     auto bytes = ReadFileBytes(path);
     if (!bytes.ok()) return ctx.Fail(bytes.status());
     if (rpc == "analyze") {
@@ -169,7 +186,7 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
       r.mutable_options()->set_gallery(args.Get("gallery"));
     }
   }
-  const size_t image_count = args.positional.size();
+  const size_t image_count = rpc == "search" ? search_requests.size() : args.positional.size();
 
   std::vector<std::unique_ptr<v1::FaceService::Stub>> stubs;
   std::vector<std::unique_ptr<v1::GalleryService::Stub>> gallery_stubs;
@@ -221,6 +238,9 @@ int RunBenchCommand(const CommandContext& ctx, const ParsedArgs& args) {
           stub->async()->Analyze(&call->context, &analyze_requests[image], &call->analyze, on_done);
         } else if (rpc == "embed") {
           stub->async()->Embed(&call->context, &embed_requests[image], &call->embed, on_done);
+        } else if (rpc == "search") {
+          gallery_stubs[i % gallery_stubs.size()]->async()->Search(
+              &call->context, &search_requests[image], &call->search, on_done);
         } else {
           gallery_stubs[i % gallery_stubs.size()]->async()->Identify(
               &call->context, &identify_requests[image], &call->identify, on_done);

@@ -114,8 +114,8 @@ const std::vector<CommandInfo>& Commands() {
        &RunEvalFaceSizesCommand},
       {"bench",
        "usage: facectl bench --concurrency N (--requests M | --duration S)\n"
-       "                     [--rpc analyze|embed|identify] [--gallery G] [--rate R]\n"
-       "                     [--predictors a,b] [--channels K] [--json] IMAGE...\n"
+       "                     [--rpc analyze|embed|identify|search] [--gallery G]\n"
+       "                     [--rate R] [--predictors a,b] [--channels K] [--json] IMAGE...\n"
        "Load test: N calls in flight, the images sent round-robin; prints requests, ok,\n"
        "errors by code, wall time, throughput, latency p50/p90/p99/max of the answered\n"
        "calls and of the failed ones, and faces per image. Exits 1 when any call failed.\n"
@@ -124,7 +124,9 @@ const std::vector<CommandInfo>& Commands() {
        "                    (default: closed loop, a new call as soon as one ends)\n"
        "  --requests M      stop after M calls\n"
        "  --duration S      stop starting calls after S seconds\n"
-       "  --rpc R           analyze (default), embed, or identify (with --gallery G)\n"
+       "  --rpc R           analyze (default), embed, identify (with --gallery G), or\n"
+       "                    search (with --gallery G): then the operands are gallery\n"
+       "                    files (facectl gallery export) and each face is one query\n"
        "  --predictors a,b  predictors to run (analyze)\n"
        "  --channels K      spread the calls over K connections (default 1)\n"
        "  --json            print the summary as one JSON object\n",

@@ -7,18 +7,21 @@ namespace faceserve::client {
 std::vector<CommandInfo> GalleryCommandTable() {
   return {
       {"gallery",
-       "usage: facectl gallery create NAME [--predictor P] [--threshold T]\n"
+       "usage: facectl gallery create NAME [--predictor P] [--threshold T] [--index I]\n"
        "       facectl gallery list\n"
        "       facectl gallery delete NAME\n"
        "       facectl gallery export NAME --out FILE\n"
-       "       facectl gallery import FILE [--name NAME] [--predictor P] [--concurrency N]\n"
+       "       facectl gallery import FILE [--name NAME] [--predictor P] [--index I]\n"
+       "                              [--concurrency N]\n"
        "Galleries of enrolled people. create: bound to an embedding predictor's model\n"
        "(default: the server's); --threshold: identification threshold (default: the\n"
-       "predictor's verify threshold). export: subjects, metadata and embeddings into a\n"
+       "predictor's verify threshold); --index: auto (exact search below the server's\n"
+       "gallery.index.approximate_from_faces, an HNSW graph from there), exact or\n"
+       "approximate. export: subjects, metadata and embeddings into a\n"
        "portable JSON Lines file (the backup); import: a new gallery from one, one Enroll\n"
        "(one transaction) per subject, N in flight (default 8).\n",
        {{"predictor", true}, {"threshold", true}, {"out", true}, {"name", true},
-        {"concurrency", true}},
+        {"concurrency", true}, {"index", true}},
        &RunGalleryCommand},
       {"subject",
        "usage: facectl subject list --gallery G\n"

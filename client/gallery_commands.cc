@@ -27,7 +27,21 @@ Json GalleryToJson(const v1::Gallery& g) {
   j["descriptor_model"] = g.descriptor_model();
   j["dimension"] = g.dimension();
   j["threshold"] = CleanFloat(g.threshold());
+  j["index"] = g.index() == v1::INDEX_EXACT         ? "exact"
+               : g.index() == v1::INDEX_APPROXIMATE ? "approximate"
+                                                    : "auto";
+  j["approximate"] = g.approximate();
   return j;
+}
+
+// --index: auto (default), exact or approximate.
+absl::StatusOr<v1::GalleryIndex> IndexFlag(const ParsedArgs& args) {
+  const std::string v = args.Get("index");
+  if (v.empty() || v == "auto") return v1::INDEX_AUTO;
+  if (v == "exact") return v1::INDEX_EXACT;
+  if (v == "approximate") return v1::INDEX_APPROXIMATE;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--index is auto, exact or approximate, not '", v, "'"));
 }
 
 Json SubjectToJson(const v1::Subject& s) {
@@ -109,7 +123,7 @@ int Export(const CommandContext& ctx, const std::string& name, const std::string
 }
 
 int Import(const CommandContext& ctx, const std::string& path, std::string name,
-           const std::string& predictor, int concurrency) {
+           const std::string& predictor, v1::GalleryIndex index, int concurrency) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return ctx.Fail(absl::NotFoundError(absl::StrCat("cannot read ", path)));
   std::string line;
@@ -121,6 +135,7 @@ int Import(const CommandContext& ctx, const std::string& path, std::string name,
   create.set_name(name);
   create.set_predictor(predictor);
   create.set_threshold(header->threshold);
+  create.set_index(index);
   v1::Gallery created;
   if (grpc::Status s = Call(ctx, &v1::GalleryService::Stub::CreateGallery, create, &created);
       !s.ok()) {
@@ -215,6 +230,9 @@ int RunGalleryCommand(const CommandContext& ctx, const ParsedArgs& args) {
     request.set_name(operand);
     request.set_predictor(args.Get("predictor"));
     request.set_threshold(static_cast<float>(*threshold));
+    absl::StatusOr<v1::GalleryIndex> index = IndexFlag(args);
+    if (!index.ok()) return ctx.UsageError(index.status().message());
+    request.set_index(*index);
     v1::Gallery response;
     grpc::Status s = Call(ctx, &v1::GalleryService::Stub::CreateGallery, request, &response);
     if (!s.ok()) return ctx.Fail(FromGrpcStatus(s));
@@ -237,7 +255,9 @@ int RunGalleryCommand(const CommandContext& ctx, const ParsedArgs& args) {
   if (verb == "import") {
     auto concurrency = args.GetInt("concurrency", 8, 1, 256);
     if (!concurrency.ok()) return ctx.UsageError(concurrency.status().message());
-    return Import(ctx, operand, args.Get("name"), args.Get("predictor"),
+    absl::StatusOr<v1::GalleryIndex> index = IndexFlag(args);
+    if (!index.ok()) return ctx.UsageError(index.status().message());
+    return Import(ctx, operand, args.Get("name"), args.Get("predictor"), *index,
                   static_cast<int>(*concurrency));
   }
   return ctx.UsageError(absl::StrCat("unknown gallery verb '", verb, "'"));

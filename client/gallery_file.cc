@@ -1,6 +1,7 @@
 #include "client/gallery_file.h"
 
 #include <cstring>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -97,6 +98,24 @@ absl::StatusOr<GalleryFileSubject> ParseGallerySubject(const std::string& line, 
     s.faces.push_back(std::move(values));
   }
   return s;
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> ReadGalleryFileFaces(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::string line;
+  std::getline(in, line);
+  absl::StatusOr<GalleryFileHeader> header = ParseGalleryHeader(line);
+  if (!header.ok()) return header.status();
+  std::vector<std::vector<float>> faces;
+  for (int number = 2; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    absl::StatusOr<GalleryFileSubject> subject =
+        ParseGallerySubject(line, header->dimension, number);
+    if (!subject.ok()) return subject.status();
+    for (std::vector<float>& face : subject->faces) faces.push_back(std::move(face));
+  }
+  return faces;
 }
 
 }  // namespace faceserve::client

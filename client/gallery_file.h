@@ -46,6 +46,10 @@ absl::StatusOr<GalleryFileHeader> ParseGalleryHeader(const std::string& line);
 absl::StatusOr<GalleryFileSubject> ParseGallerySubject(const std::string& line, int dimension,
                                                        int line_number);
 
+// Every face of the gallery file at `path`, in file order (the queries of
+// `facectl bench --rpc search`).
+absl::StatusOr<std::vector<std::vector<float>>> ReadGalleryFileFaces(const std::string& path);
+
 }  // namespace faceserve::client
 
 #endif  // FACESERVE_CLIENT_GALLERY_FILE_H_
