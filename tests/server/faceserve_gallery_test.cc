@@ -88,6 +88,11 @@ class Server {
     kill(process_->pid(), SIGKILL);
     process_->Exited(absl::Seconds(30));
   }
+  // SIGTERM: a graceful stop (which saves the galleries' graphs).
+  void Stop() {
+    kill(process_->pid(), SIGTERM);
+    process_->Exited(absl::Seconds(60));
+  }
 
   std::unique_ptr<v1::GalleryService::Stub> galleries;
   std::unique_ptr<v1::FaceService::Stub> faces;
@@ -344,6 +349,61 @@ TEST_F(FaceserveGalleryTest, EnrollIdentifySearchAndTheirErrorsOnTheRealServer) 
   EXPECT_EQ(faces["people"], 3);  // obama 2, alex 1
   EXPECT_EQ(Identify(again_server, "people", Photo("alex_lacamoire", 1)).faces(0).identity().matches(0).subject(),
             "alex");
+}
+
+// A gallery searched through the approximate index (issue 28): found as
+// with exact search, listed as such, an invalid index refused, and after a
+// graceful restart loaded from its snapshot (not rebuilt) with a deletion
+// replayed.
+TEST_F(FaceserveGalleryTest, AnApproximateGalleryAnswersAndRestartsFromItsSnapshot) {
+  Server s(db_);
+  ASSERT_TRUE(s.ok()) << s.log();
+  v1::CreateGalleryRequest create;
+  create.set_name("graph");
+  create.set_index(static_cast<v1::GalleryIndex>(7));
+  v1::Gallery gallery;
+  EXPECT_EQ(ReasonOf(Call(*s.galleries, &v1::GalleryService::Stub::CreateGallery, create, &gallery)),
+            ErrorReason::kInvalidField);
+  create.set_index(v1::INDEX_APPROXIMATE);
+  ASSERT_TRUE(Call(*s.galleries, &v1::GalleryService::Stub::CreateGallery, create, &gallery).ok());
+  EXPECT_EQ(gallery.index(), v1::INDEX_APPROXIMATE);
+  EXPECT_TRUE(gallery.approximate());
+  v1::EnrollResponse enrolled;
+  ASSERT_TRUE(Enroll(s, "graph", "obama", {Photo("barack_obama", 0)}, &enrolled).ok());
+  ASSERT_TRUE(Enroll(s, "graph", "alex", {Photo("alex_lacamoire", 0)}, &enrolled).ok());
+  ASSERT_TRUE(Enroll(s, "graph", "biden", {Photo("joe_biden", 0)}, &enrolled).ok());
+  v1::IdentifyResponse who = Identify(s, "graph", Photo("barack_obama", 1));
+  ASSERT_EQ(who.faces_size(), 1);
+  EXPECT_EQ(who.faces(0).identity().matches(0).subject(), "obama");
+  EXPECT_TRUE(who.faces(0).identity().identified());
+  EXPECT_EQ(who.faces(0).identity().matches_size(), 3);
+
+  s.Stop();  // saves the graph
+  {
+    // A deletion while the server is down reaches the restarted server
+    // through the change log.
+    auto store = SqliteGalleryStore::Open(db_);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->DeleteSubject("graph", "alex").ok());
+  }
+  Server again(db_);
+  ASSERT_TRUE(again.ok()) << again.log();
+  EXPECT_NE(again.log().find("gallery 'graph': loaded its approximate index of 2 faces from the "
+                             "snapshot"),
+            std::string::npos)
+      << again.log();
+  v1::ListGalleriesResponse listed;
+  ASSERT_TRUE(Call(*again.galleries, &v1::GalleryService::Stub::ListGalleries,
+                   v1::ListGalleriesRequest(), &listed)
+                  .ok());
+  ASSERT_EQ(listed.galleries_size(), 1);
+  EXPECT_EQ(listed.galleries(0).face_count(), 2);
+  EXPECT_TRUE(listed.galleries(0).approximate());
+  who = Identify(again, "graph", Photo("alex_lacamoire", 1));
+  ASSERT_EQ(who.faces_size(), 1);
+  EXPECT_NE(who.faces(0).identity().matches(0).subject(), "alex");
+  EXPECT_EQ(Identify(again, "graph", Photo("joe_biden", 1)).faces(0).identity().matches(0).subject(),
+            "biden");
 }
 
 // facectl enroll-dir and eval-identify on a small folder per identity: the
