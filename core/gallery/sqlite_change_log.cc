@@ -3,7 +3,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-#include <cstring>
+#include "core/gallery/sqlite_rows.h"
 
 namespace faceserve {
 namespace {
@@ -59,11 +59,7 @@ std::vector<FaceChange> ChangeRowsSince(SQLite::Database& db, int64_t gallery_id
     change.added = q.getColumn(2).getInt() == 1;
     if (change.added && !q.getColumn(3).isNull()) {
       change.subject = q.getColumn(3).getString();
-      const SQLite::Column blob = q.getColumn(4);
-      change.embedding.resize(static_cast<size_t>(blob.getBytes()) / sizeof(float));
-      if (!change.embedding.empty()) {
-        std::memcpy(change.embedding.data(), blob.getBlob(), change.embedding.size() * 4);
-      }
+      change.embedding = EmbeddingFromBlob(q.getColumn(4));
     }
     changes.push_back(std::move(change));
   }

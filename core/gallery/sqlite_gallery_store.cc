@@ -7,10 +7,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,13 +16,11 @@
 #include "core/error_reason.h"
 #include "core/gallery/sqlite_change_log.h"
 #include "core/gallery/sqlite_enroll_receipts.h"
+#include "core/gallery/sqlite_rows.h"
 #include "core/gallery/sqlite_schema.h"
 
 namespace faceserve {
 namespace {
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "embeddings are stored as little-endian float32, copied as they are in memory");
 
 absl::Status StorageError(const std::string& what, const SQLite::Exception& e) {
   const int code = e.getErrorCode();
@@ -43,28 +38,6 @@ absl::Status GalleryNotFound(const std::string& name) {
 }
 
 int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
-
-std::string MetadataToJson(const Metadata& metadata) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [key, value] : metadata) j[key] = value;
-  return j.dump();
-}
-
-Metadata MetadataFromJson(const std::string& text) {
-  Metadata metadata;
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return metadata;
-  for (const auto& [key, value] : j.items()) {
-    if (value.is_string()) metadata[key] = value.get<std::string>();
-  }
-  return metadata;
-}
-
-std::vector<float> EmbeddingFromBlob(const SQLite::Column& column) {
-  std::vector<float> embedding(static_cast<size_t>(column.getBytes()) / sizeof(float));
-  if (!embedding.empty()) std::memcpy(embedding.data(), column.getBlob(), embedding.size() * 4);
-  return embedding;
-}
 
 struct GalleryRow {
   int64_t id = 0;
