@@ -150,7 +150,7 @@ struct SqliteGalleryConfig {
 
 // The approximate index's graph (hnswlib's parameters; issue 28).
 struct HnswConfig {
-  int m = 16;
+  int m = 32;
   int ef_construction = 200;
   int ef_search = 128;
 };

@@ -38,7 +38,7 @@ namespace faceserve {
 // The graph's parameters (hnswlib's names). Defaults and how they were
 // chosen: docs/configuration.md, gallery.index.hnsw.
 struct HnswOptions {
-  int m = 16;                 // links per face (twice that on the bottom layer)
+  int m = 32;                 // links per face (twice that on the bottom layer)
   int ef_construction = 200;  // candidates considered while linking a new face
   int ef_search = 128;        // candidates a query keeps while walking
 };
