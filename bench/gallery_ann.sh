@@ -45,13 +45,7 @@ seconds_in() {  # $1: log, $2: what the line says before " in <t> s"
 }
 
 echo '{}' >"$OUT/results.json"
-record() {  # $1: key, $2: JSON value
-  $PY - "$OUT/results.json" "$1" "$2" <<'PYEOF'
-import json, sys
-path, key, value = sys.argv[1:4]
-data = json.load(open(path)); data[key] = json.loads(value); json.dump(data, open(path, "w"))
-PYEOF
-}
+record() { $PY bench/record_result.py "$OUT/results.json" "$1" "$2"; }  # key, JSON value
 
 # Real descriptors, for the fit.
 start_server "$OUT/descriptors.sqlite" "$OUT/server-descriptors.log"

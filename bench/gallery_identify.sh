@@ -40,13 +40,7 @@ start_server() {  # $1: database, $2: log
 stop_server() { kill -TERM "$SERVER"; wait "$SERVER" || true; }
 
 echo '{}' >"$OUT/results.json"
-record() {  # $1: key, $2: JSON value
-  $PY - "$OUT/results.json" "$1" "$2" <<'PYEOF'
-import json, sys
-path, key, value = sys.argv[1:4]
-data = json.load(open(path)); data[key] = json.loads(value); json.dump(data, open(path, "w"))
-PYEOF
-}
+record() { $PY bench/record_result.py "$OUT/results.json" "$1" "$2"; }  # key, JSON value
 
 for size in $SIZES; do
   db="$OUT/g-$size.sqlite"

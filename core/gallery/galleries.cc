@@ -121,13 +121,22 @@ absl::StatusOr<GalleryBinding> Galleries::Binding(const std::string& name) const
 }
 
 std::optional<Galleries::Indexes> Galleries::IndexesAfterWrite(const std::string& gallery) {
-  absl::StatusOr<int64_t> change = store_->LastChange();
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Loaded*> loaded = Find(gallery);
-  if (!loaded.ok()) return std::nullopt;
-  // A change number the store cannot read back is only a snapshot's label:
-  // the next snapshot then claims less than it holds, and replays more.
-  return Indexes{(*loaded)->exact, (*loaded)->approximate, change.ok() ? *change : 0};
+  Indexes indexes;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<Loaded*> loaded = Find(gallery);
+    if (!loaded.ok()) return std::nullopt;
+    indexes.exact = (*loaded)->exact;
+    indexes.approximate = (*loaded)->approximate;
+  }
+  // Only a graph records change numbers (exact galleries skip the query).
+  // One the store cannot read back is only a snapshot's label: the next
+  // snapshot then claims less than it holds, and replays more.
+  if (indexes.approximate) {
+    absl::StatusOr<int64_t> change = store_->LastChange();
+    indexes.change = change.ok() ? *change : 0;
+  }
+  return indexes;
 }
 
 absl::StatusOr<std::vector<int64_t>> Galleries::AddFaces(
@@ -183,8 +192,10 @@ absl::Status Galleries::DeleteFace(const std::string& gallery, int64_t face_id) 
 
 absl::Status Galleries::DeleteSubject(const std::string& gallery, const std::string& subject) {
   absl::MutexLock write(&write_mu_);
-  // The subject's faces, for the graph (which indexes faces, not subjects).
-  absl::StatusOr<SubjectInfo> info = store_->GetSubject(gallery, subject, false);
+  // A graph indexes faces, not subjects: it needs the subject's face ids,
+  // read before they are deleted (exact galleries skip the read).
+  absl::StatusOr<SubjectInfo> info = absl::NotFoundError("not needed");
+  if (Approximate(gallery) == true) info = store_->GetSubject(gallery, subject, false);
   if (absl::Status s = store_->DeleteSubject(gallery, subject); !s.ok()) return s;
   if (std::optional<Indexes> indexes = IndexesAfterWrite(gallery)) {
     if (indexes->approximate && info.ok()) {
@@ -247,7 +258,7 @@ std::optional<int64_t> Galleries::FaceCount(const std::string& gallery) const {
   absl::MutexLock lock(&mu_);
   auto it = loaded_.find(gallery);
   if (it == loaded_.end()) return std::nullopt;
-  return it->second.exact ? it->second.exact->size() : it->second.approximate->size();
+  return it->second.size();
 }
 
 std::optional<bool> Galleries::Approximate(const std::string& gallery) const {
@@ -260,9 +271,7 @@ std::optional<bool> Galleries::Approximate(const std::string& gallery) const {
 std::map<std::string, int64_t> Galleries::FaceCounts() const {
   absl::MutexLock lock(&mu_);
   std::map<std::string, int64_t> counts;
-  for (const auto& [name, loaded] : loaded_) {
-    counts[name] = loaded.exact ? loaded.exact->size() : loaded.approximate->size();
-  }
+  for (const auto& [name, loaded] : loaded_) counts[name] = loaded.size();
   return counts;
 }
 

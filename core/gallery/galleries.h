@@ -143,6 +143,8 @@ class Galleries {
     std::shared_ptr<HnswIndex> approximate;
     int64_t saved_change = -1;  // what its newest snapshot covers
     bool building = false;      // a graph is being built for it
+
+    int64_t size() const { return exact ? exact->size() : approximate->size(); }
   };
 
   Galleries(std::unique_ptr<GalleryStore> store, SearchBatchingOptions search,
