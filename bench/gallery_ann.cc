@@ -3,7 +3,11 @@
 // per-query latency, and how often the two agree, for each ef_search given.
 //
 //   gallery_ann --data DIR [--ef 64,128,256] [--threads 2] [--threshold 0.925]
-//               [--snapshot DIR] [--m 16] [--ef-construction 200]
+//               [--snapshot DIR] [--m 32] [--ef-construction 200]
+//               [--precision half|single] [--keep FILE]
+//
+// --keep FILE: the graph is loaded from FILE when it exists (no build time
+// then), else built and saved there: to compare searches on one graph.
 //
 // DIR: made by bench/make_face_like_data.py. Prints one JSON object.
 // Agreement: for mated probes, whether the best subject is the same; for
@@ -13,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -82,10 +87,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: gallery_ann --data DIR [--ef 64,128,256] [--threads N] ...\n");
     return 2;
   }
-  int threads = 2, m = 16, ef_construction = 200;
+  int threads = 2, m = 32, ef_construction = 200;
   double threshold = 0.925;
   (void)absl::SimpleAtoi(Arg(argc, argv, "threads", "2"), &threads);
-  (void)absl::SimpleAtoi(Arg(argc, argv, "m", "16"), &m);
+  (void)absl::SimpleAtoi(Arg(argc, argv, "m", "32"), &m);
+  const std::string precision = Arg(argc, argv, "precision", "half");
+  if (precision != "half" && precision != "single") {
+    std::fprintf(stderr, "--precision: half or single\n");
+    return 2;
+  }
   (void)absl::SimpleAtoi(Arg(argc, argv, "ef-construction", "200"), &ef_construction);
   (void)absl::SimpleAtod(Arg(argc, argv, "threshold", "0.925"), &threshold);
   std::vector<int> efs;
@@ -129,33 +139,41 @@ int main(int argc, char** argv) {
   }
   const double exact_ms_per_query = Since(t) * 1e3 / static_cast<double>(n_probes);
 
+  const HnswOptions options{m, ef_construction, 128, precision == "half"};
+  absl::flat_hash_map<int64_t, std::string> subject_of;
+  for (size_t i = 0; i < n; ++i) subject_of[static_cast<int64_t>(i) + 1] = absl::StrCat("s", i);
+  const std::string keep = Arg(argc, argv, "keep", "");
+  const bool reuse = !keep.empty() && std::filesystem::exists(keep);
   const double rss_before = ResidentMb();
   t = Clock::now();
-  auto index = HnswIndex::Build(dim, HnswOptions{m, ef_construction, 128}, std::move(faces), 0,
-                                threads);
+  auto index = reuse ? HnswIndex::Load(keep, dim, options, subject_of, 0)
+                     : HnswIndex::Build(dim, options, std::move(faces), 0, threads);
   if (!index.ok()) {
     std::fprintf(stderr, "%s\n", std::string(index.status().message()).c_str());
     return 1;
   }
-  const double build_s = Since(t);
+  const double build_s = reuse ? 0 : Since(t);
   const double index_mb = ResidentMb() - rss_before;
 
-  const std::string path = snapshot_dir + "/gallery_ann_" + std::to_string(::getpid()) + ".hnsw";
-  t = Clock::now();
-  (void)(*index)->Save(path);
-  const double save_s = Since(t);
+  const std::string path =
+      keep.empty() ? snapshot_dir + "/gallery_ann_" + std::to_string(::getpid()) + ".hnsw" : keep;
+  double save_s = 0;
+  if (!reuse) {
+    t = Clock::now();
+    (void)(*index)->Save(path);
+    save_s = Since(t);
+  }
   const double snapshot_mb = static_cast<double>(std::filesystem::file_size(path)) / 1e6;
-  absl::flat_hash_map<int64_t, std::string> subject_of;
-  for (size_t i = 0; i < n; ++i) subject_of[static_cast<int64_t>(i) + 1] = absl::StrCat("s", i);
   t = Clock::now();
-  auto loaded = HnswIndex::Load(path, dim, HnswOptions{m, ef_construction, 128}, subject_of, 0);
+  auto loaded = HnswIndex::Load(path, dim, options, subject_of, 0);
   const double load_warm_s = Since(t);
-  std::filesystem::remove(path);
+  if (keep.empty()) std::filesystem::remove(path);
   loaded->reset();
 
   std::string rows;
   for (int ef : efs) {
     int mated = 0, rank1_agree = 0, decision_agree = 0, exact_hits = 0, approx_hits = 0;
+    double similarity_error = 0;  // largest, where both found the same face
     std::vector<double> ms;
     for (size_t i = 0; i < n_probes; ++i) {
       t = Clock::now();
@@ -163,6 +181,10 @@ int main(int argc, char** argv) {
       ms.push_back(Since(t) * 1e3);
       const SubjectMatch got = (*r)[0].empty() ? SubjectMatch{"", 0, -2} : (*r)[0][0];
       decision_agree += (got.similarity >= threshold) == (want[i].similarity >= threshold);
+      if (got.face_id == want[i].face_id) {
+        similarity_error = std::max(similarity_error,
+                                    std::abs(static_cast<double>(got.similarity - want[i].similarity)));
+      }
       if (mated_of[i] >= 0) {
         ++mated;
         rank1_agree += got.subject == want[i].subject;
@@ -174,18 +196,19 @@ int main(int argc, char** argv) {
     rows += absl::StrFormat(
         "%s{\"ef_search\": %d, \"rank1_agreement\": %.5f, \"decision_agreement\": %.5f, "
         "\"identified_exact\": %.5f, \"identified_approximate\": %.5f, "
-        "\"ms_per_query_p50\": %.4f, \"ms_per_query_p99\": %.4f}",
+        "\"similarity_error_max\": %.6f, \"ms_per_query_p50\": %.4f, \"ms_per_query_p99\": %.4f}",
         rows.empty() ? "" : ", ", ef, static_cast<double>(rank1_agree) / mated,
         static_cast<double>(decision_agree) / static_cast<double>(n_probes),
         static_cast<double>(exact_hits) / mated, static_cast<double>(approx_hits) / mated,
-        Percentile(ms, 0.5), Percentile(ms, 0.99));
+        similarity_error, Percentile(ms, 0.5), Percentile(ms, 0.99));
   }
   std::cout << absl::StrFormat(
                    "{\"faces\": %d, \"probes\": %d, \"dimension\": %d, \"threshold\": %.4f, "
-                   "\"m\": %d, \"ef_construction\": %d, \"threads\": %d, \"build_s\": %.2f, "
+                   "\"m\": %d, \"ef_construction\": %d, \"precision\": \"%s\", \"threads\": %d, "
+                   "\"build_s\": %.2f, "
                    "\"index_mb\": %.1f, \"snapshot_mb\": %.1f, \"save_s\": %.3f, "
                    "\"load_warm_s\": %.3f, \"exact_ms_per_query\": %.3f, \"by_ef\": [%s]}",
-                   n, n_probes, dim, threshold, m, ef_construction, threads, build_s, index_mb,
+                   n, n_probes, dim, threshold, m, ef_construction, precision, threads, build_s, index_mb,
                    snapshot_mb, save_s, load_warm_s, exact_ms_per_query, rows)
             << std::endl;
   return 0;

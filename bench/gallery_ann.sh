@@ -5,7 +5,8 @@
 # first):
 #  1. in process (bench/gallery_ann): agreement with exact search (rank-1
 #     on mated probes, identified/unknown on all probes) for ef_search 64,
-#     128 and 256, build time, memory, snapshot size, save and load times;
+#     128 and 256, build time, memory, snapshot size, save and load times,
+#     with the vectors in half precision (the server's default) and single;
 #  2. on the real server: import (4 faces per subject, one Enroll each),
 #     the start that builds the graph and saves its snapshot, a cold start
 #     (page cache dropped, when this machine allows it) and a warm one from
@@ -16,6 +17,7 @@
 #
 #   bench/gallery_ann.sh                   (after scripts/bootstrap.sh)
 #   BENCH_SIZES=100000 bench/gallery_ann.sh
+#   BENCH_PRECISIONS=half bench/gallery_ann.sh   (skip the single-precision graphs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -25,6 +27,7 @@ SECONDS_PER_ROUND=${BENCH_SECONDS:-15}
 PROBES=${BENCH_PROBES:-4000}
 PORT=${BENCH_PORT:-50093}
 PHOTOS=${BENCH_PHOTOS:-../shared/data/faces}
+PRECISIONS=${BENCH_PRECISIONS:-"half single"}
 OUT=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
 FACECTL=("$BUILD/bin/facectl" --server "127.0.0.1:$PORT" --timeout-ms 120000)
@@ -60,9 +63,15 @@ for size in $SIZES; do
   meta=$($PY bench/make_face_like_data.py "$OUT/descriptors.jsonl" "$data" "$size" "$PROBES" \
     --gallery-file bench "$model" "$threshold" --faces-per-subject 4)
   record "data_$size" "$meta"
-  echo "$size faces: in process (exact reference, build, ef_search 64/128/256)" >&2
-  record "in_process_$size" "$("$BUILD/bin/gallery_ann" --data "$data" --ef 64,128,256 \
-    --threshold "$threshold")"
+  # The server's graph (m 32, ef_construction 200, halves), and the same
+  # with single-precision vectors, which halves were chosen over.
+  for precision in $PRECISIONS; do
+    key=in_process_$size
+    [ "$precision" = half ] || key=in_process_${precision}_$size
+    echo "$size faces: in process, $precision precision (exact reference, build, ef_search 64/128/256)" >&2
+    record "$key" "$("$BUILD/bin/gallery_ann" --data "$data" --ef 64,128,256 --m 32 \
+      --ef-construction 200 --precision "$precision" --threshold "$threshold")"
+  done
 
   db="$OUT/g-$size.sqlite"
   echo "$size faces: import" >&2

@@ -23,6 +23,10 @@ def main():
     results_path, stem, commit = sys.argv[1:4]
     r = json.load(open(results_path))
     sizes = sorted({int(k.split("_")[-1]) for k in r if k.startswith("in_process_")})
+
+    def in_process(size):  # the default (half precision) first, then single
+        return [r[k] for k in (f"in_process_{size}", f"in_process_single_{size}") if k in r]
+
     out = {"commit": commit, "cpu": cpu_name(), "results": r}
     lines = [
         "# Approximate gallery index (HNSW) against exact search",
@@ -47,24 +51,29 @@ def main():
               "rank-1: the best subject is the same, over mated probes; decision: identified "
               "or unknown at the gallery threshold is the same, over all probes. ms: one "
               "query at a time on one thread.", "",
-              "| faces | ef_search | rank-1 agreement | decision agreement | ms/query p50 | "
-              "ms/query p99 | exact ms/query (64 per pass) |",
+              "| faces | m | vectors | ef_search | rank-1 agreement | decision agreement | "
+              "largest similarity error | ms/query p50 | ms/query p99 | "
+              "exact ms/query (64 per pass) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for size in sizes:
+        for p in in_process(size):
+            for row in p["by_ef"]:
+                lines.append(f"| {size:,} | {p['m']} | {p.get('precision', 'single')} | "
+                             f"{row['ef_search']} | {row['rank1_agreement']:.4f} | "
+                             f"{row['decision_agreement']:.4f} | "
+                             f"{row.get('similarity_error_max', 0):.5f} | "
+                             f"{row['ms_per_query_p50']:.3f} | {row['ms_per_query_p99']:.3f} | "
+                             f"{p['exact_ms_per_query']:.2f} |")
+    lines += ["", "## Building, memory, snapshots", "",
+              "| faces | vectors | build s (in process, 2 threads) | graph MB (per million) | "
+              "snapshot MB | save s | load s (in process, warm) |",
               "|---|---|---|---|---|---|---|"]
     for size in sizes:
-        p = r[f"in_process_{size}"]
-        for row in p["by_ef"]:
-            lines.append(f"| {size:,} | {row['ef_search']} | {row['rank1_agreement']:.4f} | "
-                         f"{row['decision_agreement']:.4f} | {row['ms_per_query_p50']:.3f} | "
-                         f"{row['ms_per_query_p99']:.3f} | {p['exact_ms_per_query']:.2f} |")
-    lines += ["", "## Building, memory, snapshots", "",
-              "| faces | build s (in process, 2 threads) | graph MB (per million) | "
-              "snapshot MB | save s | load s (in process, warm) |",
-              "|---|---|---|---|---|---|"]
-    for size in sizes:
-        p = r[f"in_process_{size}"]
-        per_million = p["index_mb"] / size * 1e6
-        lines.append(f"| {size:,} | {p['build_s']:.1f} | {p['index_mb']:.0f} ({per_million:.0f}) | "
-                     f"{p['snapshot_mb']:.0f} | {p['save_s']:.2f} | {p['load_warm_s']:.2f} |")
+        for p in in_process(size):
+            per_million = p["index_mb"] / size * 1e6
+            lines.append(f"| {size:,} | {p.get('precision', 'single')} | {p['build_s']:.1f} | "
+                         f"{p['index_mb']:.0f} ({per_million:.0f}) | {p['snapshot_mb']:.0f} | "
+                         f"{p['save_s']:.2f} | {p['load_warm_s']:.2f} |")
     lines += ["", "## On the server (Search RPC over loopback, 16 closed-loop clients)", "",
               "import: `facectl gallery import`, 4 faces per Enroll, 8 in flight, into an exact "
               "gallery; build: the next start, which builds the graph and saves it; load: a "

@@ -164,12 +164,12 @@ struct Metrics::Impl {
         requests(&requests_family, {"rpc", "code"}, PlainFactory<prometheus::Counter>()),
         dropped(&dropped_family, {"model", "reason"}, PlainFactory<prometheus::Counter>()),
         queue_depth(&queue_depth_family, {"model"}, PlainFactory<prometheus::Gauge>()),
-        faces_per_image(faces_per_image_family.Add({}, prometheus::Histogram::BucketBoundaries{
-                                                           0, 1, 2, 4, 8, 16, 32, 64})),
         enroll(&enroll_family, {"outcome"}, PlainFactory<prometheus::Counter>()),
         gallery_search(gallery_search_family.Add({}, LatencyBuckets())),
         gallery_queries(gallery_queries_family.Add(
             {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})),
+        faces_per_image(faces_per_image_family.Add({}, prometheus::Histogram::BucketBoundaries{
+                                                           0, 1, 2, 4, 8, 16, 32, 64})),
         in_flight(in_flight_family.Add({})),
         preheat(preheat_family.Add({})) {}
 

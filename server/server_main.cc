@@ -132,7 +132,7 @@ absl::StatusOr<std::unique_ptr<Galleries>> OpenGalleries(const GalleryConfig& co
   IndexingOptions indexing;
   indexing.approximate_from_faces = config.index.approximate_from_faces;
   indexing.hnsw = HnswOptions{config.index.hnsw.m, config.index.hnsw.ef_construction,
-                              config.index.hnsw.ef_search};
+                              config.index.hnsw.ef_search, config.index.hnsw.half_precision};
   indexing.search_threads = config.index.search_threads;
   indexing.build_threads = config.index.build_threads;
   indexing.snapshot_dir =

@@ -188,7 +188,8 @@ class Schema {
     auto* hnsw = Own(new StructBinder<HnswConfig>());
     hnsw->Add("m", &HnswConfig::m, InRange(&pool_, 2, true, 128, true))
         .Add("ef_construction", &HnswConfig::ef_construction, AtLeast(&pool_, 1))
-        .Add("ef_search", &HnswConfig::ef_search, AtLeast(&pool_, 1));
+        .Add("ef_search", &HnswConfig::ef_search, AtLeast(&pool_, 1))
+        .Add("half_precision", &HnswConfig::half_precision, boolean);
     auto* index = Own(new StructBinder<GalleryIndexConfig>());
     index
         ->Add("approximate_from_faces", &GalleryIndexConfig::approximate_from_faces,

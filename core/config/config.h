@@ -153,6 +153,7 @@ struct HnswConfig {
   int m = 32;
   int ef_construction = 200;
   int ef_search = 128;
+  bool half_precision = true;  // vectors kept as halves: half the reads
 };
 
 // How galleries are searched in memory (issue 28).

@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/error_reason.h"
+#include "core/gallery/half_float.h"
 
 namespace faceserve {
 namespace {
@@ -92,22 +93,38 @@ __attribute__((target("avx2,fma"))) float DotDistanceAvx2(const void* a, const v
 }
 #endif
 
-// hnswlib's space for unit vectors compared by dot product.
+// hnswlib's space for unit vectors compared by dot product, stored as
+// halves (the default) or floats.
 class UnitDotSpace final : public hnswlib::SpaceInterface<float> {
  public:
-  explicit UnitDotSpace(size_t dim) : dim_(dim), distance_(&DotDistancePortable) {
+  UnitDotSpace(size_t dim, bool half) : dim_(dim), half_(half) {
+    if (half) {
+      distance_ = BestHalfDotDistance(dim);
+      return;
+    }
+    distance_ = &DotDistancePortable;
 #if defined(__x86_64__)
     if (dim % 16 == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
       distance_ = &DotDistanceAvx2;
     }
 #endif
   }
-  size_t get_data_size() override { return dim_ * sizeof(float); }
+  size_t get_data_size() override { return dim_ * (half_ ? sizeof(uint16_t) : sizeof(float)); }
   hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
   void* get_dist_func_param() override { return &dim_; }
 
+  // The stored form of a unit vector: its halves in `*halves`, or the
+  // floats themselves.
+  const void* Encode(const std::vector<float>& unit, std::vector<uint16_t>* halves) const {
+    if (!half_) return unit.data();
+    halves->resize(unit.size());
+    FloatsToHalves(unit.data(), unit.size(), halves->data());
+    return halves->data();
+  }
+
  private:
   size_t dim_;
+  bool half_;
   hnswlib::DISTFUNC<float> distance_;
 };
 
@@ -116,15 +133,16 @@ class UnitDotSpace final : public hnswlib::SpaceInterface<float> {
 class HnswIndex::Graph {
  public:
   Graph(int dimension, const HnswOptions& options, size_t capacity)
-      : space(static_cast<size_t>(dimension)),
+      : space(static_cast<size_t>(dimension), options.half_precision),
         hnsw(std::make_unique<Hnsw>(&space, std::max<size_t>(capacity, 16),
                                     static_cast<size_t>(options.m),
                                     static_cast<size_t>(options.ef_construction))) {}
-  Graph(int dimension, const std::string& path) : space(static_cast<size_t>(dimension)) {
+  Graph(int dimension, const HnswOptions& options, const std::string& path)
+      : space(static_cast<size_t>(dimension), options.half_precision) {
     hnsw = std::make_unique<Hnsw>(&space, path);
   }
 
-  UnitDotSpace space;  // 1 - dot product
+  UnitDotSpace space;  // 1 - dot product, of halves or floats
   std::unique_ptr<Hnsw> hnsw;
   // Each live face's subject, as an index into `subjects`.
   absl::flat_hash_map<int64_t, int32_t> subject_of;
@@ -144,7 +162,8 @@ class HnswIndex::Graph {
       if (hnsw->cur_element_count >= hnsw->max_elements_) {
         hnsw->resizeIndex(hnsw->max_elements_ * 2);
       }
-      hnsw->addPoint(unit.data(), static_cast<hnswlib::labeltype>(face_id));
+      std::vector<uint16_t> halves;
+      hnsw->addPoint(space.Encode(unit, &halves), static_cast<hnswlib::labeltype>(face_id));
     } catch (const std::exception& e) {
       return absl::ResourceExhaustedError(absl::StrCat("indexing face ", face_id, ": ", e.what()));
     }
@@ -185,9 +204,10 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Build(int dimension, HnswO
   std::string failure;
   std::mutex failure_mu;
   auto work = [&] {
+    std::vector<uint16_t> halves;
     for (size_t i = next++; i < faces.size() && !failed; i = next++) {
       try {
-        graph->hnsw->addPoint(faces[i].embedding.data(),
+        graph->hnsw->addPoint(graph->space.Encode(faces[i].embedding, &halves),
                               static_cast<hnswlib::labeltype>(faces[i].face_id));
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(failure_mu);
@@ -212,15 +232,17 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(
     const absl::flat_hash_map<int64_t, std::string>& subject_of, int64_t applied_change) {
   std::unique_ptr<Graph> graph;
   try {
-    graph = std::make_unique<Graph>(dimension, path);
+    graph = std::make_unique<Graph>(dimension, options, path);
   } catch (const std::exception& e) {
     return absl::DataLossError(absl::StrCat("index snapshot ", path, ": ", e.what()));
   }
   Hnsw& hnsw = *graph->hnsw;
   if (hnsw.size_data_per_element_ - hnsw.size_links_level0_ - sizeof(hnswlib::labeltype) !=
-      static_cast<size_t>(dimension) * sizeof(float)) {
-    return absl::DataLossError(
-        absl::StrCat("index snapshot ", path, " is not of ", dimension, "-value embeddings"));
+      graph->space.get_data_size()) {
+    return absl::DataLossError(absl::StrCat("index snapshot ", path, " is not of ", dimension,
+                                            "-value embeddings in ",
+                                            options.half_precision ? "half" : "single",
+                                            " precision"));
   }
   for (size_t slot = 0; slot < hnsw.cur_element_count; ++slot) {
     if (hnsw.isMarkedDeleted(static_cast<hnswlib::tableint>(slot))) continue;
@@ -341,8 +363,9 @@ absl::StatusOr<std::vector<std::vector<SubjectMatch>>> HnswIndex::Search(
   // likely among them; hnswlib keeps max(ef, k) candidates while walking.
   const size_t ef = static_cast<size_t>(ef_search > 0 ? ef_search : options_.ef_search);
   const size_t k = std::min(live, std::max(ef, static_cast<size_t>(top_k) * 8));
+  std::vector<uint16_t> halves;
   for (size_t q = 0; q < unit.size(); ++q) {
-    auto heap = graph.hnsw->searchKnn(unit[q].data(), k);  // farthest on top
+    auto heap = graph.hnsw->searchKnn(graph.space.Encode(unit[q], &halves), k);  // farthest on top
     std::vector<std::pair<float, int64_t>> found;          // (similarity, face)
     found.reserve(heap.size());
     for (; !heap.empty(); heap.pop()) {

@@ -2,7 +2,8 @@
 // (HNSW, Debian's libhnswlib; issue 28), for galleries too large for the
 // exact matrix product of GalleryIndex: a query walks the graph instead of
 // reading every face. Similarity is the dot product of unit vectors, as in
-// GalleryIndex, so scores and thresholds mean the same in both.
+// GalleryIndex, so scores and thresholds mean the same in both (to within
+// 0.001: the graph keeps its vectors in half precision, see HnswOptions).
 //
 // A query asks the graph for its `ef_search` nearest faces (at least 8 per
 // subject wanted) and keeps each subject's best face: the top_k distinct
@@ -41,6 +42,9 @@ struct HnswOptions {
   int m = 32;                 // links per face (twice that on the bottom layer)
   int ef_construction = 200;  // candidates considered while linking a new face
   int ef_search = 128;        // candidates a query keeps while walking
+  // Vectors stored as halves (half_float.h): half the memory reads of a
+  // walk, similarities within 0.001 of exact (1e-4 typically).
+  bool half_precision = true;
 };
 
 // One face for Build().

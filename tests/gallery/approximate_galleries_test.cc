@@ -20,6 +20,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "core/gallery/galleries.h"
+#include "core/gallery/half_float.h"
 #include "core/gallery/sqlite_gallery_store.h"
 
 namespace faceserve {
@@ -158,8 +159,12 @@ TEST_F(ApproximateGalleriesTest, ADeletedFaceIsErasedFromTheSnapshotToo) {
   auto ids = galleries_->AddFaces("g", "erase-me", {}, kModel, {secret}, nullptr);
   ASSERT_TRUE(ids.ok());
   ASSERT_TRUE(galleries_->SaveSnapshots().ok());
+  // The graph keeps it in half precision (HnswOptions::half_precision).
   NormalizeEmbedding(&secret);
-  const std::string bytes(reinterpret_cast<const char*>(secret.data()), kDim * sizeof(float));
+  std::vector<uint16_t> halves(secret.size());
+  FloatsToHalves(secret.data(), secret.size(), halves.data());
+  const std::string bytes(reinterpret_cast<const char*>(halves.data()),
+                          halves.size() * sizeof(uint16_t));
   ASSERT_NE(BytesUnder(dir_ / "index").find(bytes), std::string::npos) << "saved";
 
   ASSERT_TRUE(galleries_->DeleteSubject("g", "erase-me").ok());

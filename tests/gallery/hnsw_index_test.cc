@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/gallery/gallery_index.h"
+#include "core/gallery/half_float.h"
 
 namespace faceserve {
 namespace {
@@ -46,9 +47,13 @@ std::string FileBytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::string BytesOf(std::vector<float> v) {
+// The bytes the graph stores for `v`: halves or floats of the unit vector.
+std::string StoredBytes(std::vector<float> v, bool half) {
   NormalizeEmbedding(&v);
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  if (!half) return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  std::vector<uint16_t> h(v.size());
+  FloatsToHalves(v.data(), v.size(), h.data());
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size() * sizeof(uint16_t));
 }
 
 TEST(HnswIndexTest, AgreesWithExactSearchOnClusteredFaces) {
@@ -78,37 +83,43 @@ TEST(HnswIndexTest, AgreesWithExactSearchOnClusteredFaces) {
     if ((*got)[i][0].subject == (*want)[i][0].subject) {
       ++agree;
       EXPECT_EQ((*got)[i][0].face_id, (*want)[i][0].face_id);
-      EXPECT_NEAR((*got)[i][0].similarity, (*want)[i][0].similarity, 1e-5);
+      // Halves: within 2 * 2^-11 of exact (half_float.h).
+      EXPECT_NEAR((*got)[i][0].similarity, (*want)[i][0].similarity, 1e-3);
     }
   }
   EXPECT_GE(agree, 396) << "rank-1 agreement below 99% on easy clustered data";
 }
 
 TEST(HnswIndexTest, RemovalErasesTheVectorInMemoryAndInTheSavedFile) {
-  std::mt19937 rng(3);
-  std::vector<IndexedFace> faces = ClusteredFaces(50, 2, rng);
-  const std::string secret = BytesOf(faces[10].embedding);
-  auto index = HnswIndex::Build(kDim, HnswOptions{}, faces, 5, 1);
-  ASSERT_TRUE(index.ok());
-  const fs::path path = fs::temp_directory_path() / ("hnsw_erase_" + std::to_string(::getpid()));
-  ASSERT_TRUE((*index)->Save(path.string()).ok());
-  ASSERT_NE(FileBytes(path.string()).find(secret), std::string::npos) << "saved as it is";
+  for (const bool half : {true, false}) {
+    SCOPED_TRACE(half ? "half precision" : "single precision");
+    std::mt19937 rng(3);
+    std::vector<IndexedFace> faces = ClusteredFaces(50, 2, rng);
+    const std::string secret = StoredBytes(faces[10].embedding, half);
+    HnswOptions options;
+    options.half_precision = half;
+    auto index = HnswIndex::Build(kDim, options, faces, 5, 1);
+    ASSERT_TRUE(index.ok());
+    const fs::path path = fs::temp_directory_path() / ("hnsw_erase_" + std::to_string(::getpid()));
+    ASSERT_TRUE((*index)->Save(path.string()).ok());
+    ASSERT_NE(FileBytes(path.string()).find(secret), std::string::npos) << "saved as it is";
 
-  EXPECT_TRUE((*index)->RemoveFace(faces[10].face_id, 6));
-  EXPECT_FALSE((*index)->RemoveFace(faces[10].face_id, 7)) << "already gone";
-  EXPECT_EQ(FileBytes(path.string()).find(secret), std::string::npos)
-      << "the deleted face's vector is still in the snapshot file";
-  EXPECT_EQ((*index)->size(), 99);
-  EXPECT_EQ((*index)->deleted(), 1);
-  EXPECT_EQ((*index)->applied_change(), 7);
-  auto found = (*index)->Search({faces[10].embedding}, 100);
-  ASSERT_TRUE(found.ok());
-  for (const SubjectMatch& m : (*found)[0]) EXPECT_NE(m.face_id, faces[10].face_id);
+    EXPECT_TRUE((*index)->RemoveFace(faces[10].face_id, 6));
+    EXPECT_FALSE((*index)->RemoveFace(faces[10].face_id, 7)) << "already gone";
+    EXPECT_EQ(FileBytes(path.string()).find(secret), std::string::npos)
+        << "the deleted face's vector is still in the snapshot file";
+    EXPECT_EQ((*index)->size(), 99);
+    EXPECT_EQ((*index)->deleted(), 1);
+    EXPECT_EQ((*index)->applied_change(), 7);
+    auto found = (*index)->Search({faces[10].embedding}, 100);
+    ASSERT_TRUE(found.ok());
+    for (const SubjectMatch& m : (*found)[0]) EXPECT_NE(m.face_id, faces[10].face_id);
 
-  // A later save holds zeros where the face was.
-  ASSERT_TRUE((*index)->Save(path.string()).ok());
-  EXPECT_EQ(FileBytes(path.string()).find(secret), std::string::npos);
-  fs::remove(path);
+    // A later save holds zeros where the face was.
+    ASSERT_TRUE((*index)->Save(path.string()).ok());
+    EXPECT_EQ(FileBytes(path.string()).find(secret), std::string::npos);
+    fs::remove(path);
+  }
 }
 
 TEST(HnswIndexTest, ASavedIndexLoadsBackWithTheSameAnswers) {
@@ -147,8 +158,13 @@ TEST(HnswIndexTest, ASavedIndexLoadsBackWithTheSameAnswers) {
   EXPECT_EQ((*partial)->without_subject(), 1);
   EXPECT_TRUE((*partial)->RemoveFace(faces[5].face_id, 44));
   EXPECT_EQ((*partial)->without_subject(), 0);
-  // Another dimension and a damaged file are refused.
+  // Another dimension, another precision and a damaged file are refused
+  // (the caller then rebuilds from the store).
   EXPECT_EQ(HnswIndex::Load(path.string(), 16, HnswOptions{}, subject_of, 0).status().code(),
+            absl::StatusCode::kDataLoss);
+  HnswOptions single;
+  single.half_precision = false;
+  EXPECT_EQ(HnswIndex::Load(path.string(), kDim, single, subject_of, 0).status().code(),
             absl::StatusCode::kDataLoss);
   fs::resize_file(path, fs::file_size(path) / 2);
   EXPECT_EQ(HnswIndex::Load(path.string(), kDim, HnswOptions{}, {}, 0).status().code(),
