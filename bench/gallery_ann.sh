@@ -5,7 +5,7 @@
 # first):
 #  1. in process (bench/gallery_ann): agreement with exact search (rank-1
 #     on mated probes, identified/unknown on all probes) for ef_search 64,
-#     128 and 256, build time, memory, snapshot size, save and load times,
+#     96, 128 and 256, build time, memory, snapshot size, save and load times,
 #     with the vectors in half precision (the server's default) and single;
 #  2. on the real server: import (4 faces per subject, one Enroll each),
 #     the start that builds the graph and saves its snapshot, a cold start
@@ -18,6 +18,8 @@
 #   bench/gallery_ann.sh                   (after scripts/bootstrap.sh)
 #   BENCH_SIZES=100000 bench/gallery_ann.sh
 #   BENCH_PRECISIONS=half bench/gallery_ann.sh   (skip the single-precision graphs)
+#   BENCH_KEEP=DIR bench/gallery_ann.sh   (keeps each size's database, snapshot
+#     and probes in DIR, for bench/search_rounds.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -28,6 +30,7 @@ PROBES=${BENCH_PROBES:-4000}
 PORT=${BENCH_PORT:-50093}
 PHOTOS=${BENCH_PHOTOS:-../shared/data/faces}
 PRECISIONS=${BENCH_PRECISIONS:-"half single"}
+KEEP=${BENCH_KEEP:-}
 OUT=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
 FACECTL=("$BUILD/bin/facectl" --server "127.0.0.1:$PORT" --timeout-ms 120000)
@@ -68,8 +71,8 @@ for size in $SIZES; do
   for precision in $PRECISIONS; do
     key=in_process_$size
     [ "$precision" = half ] || key=in_process_${precision}_$size
-    echo "$size faces: in process, $precision precision (exact reference, build, ef_search 64/128/256)" >&2
-    record "$key" "$("$BUILD/bin/gallery_ann" --data "$data" --ef 64,128,256 --m 32 \
+    echo "$size faces: in process, $precision precision (exact reference, build, ef_search 64/96/128/256)" >&2
+    record "$key" "$("$BUILD/bin/gallery_ann" --data "$data" --ef 64,96,128,256 --m 32 \
       --ef-construction 200 --precision "$precision" --threshold "$threshold")"
   done
 
@@ -106,6 +109,11 @@ for size in $SIZES; do
     record "search_${size}_r$round" "$(cat "$OUT/b.json")"
   done
   stop_server
+  if [ -n "$KEEP" ]; then  # for bench/search_rounds.sh
+    mkdir -p "$KEEP"
+    mv "$db"* "$KEEP/"
+    mv "$data/probes.jsonl" "$KEEP/probes-$size.jsonl"
+  fi
   rm -rf "$data" "$db"*
 done
 
