@@ -152,7 +152,7 @@ struct SqliteGalleryConfig {
 struct HnswConfig {
   int m = 32;
   int ef_construction = 200;
-  int ef_search = 128;
+  int ef_search = 112;
   bool half_precision = true;  // vectors kept as halves: half the reads
 };
 

@@ -41,7 +41,7 @@ namespace faceserve {
 struct HnswOptions {
   int m = 32;                 // links per face (twice that on the bottom layer)
   int ef_construction = 200;  // candidates considered while linking a new face
-  int ef_search = 128;        // candidates a query keeps while walking
+  int ef_search = 112;        // candidates a query keeps while walking
   // Vectors stored as halves (half_float.h): half the memory reads of a
   // walk, similarities within 0.001 of exact (1e-4 typically).
   bool half_precision = true;
