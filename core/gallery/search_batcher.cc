@@ -97,8 +97,6 @@ void SearchBatcher::Loop() {
 }
 
 void SearchBatcher::RunPass(std::vector<Pending> batch) {
-  const absl::Time start = absl::Now();
-  int total = 0;
   // Group by gallery: one Search per index, over every query for it.
   std::map<const GalleryIndex*, std::vector<size_t>> by_index;
   for (size_t i = 0; i < batch.size(); ++i) by_index[batch[i].index.get()].push_back(i);
@@ -109,10 +107,13 @@ void SearchBatcher::RunPass(std::vector<Pending> batch) {
       for (std::vector<float>& q : batch[m].queries) queries.push_back(std::move(q));
       top_k = std::max(top_k, batch[m].top_k);
     }
-    total += static_cast<int>(queries.size());
     // Callers check their queries (Galleries::Search), so a failure here is
     // the index's own and every member shares it.
+    const absl::Time start = absl::Now();
     absl::StatusOr<Matches> all = index->Search(queries, top_k);
+    // Observed before anyone is answered: a caller that has its answer
+    // sees its pass counted.
+    if (observer_ != nullptr) observer_(static_cast<int>(queries.size()), absl::Now() - start);
     size_t next = 0;
     for (size_t m : members) {
       const size_t n = batch[m].queries.size();  // the vectors moved, not the list
@@ -130,7 +131,6 @@ void SearchBatcher::RunPass(std::vector<Pending> batch) {
       batch[m].done(std::move(mine));
     }
   }
-  if (observer_ != nullptr) observer_(total, absl::Now() - start);
 }
 
 }  // namespace faceserve

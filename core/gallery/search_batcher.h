@@ -37,7 +37,8 @@ struct SearchBatchingOptions {
   int max_pending = 4096;   // queries waiting, beyond which Submit refuses
 };
 
-// One pass, for metrics: how many queries it answered and how long it took.
+// One pass over one gallery, for metrics: how many queries it answered and
+// how long it took; called before the answers go out.
 using SearchPassObserver = std::function<void(int queries, absl::Duration elapsed)>;
 
 class SearchBatcher {
