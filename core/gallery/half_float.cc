@@ -1,6 +1,7 @@
 #include "core/gallery/half_float.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -23,9 +24,15 @@ float FloatOf(uint32_t bits) {
 }
 
 #if defined(__x86_64__)
+// F16C from CPUID leaf 1 (clang's __builtin_cpu_supports does not know it).
+bool CpuidHasF16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+
 bool HasF16c() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          __builtin_cpu_supports("f16c");
+  static const bool has =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && CpuidHasF16c();
   return has;
 }
 
