@@ -30,11 +30,6 @@ bool CpuidHasF16c() {
   return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
 }
 
-bool HasF16c() {
-  static const bool has =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && CpuidHasF16c();
-  return has;
-}
 
 __attribute__((target("avx2,f16c"))) void FloatsToHalvesF16c(const float* in, size_t n,
                                                               uint16_t* out) {
@@ -46,27 +41,6 @@ __attribute__((target("avx2,f16c"))) void FloatsToHalvesF16c(const float* in, si
   for (; i < n; ++i) out[i] = FloatToHalf(in[i]);
 }
 
-// Eight halves at `p` as floats.
-__attribute__((target("avx2,f16c"))) inline __m256 Load8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-__attribute__((target("avx2,fma,f16c"))) float HalfDotDistanceAvx2(const void* a, const void* b,
-                                                                   const void* dimension) {
-  const auto* x = static_cast<const uint16_t*>(a);
-  const auto* y = static_cast<const uint16_t*>(b);
-  const size_t n = *static_cast<const size_t*>(dimension);
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  for (size_t d = 0; d < n; d += 16) {
-    s0 = _mm256_fmadd_ps(Load8(x + d), Load8(y + d), s0);
-    s1 = _mm256_fmadd_ps(Load8(x + d + 8), Load8(y + d + 8), s1);
-  }
-  const __m256 s = _mm256_add_ps(s0, s1);
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  return 1.0f - _mm_cvtss_f32(h);
-}
 #endif
 
 }  // namespace
@@ -101,7 +75,7 @@ float HalfToFloat(uint16_t half) {
 
 void FloatsToHalves(const float* in, size_t n, uint16_t* out) {
 #if defined(__x86_64__)
-  if (HasF16c()) {
+  if (HalvesInHardware()) {
     FloatsToHalvesF16c(in, n, out);
     return;
   }
@@ -109,25 +83,14 @@ void FloatsToHalves(const float* in, size_t n, uint16_t* out) {
   for (size_t i = 0; i < n; ++i) out[i] = FloatToHalf(in[i]);
 }
 
-float HalfDotDistancePortable(const void* a, const void* b, const void* dimension) {
-  const auto* x = static_cast<const uint16_t*>(a);
-  const auto* y = static_cast<const uint16_t*>(b);
-  const size_t n = *static_cast<const size_t*>(dimension);
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // the AVX2 code's order of sums, near enough
-  size_t d = 0;
-  for (; d + 8 <= n; d += 8) {
-    for (size_t j = 0; j < 8; ++j) acc[j] += HalfToFloat(x[d + j]) * HalfToFloat(y[d + j]);
-  }
-  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; d < n; ++d) sum += HalfToFloat(x[d]) * HalfToFloat(y[d]);
-  return 1.0f - sum;
-}
-
-HalfDistanceFunction BestHalfDotDistance(size_t dimension) {
+bool HalvesInHardware() {
 #if defined(__x86_64__)
-  if (dimension % 16 == 0 && HasF16c()) return &HalfDotDistanceAvx2;
+  static const bool has =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && CpuidHasF16c();
+  return has;
+#else
+  return false;
 #endif
-  return &HalfDotDistancePortable;
 }
 
 }  // namespace faceserve

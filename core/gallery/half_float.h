@@ -7,7 +7,8 @@
 //
 // The conversions round to nearest even, as the F16C instructions do; the
 // batch forms use them when the CPU has them (chosen at run time: the build
-// targets plain x86-64) and agree bit for bit with the portable code.
+// targets plain x86-64) and agree bit for bit with the portable code. The
+// distance between two half vectors: dot_distance.h.
 #ifndef FACESERVE_CORE_GALLERY_HALF_FLOAT_H_
 #define FACESERVE_CORE_GALLERY_HALF_FLOAT_H_
 
@@ -22,14 +23,9 @@ float HalfToFloat(uint16_t half);
 // `n` values at once, F16C when available.
 void FloatsToHalves(const float* in, size_t n, uint16_t* out);
 
-// 1 - dot product of two half vectors of `*dimension` values: hnswlib's
-// distance function type (a, b, const size_t* dimension).
-using HalfDistanceFunction = float (*)(const void*, const void*, const void*);
-// The fastest this CPU runs: AVX2 + FMA + F16C when it has them and the
-// dimension is a multiple of 16, portable code otherwise.
-HalfDistanceFunction BestHalfDotDistance(size_t dimension);
-// The portable one (for tests against the fast one).
-float HalfDotDistancePortable(const void* a, const void* b, const void* dimension);
+// Whether this CPU converts (and multiplies) halves in hardware: AVX2,
+// FMA and F16C.
+bool HalvesInHardware();
 
 }  // namespace faceserve
 

@@ -5,10 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -20,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/error_reason.h"
+#include "core/gallery/dot_distance.h"
 #include "core/gallery/half_float.h"
 
 namespace faceserve {
@@ -57,58 +54,12 @@ absl::Status ErrnoError(const std::string& what, const std::string& path) {
   return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-// 1 - dot product of unit vectors, hnswlib's distance function type.
-float DotDistancePortable(const void* a, const void* b, const void* dim) {
-  const auto* x = static_cast<const float*>(a);
-  const auto* y = static_cast<const float*>(b);
-  const size_t n = *static_cast<const size_t*>(dim);
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // eight sums: vectorised without -ffast-math
-  size_t d = 0;
-  for (; d + 8 <= n; d += 8) {
-    for (size_t j = 0; j < 8; ++j) acc[j] += x[d + j] * y[d + j];
-  }
-  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; d < n; ++d) sum += x[d] * y[d];
-  return 1.0f - sum;
-}
-
-#if defined(__x86_64__)
-// The same with AVX2 and FMA (n a multiple of 16), chosen at run time: the
-// build targets plain x86-64, where hnswlib's own space gets SSE only.
-__attribute__((target("avx2,fma"))) float DotDistanceAvx2(const void* a, const void* b,
-                                                          const void* dim) {
-  const auto* x = static_cast<const float*>(a);
-  const auto* y = static_cast<const float*>(b);
-  const size_t n = *static_cast<const size_t*>(dim);
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  for (size_t d = 0; d < n; d += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + d), _mm256_loadu_ps(y + d), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + d + 8), _mm256_loadu_ps(y + d + 8), s1);
-  }
-  const __m256 s = _mm256_add_ps(s0, s1);
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  return 1.0f - _mm_cvtss_f32(h);
-}
-#endif
-
 // hnswlib's space for unit vectors compared by dot product, stored as
 // halves (the default) or floats.
 class UnitDotSpace final : public hnswlib::SpaceInterface<float> {
  public:
-  UnitDotSpace(size_t dim, bool half) : dim_(dim), half_(half) {
-    if (half) {
-      distance_ = BestHalfDotDistance(dim);
-      return;
-    }
-    distance_ = &DotDistancePortable;
-#if defined(__x86_64__)
-    if (dim % 16 == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-      distance_ = &DotDistanceAvx2;
-    }
-#endif
-  }
+  UnitDotSpace(size_t dim, bool half)
+      : dim_(dim), half_(half), distance_(BestDotDistance(dim, half)) {}
   size_t get_data_size() override { return dim_ * (half_ ? sizeof(uint16_t) : sizeof(float)); }
   hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
   void* get_dist_func_param() override { return &dim_; }

@@ -13,6 +13,8 @@
 #include <random>
 #include <vector>
 
+#include "core/gallery/dot_distance.h"
+
 namespace faceserve {
 namespace {
 
@@ -79,7 +81,7 @@ TEST(HalfFloatTest, DotProductsOfHalvesStayWithinTheBound) {
   std::mt19937 rng(9);
   std::normal_distribution<float> n;
   constexpr size_t kDim = 128;
-  const HalfDistanceFunction best = BestHalfDotDistance(kDim);
+  const DotDistanceFunction best = BestDotDistance(kDim, /*half=*/true);
   double worst = 0;
   for (int trial = 0; trial < 2000; ++trial) {
     std::vector<float> a(kDim), b(kDim);
