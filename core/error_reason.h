@@ -39,6 +39,13 @@ enum class ErrorReason {
   kStorageError,        // INTERNAL / DATA_LOSS: the gallery database failed
   kEnrollRejected,      // FAILED_PRECONDITION: every input of an Enroll failed the quality gate
   kIdempotencyKeyReused,  // ALREADY_EXISTS: an idempotency key sent with another request
+  // API keys (core/auth).
+  kApiKeyMissing,     // UNAUTHENTICATED: auth.required and no authorization header
+  kApiKeyInvalid,     // UNAUTHENTICATED: malformed, unknown or revoked key
+  kScopeNotGranted,   // PERMISSION_DENIED: the key lacks the scope; metadata "scope"
+  kGalleryNotGranted,  // PERMISSION_DENIED: the key lacks the gallery; metadata "gallery"
+  kApiKeyNotFound,    // NOT_FOUND: RevokeApiKey of an id that is not a key
+  kKeyManagementUnavailable,  // FAILED_PRECONDITION: keys off, no store, or a file key
   // The server.
   kModelNotConfigured,  // FAILED_PRECONDITION: no model for what was asked
   kModelsNotReady,      // UNAVAILABLE: loading, preheating, or failed to load

@@ -71,6 +71,19 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX face_changes_by_gallery ON face_changes (gallery_id, change);
     )sql",
+    // 4: API keys made through the API (issue 29; core/auth): SHA-256
+    // digests, never keys. scopes: names joined by ','; galleries: names
+    // (or "*") joined by a newline.
+    R"sql(
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY CHECK (length(id) = 16),
+        name TEXT NOT NULL,
+        sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+        scopes TEXT NOT NULL,
+        galleries TEXT NOT NULL,
+        created_unix_ms INTEGER NOT NULL
+      );
+    )sql",
 };
 
 }  // namespace
