@@ -142,7 +142,11 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::CreateGallery(const std::string&
     q.bind(5, now);
     q.bind(6, IndexKindName(index));
     q.exec();
-    GalleryInfo info{name, model, threshold, index};
+    GalleryInfo info;
+    info.name = name;
+    info.model = model;
+    info.threshold = threshold;
+    info.index = index;
     info.created = absl::FromUnixMillis(now);
     return info;
   } catch (const SQLite::Exception& e) {
