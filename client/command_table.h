@@ -1,6 +1,6 @@
 // facectl's table of subcommands: name, usage text, flags, entry point.
 // facectl.cc holds the face-analysis ones; gallery_command_table.cc the
-// gallery ones.
+// gallery and API key ones.
 #ifndef FACESERVE_CLIENT_COMMAND_TABLE_H_
 #define FACESERVE_CLIENT_COMMAND_TABLE_H_
 

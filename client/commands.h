@@ -46,6 +46,7 @@ int RunEnrollCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunEnrollDirCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunIdentifyCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunEvalIdentifyCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunApiKeyCommand(const CommandContext& ctx, const ParsedArgs& args);
 
 }  // namespace faceserve::client
 

@@ -1,5 +1,6 @@
 #include "client/facectl.h"
 
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "client/command_line.h"
@@ -19,6 +20,9 @@ constexpr char kGlobalOptions[] =
     "  --tls-cert FILE      mutual TLS: the client certificate (PEM; with --tls-key;\n"
     "                       without --tls-ca the system's CAs are trusted)\n"
     "  --tls-key FILE       the client certificate's private key (PEM)\n"
+    "  --api-key KEY        send KEY with every call (authorization: Bearer KEY);\n"
+    "                       default: $FACESERVE_API_KEY, which keeps the key out of\n"
+    "                       the process list\n"
     "  -h, --help           this text, or a subcommand's\n";
 
 const std::vector<CommandInfo>& Commands() {
@@ -152,8 +156,9 @@ const std::vector<CommandInfo>& Commands() {
 
 const std::vector<FlagSpec>& GlobalFlags() {
   static const auto* flags =
-      new std::vector<FlagSpec>{{"server", true},  {"timeout-ms", true}, {"tls-ca", true},
-                                {"tls-cert", true}, {"tls-key", true},    {"help", false}};
+      new std::vector<FlagSpec>{{"server", true},   {"timeout-ms", true}, {"tls-ca", true},
+                                {"tls-cert", true}, {"tls-key", true},    {"api-key", true},
+                                {"help", false}};
   return *flags;
 }
 
@@ -164,7 +169,8 @@ bool IsHelp(const std::string& arg) { return arg == "-h" || arg == "--help"; }
 std::string FacectlUsage() {
   std::string usage =
       "usage: facectl [--server HOST:PORT] [--timeout-ms MS]\n"
-      "               [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] COMMAND [ARGS...]\n"
+      "               [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--api-key KEY]\n"
+      "               COMMAND [ARGS...]\n"
       "Client of the faceserve face-analysis server.\n\nCommands:\n"
       "  analyze      detect and analyse faces (JSON Lines)\n"
       "  embed        face embeddings (JSON Lines)\n"
@@ -179,7 +185,8 @@ std::string FacectlUsage() {
       "  enroll       enroll a subject's face from images\n"
       "  enroll-dir   enroll a folder with one sub-folder per subject\n"
       "  identify     who is each face of an image (JSON Lines)\n"
-      "  eval-identify  identification accuracy on a folder per identity\n\n";
+      "  eval-identify  identification accuracy on a folder per identity\n"
+      "  api-key      generate, create, list, revoke API keys\n\n";
   absl::StrAppend(
       &usage, kGlobalOptions,
       "\nExit status: 0 success; 1 failure (\"error: <CODE> [<REASON>]: <message>\" on stderr,\n"
@@ -226,7 +233,7 @@ int RunFacectl(const std::vector<std::string>& args, std::ostream& out, std::ost
     const bool inline_value = args[i].find('=') != std::string::npos;
     const bool takes_value = args[i] == "--server" || args[i] == "--timeout-ms" ||
                              args[i] == "--tls-ca" || args[i] == "--tls-cert" ||
-                             args[i] == "--tls-key";
+                             args[i] == "--tls-key" || args[i] == "--api-key";
     if (takes_value && !inline_value && i + 1 < args.size()) {
       leading.push_back(args[++i]);
     }
@@ -267,7 +274,9 @@ int RunFacectl(const std::vector<std::string>& args, std::ostream& out, std::ost
 
   // A global flag after the subcommand overrides one before it.
   std::string tls_ca, tls_cert, tls_key;
+  if (const char* key = std::getenv("FACESERVE_API_KEY")) ctx.connection.api_key = key;
   for (const ParsedArgs* p : {&*global, &*parsed}) {
+    ctx.connection.api_key = p->Get("api-key", ctx.connection.api_key);
     if (p->Has("server")) ctx.connection.server = p->Get("server");
     auto timeout = p->GetInt("timeout-ms", ctx.connection.timeout_ms, 0, int64_t{1} << 40);
     if (!timeout.ok()) return ctx.UsageError(timeout.status().message());

@@ -68,6 +68,20 @@ std::vector<CommandInfo> GalleryCommandTable() {
        "threshold. The gallery is deleted at the end unless --keep.\n",
        {{"predictor", true}, {"concurrency", true}, {"gallery", true}, {"keep", false}},
        &RunEvalIdentifyCommand},
+      {"api-key",
+       "usage: facectl api-key generate --keys-file FILE --name N --scopes S,... [--galleries G,...]\n"
+       "       facectl api-key create --name N --scopes S,... [--galleries G,...]\n"
+       "       facectl api-key list\n"
+       "       facectl api-key revoke ID\n"
+       "API keys. Scopes: analyze, identify, enroll, admin (admin holds every scope);\n"
+       "galleries: names, or '*' for every gallery (none: FaceService alone).\n"
+       "generate: offline; makes a key, appends its digest to FILE (the server's\n"
+       "auth.keys_file, created 0600) and prints the key: the way to the first admin key.\n"
+       "create: through the server (an admin key with galleries '*'); prints the key once,\n"
+       "with its id. revoke: refused from the next call on. Rotate without downtime:\n"
+       "create the new key, move the clients to it, then revoke the old one.\n",
+       {{"keys-file", true}, {"name", true}, {"scopes", true}, {"galleries", true}},
+       &RunApiKeyCommand},
   };
 }
 

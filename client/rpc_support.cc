@@ -5,10 +5,47 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <vector>
+
+#include <grpcpp/support/client_interceptor.h>
 
 #include "absl/strings/str_cat.h"
 
 namespace faceserve::client {
+namespace {
+
+// Adds "authorization: Bearer <key>" to every call of a channel. Metadata
+// rather than call credentials: gRPC sends call credentials over TLS only,
+// and a key is as useful behind a TLS-terminating proxy or on loopback.
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string* value) : value_(value) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", *value_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* const value_;  // owned by the factory, which the channel keeps
+};
+
+class BearerInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(const std::string& key) : value_("Bearer " + key) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(&value_);
+  }
+
+ private:
+  const std::string value_;
+};
+
+}  // namespace
 
 std::shared_ptr<grpc::Channel> MakeChannel(const ConnectionOptions& options, bool own_connection) {
   grpc::ChannelArguments args;
@@ -20,14 +57,21 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ConnectionOptions& options, boo
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (options.tls) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options.tls_root_certs;
     ssl.pem_cert_chain = options.tls_cert_chain;
     ssl.pem_private_key = options.tls_private_key;
-    return grpc::CreateCustomChannel(options.server, grpc::SslCredentials(ssl), args);
+    credentials = grpc::SslCredentials(ssl);
   }
-  return grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
+  if (options.api_key.empty()) {
+    return grpc::CreateCustomChannel(options.server, credentials, args);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerInterceptorFactory>(options.api_key));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(options.server, credentials, args,
+                                                                 std::move(interceptors));
 }
 
 absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file,

@@ -24,6 +24,9 @@ struct ConnectionOptions {
   std::string tls_root_certs;   // CA that signed the server's certificate; empty: system roots
   std::string tls_cert_chain;   // client certificate, for mutual TLS; empty: none
   std::string tls_private_key;  // its private key
+  // API key (--api-key, or FACESERVE_API_KEY): sent with every call as
+  // "authorization: Bearer <key>"; empty: none.
+  std::string api_key;
 };
 
 // Reads the PEM files named by --tls-ca, --tls-cert and --tls-key into
@@ -33,7 +36,7 @@ absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_fi
                           const std::string& key_file, ConnectionOptions* options);
 
 // A channel (TLS when options.tls, else plaintext) with a receive limit large
-// enough for annotated images.
+// enough for annotated images, adding options.api_key to every call.
 // `own_connection`: do not share the TCP connection with other channels of
 // this process (bench spreads load over several connections with it).
 std::shared_ptr<grpc::Channel> MakeChannel(const ConnectionOptions& options,

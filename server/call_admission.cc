@@ -1,6 +1,7 @@
 #include "server/call_admission.h"
 
 #include <chrono>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "core/error_reason.h"
@@ -27,6 +28,22 @@ const char* StateName(PipelineState state) {
 }
 
 }  // namespace
+
+absl::StatusOr<Caller> CallGate::CheckAccess(const grpc::CallbackServerContext& context,
+                                             const AccessNeed& need) {
+  if (access_ == nullptr) return Caller{};
+  std::optional<absl::string_view> authorization;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    authorization = absl::string_view(it->second.data(), it->second.size());
+  }
+  absl::StatusOr<Caller> caller = access_->Authenticate(authorization);
+  absl::Status refused = caller.status();
+  if (caller.ok()) refused = access_->Authorize(*caller, need);
+  if (refused.ok()) return caller;
+  if (metrics_ != nullptr) metrics_->OnAccessRefused(ReasonNameOf(refused));
+  return refused;
+}
 
 absl::Status CallGate::Admit() {
   const absl::Status shutting_down =

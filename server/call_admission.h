@@ -4,11 +4,14 @@
 // graceful shutdown waits for, the call's deadline and cancellation for the
 // pipeline, and one place that finishes a call and records its metrics.
 //
-// CallGate counts; ServerCall is one RPC's reactor; StartCall is the one
-// handler prologue: admit, parse (INVALID_ARGUMENT finishes the call), run.
+// CallGate counts and checks API keys; ServerCall is one RPC's reactor;
+// StartCall is the one handler prologue: check the caller's key against what
+// the request needs (server/access_policy.h), admit, parse
+// (INVALID_ARGUMENT finishes the call), run.
 //
-// Thread-safety: all methods are safe to call concurrently. `pipeline` and
-// `metrics` (may be null) are not owned and must outlive the gate.
+// Thread-safety: all methods are safe to call concurrently. `pipeline`,
+// `metrics` and `access` (both may be null) are not owned and must outlive
+// the gate.
 #ifndef FACESERVE_SERVER_CALL_ADMISSION_H_
 #define FACESERVE_SERVER_CALL_ADMISSION_H_
 
@@ -23,9 +26,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/auth/access_control.h"
 #include "core/config/config.h"
 #include "core/pipeline/call_context.h"
 #include "core/pipeline/face_pipeline.h"
+#include "server/access_policy.h"
 
 namespace faceserve {
 
@@ -33,8 +38,15 @@ class Metrics;
 
 class CallGate {
  public:
-  CallGate(const ServerConfig& config, FacePipeline* pipeline, Metrics* metrics)
-      : config_(config), pipeline_(pipeline), metrics_(metrics) {}
+  CallGate(const ServerConfig& config, FacePipeline* pipeline, Metrics* metrics,
+           AccessControl* access = nullptr)
+      : config_(config), pipeline_(pipeline), metrics_(metrics), access_(access) {}
+
+  // Who the call is (its `authorization` metadata) and whether that key may
+  // do what `need` says: UNAUTHENTICATED or PERMISSION_DENIED otherwise,
+  // counted by reason in the metrics. Without access control: everyone.
+  absl::StatusOr<Caller> CheckAccess(const grpc::CallbackServerContext& context,
+                                     const AccessNeed& need);
 
   // OK with one more slot taken and one more call in flight, or the status
   // to reject with: UNAVAILABLE (SHUTTING_DOWN, MODELS_NOT_READY),
@@ -52,11 +64,13 @@ class CallGate {
 
   const ServerConfig& config() const { return config_; }
   Metrics* metrics() const { return metrics_; }
+  AccessControl* access() const { return access_; }
 
  private:
   const ServerConfig config_;
   FacePipeline* const pipeline_;
   Metrics* const metrics_;
+  AccessControl* const access_;
   std::atomic<int> slots_taken_{0};  // calls admitted and not yet finished
   std::atomic<int> in_flight_{0};    // calls admitted and not yet done (OnDone)
   std::atomic<bool> shutting_down_{false};
@@ -83,6 +97,10 @@ class ServerCall final : public grpc::ServerUnaryReactor {
   // Admit() succeeded: FinishWith() releases the slot, OnDone() the
   // in-flight count.
   void set_admitted() { admitted_ = true; }
+  // The caller, once CheckAccess() let it in (set before anyone else sees
+  // the call).
+  void set_caller(Caller caller) { caller_ = std::move(caller); }
+  const Caller& caller() const { return caller_; }
   // Safe from any thread, before or after the call is over.
   bool IsCancelled();
   // The deadline (the client's, or now + server.default_deadline_ms) and
@@ -104,20 +122,28 @@ class ServerCall final : public grpc::ServerUnaryReactor {
   const absl::Time start_;
   grpc::CallbackServerContext* const context_;
   bool admitted_ = false;  // set before anyone else sees the call
+  Caller caller_;          // likewise
   std::shared_ptr<ServerCall> self_;  // gRPC's reference, until OnDone()
   absl::Mutex mu_;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// The one handler prologue: admits the call, converts its request with
-// `parse` (an error finishes it), then `run(call, parsed)`, which must
-// finish the call exactly once. Returns the call's reactor.
+// The one handler prologue: checks the caller's API key against
+// NeedOf(request), admits the call, converts its request with `parse` (an
+// error finishes it), then `run(call, parsed)`, which must finish the call
+// exactly once. Returns the call's reactor. A refused key takes no slot.
 template <typename Request, typename Parsed, typename Run>
 grpc::ServerUnaryReactor* StartCall(CallGate* gate, const char* rpc,
                                     grpc::CallbackServerContext* context, const Request& request,
                                     absl::StatusOr<Parsed> (*parse)(const Request&), Run run) {
   std::shared_ptr<ServerCall> call = ServerCall::Create(gate, rpc, context);
   grpc::ServerUnaryReactor* reactor = call.get();  // alive until OnDone()
+  absl::StatusOr<Caller> caller = gate->CheckAccess(*context, NeedOf(request));
+  if (!caller.ok()) {
+    call->FinishWith(caller.status());
+    return reactor;
+  }
+  call->set_caller(*std::move(caller));
   if (absl::Status admitted = gate->Admit(); !admitted.ok()) {
     call->FinishWith(admitted);
     return reactor;

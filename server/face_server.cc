@@ -14,6 +14,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/api_key_service.h"
 #include "server/face_service.h"
 #include "server/gallery_service.h"
 #include "server/log.h"
@@ -80,7 +81,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& config,
                                                               FacePipeline* pipeline,
                                                               Metrics* metrics,
-                                                              GalleryServing galleries) {
+                                                              GalleryServing galleries,
+                                                              AccessControl* access) {
   if (pipeline == nullptr) return absl::InvalidArgumentError("FaceServer: no pipeline");
   if (config.server.max_concurrent_calls <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -98,12 +100,15 @@ absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& conf
 
   std::unique_ptr<FaceServer> server(new FaceServer());
   server->service_ =
-      std::make_unique<FaceServiceImpl>(config.server, pipeline, metrics, galleries.identifier);
+      std::make_unique<FaceServiceImpl>(config.server, pipeline, metrics, galleries.identifier,
+                                        access);
   if (galleries.galleries != nullptr && galleries.identifier != nullptr) {
     server->gallery_service_ = std::make_unique<GalleryServiceImpl>(
         server->service_->gate(), galleries.identifier, galleries.galleries, metrics);
     server->gallery_service_->PublishFaceCounts();
   }
+  server->api_key_service_ =
+      std::make_unique<ApiKeyServiceImpl>(server->service_->gate(), access);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.server.listen, *credentials, &server->port_);
@@ -111,6 +116,7 @@ absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& conf
       static_cast<int>(std::min<int64_t>(config.server.max_message_bytes, INT_MAX)));
   builder.RegisterService(server->service_.get());
   if (server->gallery_service_ != nullptr) builder.RegisterService(server->gallery_service_.get());
+  builder.RegisterService(server->api_key_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     if (server->server_ != nullptr) server->server_->Shutdown();
@@ -131,6 +137,7 @@ absl::StatusOr<std::unique_ptr<FaceServer>> FaceServer::Start(const Config& conf
     health->SetServingStatus("", false);
     health->SetServingStatus(kServiceName, false);
     if (server->gallery_service_ != nullptr) health->SetServingStatus(kGalleryServiceName, false);
+    health->SetServingStatus(kApiKeyServiceName, false);
   }
   return server;
 }
@@ -147,6 +154,7 @@ void FaceServer::SetServing(bool serving) {
   health->SetServingStatus("", serving);
   health->SetServingStatus(kServiceName, serving);
   if (gallery_service_ != nullptr) health->SetServingStatus(kGalleryServiceName, serving);
+  health->SetServingStatus(kApiKeyServiceName, serving);
 }
 
 int FaceServer::in_flight() const { return service_->in_flight(); }

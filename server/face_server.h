@@ -1,7 +1,10 @@
 // FaceServer: the gRPC server's lifecycle, shared by server_main.cc and the
 // tests. It serves faceserve.v1.FaceService (FaceServiceImpl), with
-// galleries faceserve.v1.GalleryService (GalleryServiceImpl), the standard
-// health service (grpc.health.v1.Health) and server reflection.
+// galleries faceserve.v1.GalleryService (GalleryServiceImpl),
+// faceserve.v1.ApiKeyService (ApiKeyServiceImpl), the standard health
+// service (grpc.health.v1.Health) and server reflection. With access control,
+// every call of the three faceserve services is checked against its API key;
+// health and reflection need none.
 //
 // Health: "" and "faceserve.v1.FaceService" are NOT_SERVING from Start()
 // until SetServing(true) (main calls it once Preheat() succeeded), and
@@ -22,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/auth/access_control.h"
 #include "core/config/config.h"
 #include "core/gallery/galleries.h"
 #include "core/identification/identifier.h"
@@ -43,6 +47,7 @@ namespace faceserve {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsConfig& tls);
 
+class ApiKeyServiceImpl;
 class FaceServiceImpl;
 class GalleryServiceImpl;
 class Metrics;
@@ -59,17 +64,20 @@ class FaceServer {
   // The service name used for health checks besides "".
   static constexpr const char* kServiceName = "faceserve.v1.FaceService";
   static constexpr const char* kGalleryServiceName = "faceserve.v1.GalleryService";
+  static constexpr const char* kApiKeyServiceName = "faceserve.v1.ApiKeyService";
 
   // Binds `config.server.listen` (port 0: a free port, see port()) and starts
   // serving, over TLS when `config.server.tls.cert_file` is set (mutual TLS
   // when `client_ca_file` is set too; see MakeServerCredentials). Fails with
   // UNAVAILABLE when the address cannot be bound, NOT_FOUND when a TLS file
   // cannot be read, and INVALID_ARGUMENT for unusable server settings
-  // (including TLS files that gRPC cannot use).
+  // (including TLS files that gRPC cannot use). `access` (not owned, may be
+  // null: every call allowed) checks API keys.
   static absl::StatusOr<std::unique_ptr<FaceServer>> Start(const Config& config,
                                                            FacePipeline* pipeline,
                                                            Metrics* metrics,
-                                                           GalleryServing galleries = {});
+                                                           GalleryServing galleries = {},
+                                                           AccessControl* access = nullptr);
 
   // Shuts down with no grace period if Shutdown() was not called.
   ~FaceServer();
@@ -99,6 +107,7 @@ class FaceServer {
   // Constant after Start().
   std::unique_ptr<FaceServiceImpl> service_;
   std::unique_ptr<GalleryServiceImpl> gallery_service_;  // null without galleries
+  std::unique_ptr<ApiKeyServiceImpl> api_key_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

@@ -10,8 +10,9 @@
 namespace faceserve {
 
 FaceServiceImpl::FaceServiceImpl(const ServerConfig& config, FacePipeline* pipeline,
-                                 Metrics* metrics, Identifier* identifier)
-    : pipeline_(pipeline), identifier_(identifier), gate_(config, pipeline, metrics) {}
+                                 Metrics* metrics, Identifier* identifier,
+                                 AccessControl* access)
+    : pipeline_(pipeline), identifier_(identifier), gate_(config, pipeline, metrics, access) {}
 
 FaceServiceImpl::~FaceServiceImpl() = default;
 

@@ -43,9 +43,10 @@ class Metrics;
 
 class FaceServiceImpl final : public v1::FaceService::CallbackService {
  public:
-  // `identifier` may be null (no galleries).
+  // `identifier` may be null (no galleries), `access` too (no API keys:
+  // every call allowed).
   FaceServiceImpl(const ServerConfig& config, FacePipeline* pipeline, Metrics* metrics,
-                  Identifier* identifier = nullptr);
+                  Identifier* identifier = nullptr, AccessControl* access = nullptr);
   ~FaceServiceImpl() override;
 
   grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* context,

@@ -73,8 +73,11 @@ grpc::ServerUnaryReactor* GalleryServiceImpl::ListGalleries(
   return StartCall(gate_, "ListGalleries", context, *request, &CheckListGalleries,
                    [this, response](Call call, v1::ListGalleriesRequest) {
                      absl::StatusOr<std::vector<GalleryInfo>> all = galleries_->List();
+                     // A key sees the galleries it is granted, no others.
+                     const ApiKeyRecord* key = call->caller().key.get();
                      if (all.ok()) {
                        for (const GalleryInfo& g : *all) {
+                         if (key != nullptr && !key->Grants(g.name)) continue;
                          GalleryInfoToProto(g, response->add_galleries());
                        }
                      }

@@ -154,6 +154,12 @@ struct Metrics::Impl {
                           .Help("Enroll inputs by outcome: accepted, or the quality "
                                 "gate's rule that rejected it.")
                           .Register(*registry)),
+        access_refusals_family(prometheus::BuildCounter()
+                                   .Name("faceserve_access_refusals_total")
+                                   .Help("Calls refused for their API key, by reason "
+                                         "(API_KEY_MISSING, API_KEY_INVALID, "
+                                         "SCOPE_NOT_GRANTED, GALLERY_NOT_GRANTED); never by key.")
+                                   .Register(*registry)),
         stage_duration(&stage_duration_family, {"stage", "model"},
                        HistogramFactory(LatencyBuckets())),
         queue_wait(&queue_wait_family, {"model"}, HistogramFactory(LatencyBuckets())),
@@ -165,13 +171,21 @@ struct Metrics::Impl {
         dropped(&dropped_family, {"model", "reason"}, PlainFactory<prometheus::Counter>()),
         queue_depth(&queue_depth_family, {"model"}, PlainFactory<prometheus::Gauge>()),
         enroll(&enroll_family, {"outcome"}, PlainFactory<prometheus::Counter>()),
+        access_refusals(&access_refusals_family, {"reason"}, PlainFactory<prometheus::Counter>()),
         gallery_search(gallery_search_family.Add({}, LatencyBuckets())),
         gallery_queries(gallery_queries_family.Add(
             {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})),
         faces_per_image(faces_per_image_family.Add({}, prometheus::Histogram::BucketBoundaries{
                                                            0, 1, 2, 4, 8, 16, 32, 64})),
         in_flight(in_flight_family.Add({})),
-        preheat(preheat_family.Add({})) {}
+        preheat(preheat_family.Add({})) {
+    // Every refusal's series from the start, so that a rate over them exists
+    // before the first refusal.
+    for (const char* reason :
+         {"API_KEY_MISSING", "API_KEY_INVALID", "SCOPE_NOT_GRANTED", "GALLERY_NOT_GRANTED"}) {
+      access_refusals.Get({reason});
+    }
+  }
 
   // Constant after construction.
   std::shared_ptr<prometheus::Registry> registry;
@@ -192,6 +206,7 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Histogram>& gallery_search_family;
   prometheus::Family<prometheus::Histogram>& gallery_queries_family;
   prometheus::Family<prometheus::Counter>& enroll_family;
+  prometheus::Family<prometheus::Counter>& access_refusals_family;
 
   // Internally synchronised.
   LabelCache<prometheus::Histogram> stage_duration;
@@ -203,6 +218,7 @@ struct Metrics::Impl {
   LabelCache<prometheus::Counter> dropped;
   LabelCache<prometheus::Gauge> queue_depth;
   LabelCache<prometheus::Counter> enroll;
+  LabelCache<prometheus::Counter> access_refusals;
   prometheus::Histogram& gallery_search;
   prometheus::Histogram& gallery_queries;
   absl::Mutex gallery_mu;
@@ -292,6 +308,10 @@ void Metrics::OnGallerySearchPass(int queries, absl::Duration elapsed) {
 
 void Metrics::OnEnrollInput(const std::string& outcome) {
   impl_->enroll.Get({outcome}).Increment();
+}
+
+void Metrics::OnAccessRefused(const std::string& reason) {
+  impl_->access_refusals.Get({reason}).Increment();
 }
 
 void Metrics::SetGalleryFaces(const std::string& gallery, int64_t faces) {

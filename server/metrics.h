@@ -23,6 +23,8 @@
 //   faceserve_gallery_search_queries_per_pass           histogram 1..256
 //   faceserve_gallery_enroll_inputs_total{outcome}      counter: accepted, or
 //                                                       the gate's rule
+//   faceserve_access_refusals_total{reason}             counter: API key
+//                                                       refusals by reason
 // Latency histograms have buckets 100 us * 2^k, k = 0..18 (up to ~26 s).
 //
 // Label children are created on first use and cached, so the hot paths do a
@@ -83,6 +85,8 @@ class Metrics final : public BatchObserver, public StageObserver {
   void OnGallerySearchPass(int queries, absl::Duration elapsed);
   // One Enroll input: "accepted" or the rejection's rule.
   void OnEnrollInput(const std::string& outcome);
+  // A call refused for its API key, by its reason's name (never the key).
+  void OnAccessRefused(const std::string& reason);
   // Faces in `gallery` now; RemoveGallery drops its series.
   void SetGalleryFaces(const std::string& gallery, int64_t faces);
   void RemoveGallery(const std::string& gallery);

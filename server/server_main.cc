@@ -36,7 +36,9 @@
 #include "server/face_server.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "core/auth/access_control.h"
 #ifdef FACESERVE_WITH_SQLITE
+#include "core/gallery/sqlite_api_key_store.h"
 #include "core/gallery/sqlite_gallery_store.h"
 #endif
 
@@ -150,6 +152,43 @@ absl::StatusOr<std::unique_ptr<Galleries>> OpenGalleries(const GalleryConfig& co
 #endif
 }
 
+// The API keys' store: the gallery database (null with gallery.backend
+// none: keys come from auth.keys_file alone).
+absl::StatusOr<std::unique_ptr<ApiKeyStore>> OpenApiKeyStore(const GalleryConfig& config) {
+  if (config.backend == "none") return nullptr;
+#ifdef FACESERVE_WITH_SQLITE
+  absl::StatusOr<std::unique_ptr<SqliteApiKeyStore>> store =
+      SqliteApiKeyStore::Open(config.sqlite.path);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<ApiKeyStore>(*std::move(store));
+#else
+  return nullptr;
+#endif
+}
+
+// Who may call what: AccessControl over the key store and auth.keys_file.
+absl::StatusOr<std::unique_ptr<AccessControl>> OpenAccessControl(const AuthConfig& config,
+                                                                 ApiKeyStore* store) {
+  AccessOptions options;
+  options.required = config.required;
+  options.keys_file = config.keys_file;
+  options.keys_file_poll = absl::Milliseconds(config.keys_file_poll_ms);
+  options.log = [](const std::string& line) { LogEvent(line); };
+  absl::StatusOr<std::unique_ptr<AccessControl>> access =
+      AccessControl::Create(std::move(options), store);
+  if (!access.ok()) return access.status();
+  if (!config.required) {
+    LogEvent("API keys off (auth.required: false): every call is allowed");
+  } else {
+    const size_t keys = (*access)->ListKeys().size();
+    LogEvent(absl::StrCat("API keys required: ", keys, " key(s) valid",
+                          keys == 0 ? "; every call will be refused until an admin key is added "
+                                      "to auth.keys_file (facectl api-key generate)"
+                                    : ""));
+  }
+  return access;
+}
+
 // Preheat ran into an error: the main thread is told through SIGUSR1.
 std::atomic<bool> preheat_failed{false};
 
@@ -247,8 +286,19 @@ int Run(int argc, char** argv) {
                           absl::FormatDuration(absl::Now() - galleries_start)));
   }
 
+  absl::StatusOr<std::unique_ptr<ApiKeyStore>> key_store = OpenApiKeyStore(config->gallery);
+  absl::StatusOr<std::unique_ptr<AccessControl>> access =
+      key_store.ok() ? OpenAccessControl(config->auth, key_store->get())
+                     : absl::StatusOr<std::unique_ptr<AccessControl>>(key_store.status());
+  if (!access.ok()) {
+    LogEvent(absl::StrCat("cannot read the API keys: ", access.status().ToString()));
+    (*pipeline)->Shutdown();
+    return 1;
+  }
+
   absl::StatusOr<std::unique_ptr<FaceServer>> server = FaceServer::Start(
-      *config, pipeline->get(), metrics->get(), GalleryServing{galleries->get(), identifier.get()});
+      *config, pipeline->get(), metrics->get(), GalleryServing{galleries->get(), identifier.get()},
+      access->get());
   if (!server.ok()) {
     LogEvent(absl::StrCat("cannot start the gRPC server: ", server.status().ToString()));
     (*pipeline)->Shutdown();
@@ -314,6 +364,8 @@ int Run(int argc, char** argv) {
   preheat.join();
   LogEvent("pipeline stopped");
   server->reset();
+  access->reset();
+  key_store->reset();
   identifier.reset();
   galleries->reset();
   pipeline->reset();

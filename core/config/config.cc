@@ -214,8 +214,13 @@ class Schema {
         .Add("index", &GalleryConfig::index, index)
         .Add("enroll", &GalleryConfig::enroll, gate);
 
+    auto* auth = Own(new StructBinder<AuthConfig>());
+    auth->Add("required", &AuthConfig::required, boolean)
+        .Add("keys_file", &AuthConfig::keys_file, str)
+        .Add("keys_file_poll_ms", &AuthConfig::keys_file_poll_ms, AtLeast<int64_t>(&pool_, 10));
     auto* root = Own(new StructBinder<Config>());
     root->Add("server", &Config::server, server)
+        .Add("auth", &Config::auth, auth)
         .Add("metrics", &Config::metrics, metrics)
         .Add("reader", &Config::reader, reader)
         .Add("device", &Config::device, dev)
@@ -312,6 +317,11 @@ absl::Status ValidateAcrossKeys(const Config& config, const ErrorContext& ctx) {
                        absl::StrCat("default_embedding_predictor: predictor '", def,
                                     "' has no head of kind embedding"));
     }
+  }
+  if (config.auth.required && config.auth.keys_file.empty() && config.gallery.backend == "none") {
+    return ctx.Error("auth.required",
+                     "auth.required: no key could ever be valid: set auth.keys_file (keys come "
+                     "from CreateApiKey only with a gallery database, and gallery.backend is none)");
   }
   const std::string& antispoof = config.gallery.enroll.antispoof_predictor;
   if (!antispoof.empty() && predictor_index.count(antispoof) == 0) {

@@ -183,8 +183,20 @@ struct GalleryConfig {
   EnrollGateConfig enroll;
 };
 
+// API keys (issue 29; core/auth/access_control.h).
+struct AuthConfig {
+  // Every call of FaceService, GalleryService and ApiKeyService must carry
+  // an API key (health and reflection need none). Off: no key is checked.
+  bool required = false;
+  // Digests of keys provisioned by file (facectl api-key generate); empty:
+  // none. Re-read when it changes.
+  std::string keys_file;
+  int64_t keys_file_poll_ms = 1000;
+};
+
 struct Config {
   ServerConfig server;
+  AuthConfig auth;
   MetricsConfig metrics;
   ReaderConfig reader;
   DeviceConfig device;

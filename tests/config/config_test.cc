@@ -724,6 +724,27 @@ TEST(ConfigErrorTest, TlsClientCaWithoutServerCertificate) {
                 {"server.tls.client_ca_file: needs server.tls.cert_file"});
 }
 
+TEST(ConfigTest, ApiKeysAreOffByDefault) {
+  absl::StatusOr<Config> config = Minimal({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->auth.required);
+  EXPECT_EQ(config->auth.keys_file, "");
+  config = Minimal({"auth.required=true", "auth.keys_file=/etc/fs/keys.yaml",
+                    "auth.keys_file_poll_ms=250"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->auth.required);
+  EXPECT_EQ(config->auth.keys_file, "/etc/fs/keys.yaml");
+  EXPECT_EQ(config->auth.keys_file_poll_ms, 250);
+}
+
+TEST(ConfigErrorTest, ApiKeysRequiredNeedASourceOfKeys) {
+  ExpectInvalid(Minimal({"auth.required=true", "gallery.backend=none"}),
+                {"auth.required: no key could ever be valid"});
+  EXPECT_TRUE(Minimal({"auth.required=true", "gallery.backend=none", "auth.keys_file=k.yaml"}).ok());
+  EXPECT_TRUE(Minimal({"auth.required=true"}).ok());  // keys from CreateApiKey
+  ExpectInvalid(Minimal({"auth.keys_file_poll_ms=0"}), {"auth.keys_file_poll_ms"});
+}
+
 TEST(ConfigTest, HeadPoseIsOnByDefaultAndCanBeTurnedOff) {
   absl::StatusOr<Config> config = Minimal({});
   ASSERT_TRUE(config.ok()) << config.status();
