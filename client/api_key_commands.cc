@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "client/commands.h"
 #include "client/json_output.h"
@@ -29,32 +31,24 @@ std::vector<std::string> CommaList(const std::string& text) {
   return absl::StrSplit(text, ',', absl::SkipEmpty());
 }
 
-absl::StatusOr<std::vector<Scope>> ScopesFlag(const ParsedArgs& args) {
-  std::vector<Scope> scopes;
+// --scopes a,b: the proto's SCOPE_A, SCOPE_B.
+absl::StatusOr<std::vector<v1::ApiKeyScope>> ScopesFlag(const ParsedArgs& args) {
+  std::vector<v1::ApiKeyScope> scopes;
   for (const std::string& name : CommaList(args.Get("scopes"))) {
-    std::optional<Scope> s = ScopeFromName(name);
-    if (!s.has_value()) {
+    v1::ApiKeyScope scope = v1::SCOPE_UNSPECIFIED;
+    if (!v1::ApiKeyScope_Parse(absl::StrCat("SCOPE_", absl::AsciiStrToUpper(name)), &scope) ||
+        scope == v1::SCOPE_UNSPECIFIED) {
       return absl::InvalidArgumentError(
           absl::StrCat("--scopes: unknown scope '", name, "' (analyze, identify, enroll, admin)"));
     }
-    scopes.push_back(*s);
+    scopes.push_back(scope);
   }
   if (scopes.empty()) return absl::InvalidArgumentError("--scopes is required (e.g. --scopes identify)");
   return scopes;
 }
 
-v1::ApiKeyScope ScopeToProto(Scope s) {
-  switch (s) {
-    case Scope::kAnalyze:
-      return v1::SCOPE_ANALYZE;
-    case Scope::kIdentify:
-      return v1::SCOPE_IDENTIFY;
-    case Scope::kEnroll:
-      return v1::SCOPE_ENROLL;
-    case Scope::kAdmin:
-      return v1::SCOPE_ADMIN;
-  }
-  return v1::SCOPE_UNSPECIFIED;
+std::string ScopeName(int scope) {
+  return absl::AsciiStrToLower(absl::StripPrefix(v1::ApiKeyScope_Name(scope), "SCOPE_"));
 }
 
 Json ApiKeyToJson(const v1::ApiKey& key) {
@@ -62,13 +56,7 @@ Json ApiKeyToJson(const v1::ApiKey& key) {
   j["id"] = key.id();
   j["name"] = key.name();
   j["scopes"] = Json::array();
-  for (int s : key.scopes()) {
-    j["scopes"].push_back(s == v1::SCOPE_ANALYZE    ? "analyze"
-                          : s == v1::SCOPE_IDENTIFY ? "identify"
-                          : s == v1::SCOPE_ENROLL   ? "enroll"
-                          : s == v1::SCOPE_ADMIN    ? "admin"
-                                                    : "unknown");
-  }
+  for (int s : key.scopes()) j["scopes"].push_back(ScopeName(s));
   j["galleries"] = Json::array();
   for (const std::string& g : key.galleries()) j["galleries"].push_back(g);
   j["source"] = key.source() == v1::ApiKey::SOURCE_KEYS_FILE ? "keys_file" : "api";
@@ -108,7 +96,7 @@ int Generate(const CommandContext& ctx, const ParsedArgs& args) {
   if (path.empty()) return ctx.UsageError("generate needs --keys-file FILE");
   const std::string name = args.Get("name");
   if (name.empty()) return ctx.UsageError("generate needs --name NAME");
-  absl::StatusOr<std::vector<Scope>> scopes = ScopesFlag(args);
+  absl::StatusOr<std::vector<v1::ApiKeyScope>> scopes = ScopesFlag(args);
   if (!scopes.ok()) return ctx.UsageError(scopes.status().message());
   // The file as it is must parse, so that the appended entry keeps it valid.
   if (access(path.c_str(), F_OK) == 0) {
@@ -122,7 +110,7 @@ int Generate(const CommandContext& ctx, const ParsedArgs& args) {
   record.id = key->id;
   record.name = name;
   record.sha256_hex = key->sha256_hex;
-  record.scopes = *scopes;
+  for (v1::ApiKeyScope s : *scopes) record.scopes.push_back(*faceserve::ScopeFromName(ScopeName(s)));
   record.galleries = CommaList(args.Get("galleries"));
   if (absl::Status s = AppendToKeysFile(path, FormatApiKeysFileEntry(record)); !s.ok()) {
     return ctx.Fail(s);
@@ -153,11 +141,11 @@ int RunApiKeyCommand(const CommandContext& ctx, const ParsedArgs& args) {
   if (verb == "create") {
     const std::string name = args.Get("name");
     if (name.empty()) return ctx.UsageError("create needs --name NAME");
-    absl::StatusOr<std::vector<Scope>> scopes = ScopesFlag(args);
+    absl::StatusOr<std::vector<v1::ApiKeyScope>> scopes = ScopesFlag(args);
     if (!scopes.ok()) return ctx.UsageError(scopes.status().message());
     v1::CreateApiKeyRequest request;
     request.set_name(name);
-    for (Scope s : *scopes) request.add_scopes(ScopeToProto(s));
+    for (v1::ApiKeyScope s : *scopes) request.add_scopes(s);
     for (const std::string& g : CommaList(args.Get("galleries"))) request.add_galleries(g);
     v1::CreateApiKeyResponse response;
     grpc::Status s = Call(ctx, &v1::ApiKeyService::Stub::CreateApiKey, request, &response);

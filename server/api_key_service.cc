@@ -5,7 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "core/error_reason.h"
 
 namespace faceserve {
@@ -24,33 +26,18 @@ absl::Status InvalidField(const std::string& field, const std::string& what) {
                     ErrorReason::kInvalidField, {{"field", field}});
 }
 
+// The proto's SCOPE_X is core's scope "x" (api_key_service.proto and
+// core/auth/access_scope.h list the same four).
 std::optional<Scope> ScopeFromProto(int scope) {
-  switch (scope) {
-    case v1::SCOPE_ANALYZE:
-      return Scope::kAnalyze;
-    case v1::SCOPE_IDENTIFY:
-      return Scope::kIdentify;
-    case v1::SCOPE_ENROLL:
-      return Scope::kEnroll;
-    case v1::SCOPE_ADMIN:
-      return Scope::kAdmin;
-    default:
-      return std::nullopt;
-  }
+  if (scope == v1::SCOPE_UNSPECIFIED || !v1::ApiKeyScope_IsValid(scope)) return std::nullopt;
+  return ScopeFromName(
+      absl::AsciiStrToLower(absl::StripPrefix(v1::ApiKeyScope_Name(scope), "SCOPE_")));
 }
 
 v1::ApiKeyScope ScopeToProto(Scope scope) {
-  switch (scope) {
-    case Scope::kAnalyze:
-      return v1::SCOPE_ANALYZE;
-    case Scope::kIdentify:
-      return v1::SCOPE_IDENTIFY;
-    case Scope::kEnroll:
-      return v1::SCOPE_ENROLL;
-    case Scope::kAdmin:
-      return v1::SCOPE_ADMIN;
-  }
-  return v1::SCOPE_UNSPECIFIED;
+  v1::ApiKeyScope out = v1::SCOPE_UNSPECIFIED;
+  v1::ApiKeyScope_Parse(absl::StrCat("SCOPE_", absl::AsciiStrToUpper(ScopeName(scope))), &out);
+  return out;
 }
 
 // Names, scopes and galleries are checked again by AccessControl; here only

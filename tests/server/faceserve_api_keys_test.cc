@@ -334,6 +334,11 @@ TEST_F(FaceserveApiKeysTest, EveryRefusalHasItsCodeAndReason) {
   EXPECT_EQ(Outcome(Call(*server.keys, &v1::ApiKeyService::Stub::CreateApiKey, Bearer(root_),
                          no_scope, &created)),
             "INVALID_ARGUMENT INVALID_FIELD");
+  no_scope.add_scopes(v1::SCOPE_UNSPECIFIED);
+  absl::Status unspecified = Call(*server.keys, &v1::ApiKeyService::Stub::CreateApiKey,
+                                  Bearer(root_), no_scope, &created);
+  EXPECT_EQ(Outcome(unspecified), "INVALID_ARGUMENT INVALID_FIELD");
+  EXPECT_EQ(MetadataOf(unspecified)["field"], "scopes[0]");
 
   // The refusals by reason in /metrics (never by key), and no key or digest
   // in the log or the metrics.
