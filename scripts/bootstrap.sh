@@ -21,6 +21,9 @@ PACKAGES=(
   libsqlite3-dev libsqlitecpp-dev
   # galleries: the approximate index (header-only hnswlib)
   libhnswlib-dev
+  # API keys' SHA-256 (core/auth; gRPC's own OpenSSL) and the HTTP/JSON API
+  # (server/http_api.h)
+  libssl-dev libcpp-httplib-dev
   # image codecs of core/reader and core/utilizer (the server links no
   # opencv_imgcodecs; the tests still use it as the reference)
   libpng-dev libwebp-dev

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
@@ -158,6 +159,24 @@ void FaceServer::SetServing(bool serving) {
 }
 
 int FaceServer::in_flight() const { return service_->in_flight(); }
+
+std::shared_ptr<grpc::Channel> FaceServer::InProcessChannel() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  return server_->InProcessChannel(args);
+}
+
+std::vector<const google::protobuf::ServiceDescriptor*> FaceServer::services() const {
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  std::vector<const google::protobuf::ServiceDescriptor*> out = {
+      pool->FindServiceByName(v1::FaceService::service_full_name())};
+  if (gallery_service_ != nullptr) {
+    out.push_back(pool->FindServiceByName(v1::GalleryService::service_full_name()));
+  }
+  out.push_back(pool->FindServiceByName(v1::ApiKeyService::service_full_name()));
+  return out;
+}
 
 bool FaceServer::Shutdown(absl::Duration grace) {
   // Holding mu_ throughout makes concurrent callers wait for the first.

@@ -20,6 +20,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -31,7 +32,12 @@
 #include "core/identification/identifier.h"
 #include "core/pipeline/face_pipeline.h"
 
+namespace google::protobuf {
+class ServiceDescriptor;
+}  // namespace google::protobuf
+
 namespace grpc {
+class Channel;
 class Server;
 class ServerCredentials;
 }  // namespace grpc
@@ -100,6 +106,12 @@ class FaceServer {
 
   // Calls accepted and not yet finished.
   int in_flight() const;
+
+  // A channel to this server within the process (the HTTP API's way in),
+  // with no message size limit of its own. Valid until Shutdown().
+  std::shared_ptr<grpc::Channel> InProcessChannel();
+  // The faceserve services served (not health or reflection).
+  std::vector<const google::protobuf::ServiceDescriptor*> services() const;
 
  private:
   FaceServer() = default;

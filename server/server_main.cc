@@ -37,6 +37,9 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "core/auth/access_control.h"
+#ifdef FACESERVE_WITH_HTTP
+#include "server/http_api.h"
+#endif
 #ifdef FACESERVE_WITH_SQLITE
 #include "core/gallery/sqlite_api_key_store.h"
 #include "core/gallery/sqlite_gallery_store.h"
@@ -189,6 +192,43 @@ absl::StatusOr<std::unique_ptr<AccessControl>> OpenAccessControl(const AuthConfi
   return access;
 }
 
+// The HTTP/JSON API in front of `server` (null when http.listen is empty).
+struct HttpServing {
+#ifdef FACESERVE_WITH_HTTP
+  std::unique_ptr<HttpApi> api;
+#endif
+  void Stop() {
+#ifdef FACESERVE_WITH_HTTP
+    if (api != nullptr) api->Stop();
+#endif
+  }
+};
+
+absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server) {
+  HttpServing serving;
+  if (config.http.listen.empty()) return serving;
+#ifdef FACESERVE_WITH_HTTP
+  absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(server->services());
+  if (!routes.ok()) return routes.status();
+  HttpConfig http = config.http;
+  if (http.threads == 0) http.threads = config.server.max_concurrent_calls + 8;
+  // A JSON body carries the image in base64: 4/3 of the bytes, plus the rest.
+  const int64_t max_body = config.server.max_message_bytes / 3 * 4 + (int64_t{1} << 16);
+  const size_t route_count = routes->size();
+  absl::StatusOr<std::unique_ptr<HttpApi>> api =
+      HttpApi::Start(http, max_body, server->InProcessChannel(), *std::move(routes));
+  if (!api.ok()) return api.status();
+  LogEvent(absl::StrCat("HTTP API on ", config.http.listen, " (port ", (*api)->port(), ", ",
+                        route_count, " routes, ", http.threads, " threads)"));
+  serving.api = *std::move(api);
+  return serving;
+#else
+  (void)server;
+  return absl::FailedPreconditionError(
+      "http.listen is set, but this build has no HTTP API (libcpp-httplib-dev)");
+#endif
+}
+
 // Preheat ran into an error: the main thread is told through SIGUSR1.
 std::atomic<bool> preheat_failed{false};
 
@@ -304,6 +344,13 @@ int Run(int argc, char** argv) {
     (*pipeline)->Shutdown();
     return 1;
   }
+  absl::StatusOr<HttpServing> http = StartHttp(*config, server->get());
+  if (!http.ok()) {
+    LogEvent(absl::StrCat("cannot start the HTTP API: ", http.status().ToString()));
+    (*server)->Shutdown(absl::ZeroDuration());
+    (*pipeline)->Shutdown();
+    return 1;
+  }
   const TlsConfig& tls = config->server.tls;
   LogEvent(absl::StrCat("gRPC listening on ", config->server.listen, " (port ",
                         (*server)->port(), ", ",
@@ -360,6 +407,7 @@ int Run(int argc, char** argv) {
   LogEvent(clean ? "gRPC server stopped, every call finished"
                  : "gRPC server stopped, calls still running at the end of the grace period "
                    "were cancelled");
+  http->Stop();
   (*pipeline)->Shutdown();
   preheat.join();
   LogEvent("pipeline stopped");

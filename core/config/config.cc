@@ -214,12 +214,19 @@ class Schema {
         .Add("index", &GalleryConfig::index, index)
         .Add("enroll", &GalleryConfig::enroll, gate);
 
+    auto* http = Own(new StructBinder<HttpConfig>());
+    http->Add("listen", &HttpConfig::listen, str)
+        .Add("threads", &HttpConfig::threads, AtLeast(&pool_, 0))
+        .Add("keep_alive_timeout_s", &HttpConfig::keep_alive_timeout_s, AtLeast<int64_t>(&pool_, 1))
+        .Add("keep_alive_max_requests", &HttpConfig::keep_alive_max_requests, AtLeast(&pool_, 1))
+        .Add("read_timeout_s", &HttpConfig::read_timeout_s, AtLeast<int64_t>(&pool_, 1));
     auto* auth = Own(new StructBinder<AuthConfig>());
     auth->Add("required", &AuthConfig::required, boolean)
         .Add("keys_file", &AuthConfig::keys_file, str)
         .Add("keys_file_poll_ms", &AuthConfig::keys_file_poll_ms, AtLeast<int64_t>(&pool_, 10));
     auto* root = Own(new StructBinder<Config>());
     root->Add("server", &Config::server, server)
+        .Add("http", &Config::http, http)
         .Add("auth", &Config::auth, auth)
         .Add("metrics", &Config::metrics, metrics)
         .Add("reader", &Config::reader, reader)

@@ -183,6 +183,17 @@ struct GalleryConfig {
   EnrollGateConfig enroll;
 };
 
+// The HTTP/JSON API (issue 31; server/http_api.h).
+struct HttpConfig {
+  std::string listen;  // "host:port"; empty: no HTTP API
+  // Threads serving connections, one connection each at a time; keep it
+  // above server.max_concurrent_calls (0: that plus 8).
+  int threads = 0;
+  int64_t keep_alive_timeout_s = 5;    // an idle connection is closed after this
+  int keep_alive_max_requests = 100;   // requests on one connection before it is closed
+  int64_t read_timeout_s = 30;         // for a request's headers and body to arrive
+};
+
 // API keys (issue 29; core/auth/access_control.h).
 struct AuthConfig {
   // Every call of FaceService, GalleryService and ApiKeyService must carry
@@ -196,6 +207,7 @@ struct AuthConfig {
 
 struct Config {
   ServerConfig server;
+  HttpConfig http;
   AuthConfig auth;
   MetricsConfig metrics;
   ReaderConfig reader;

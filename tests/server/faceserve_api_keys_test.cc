@@ -20,9 +20,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <httplib.h>
 
 #include <grpcpp/grpcpp.h>
 
@@ -81,7 +84,7 @@ class Server {
         "server.listen=127.0.0.1:0", "--set", "metrics.listen=127.0.0.1:0", "--set",
         "device.preheat=false", "--set", "models_dir=" + kSourceDir + "/models/exported", "--set",
         "gallery.sqlite.path=" + db, "--set", absl::StrCat("auth.required=", required ? "true" : "false"), "--set",
-        "auth.keys_file_poll_ms=50"};
+        "auth.keys_file_poll_ms=50", "--set", "http.listen=127.0.0.1:0"};
     if (!keys_file.empty()) {
       args.push_back("--set");
       args.push_back("auth.keys_file=" + keys_file);
@@ -89,6 +92,8 @@ class Server {
     process_ = std::make_unique<testing::ServerProcess>(args);
     const int port = process_->WaitForPort(absl::Seconds(120));
     metrics_port_ = process_->WaitForMetricsPort(absl::Seconds(5));
+    http_port_ = process_->WaitForLogNumber(std::regex("HTTP API on \\S+ \\(port (\\d+)"),
+                                            absl::Seconds(5));
     if (port == 0) return;
     address_ = absl::StrCat("127.0.0.1:", port);
     channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
@@ -106,6 +111,7 @@ class Server {
     absl::StatusOr<testing::HttpResponse> r = testing::HttpGet("127.0.0.1", metrics_port_, "/metrics");
     return r.ok() ? r->body : "";
   }
+  int http_port() const { return http_port_; }
   void Stop() {
     kill(process_->pid(), SIGTERM);
     EXPECT_TRUE(process_->Exited(absl::Seconds(60)));
@@ -119,6 +125,7 @@ class Server {
   std::unique_ptr<testing::ServerProcess> process_;
   std::string address_;
   int metrics_port_ = 0;
+  int http_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -415,6 +422,33 @@ TEST_F(FaceserveApiKeysTest, KeysFileChangesApplyWithoutARestart) {
       [&] { return Analyze(server, Bearer(root_)) == "UNAUTHENTICATED API_KEY_INVALID"; },
       absl::Seconds(10)));
   EXPECT_EQ(Analyze(server, Bearer(late)), "OK");
+}
+
+TEST_F(FaceserveApiKeysTest, TheHttpApiTakesTheKeyFromTheAuthorizationHeader) {
+  Server server(db_, keys_file_);
+  ASSERT_TRUE(server.ok()) << server.log();
+  ASSERT_NE(server.http_port(), 0) << server.log();
+  const std::string cam = CreateKey(server, "cam", {v1::SCOPE_ANALYZE}, {});
+  const std::string ident = CreateKey(server, "ident", {v1::SCOPE_IDENTIFY}, {"staff"});
+  httplib::Client http("127.0.0.1", server.http_port());
+  http.set_read_timeout(60, 0);
+  auto analyze = [&](const std::string& authorization) {
+    httplib::Headers headers;
+    if (!authorization.empty()) headers.emplace("Authorization", authorization);
+    httplib::Result res =
+        http.Post("/v1/analyze?options.predictors=landmarks", headers, ReadFile(kPhoto), "image/jpeg");
+    return res ? absl::StrCat(res->status, " ", res->body.substr(0, 400)) : "no answer";
+  };
+  EXPECT_THAT(analyze(""), ::testing::StartsWith("401 "));
+  EXPECT_THAT(analyze(""), HasSubstr("API_KEY_MISSING"));
+  EXPECT_THAT(analyze(Bearer("fsk_wrong")), HasSubstr("API_KEY_INVALID"));
+  EXPECT_THAT(analyze(Bearer(ident)), ::testing::StartsWith("403 "));
+  EXPECT_THAT(analyze(Bearer(ident)), HasSubstr("SCOPE_NOT_GRANTED"));
+  EXPECT_THAT(analyze(Bearer(cam)), ::testing::StartsWith("200 "));
+  EXPECT_THAT(analyze(Bearer(cam)), HasSubstr("\"faces\""));
+  for (const std::string& key : secrets_) {
+    EXPECT_THAT(server.log(), Not(HasSubstr(key.substr(key.rfind('_') + 1))));
+  }
 }
 
 TEST_F(FaceserveApiKeysTest, FacectlSendsTheKeyFromItsFlagOrTheEnvironment) {

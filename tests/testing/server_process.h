@@ -111,8 +111,8 @@ class ServerProcess {
   }
   int wait_status() const { return status_; }
 
- private:
-  // The first group of `pattern` in the log as a number, once it appears.
+  // The first group of `pattern` in the log as a number, once it appears;
+  // 0 if it does not within `timeout`.
   int WaitForLogNumber(const std::regex& pattern, absl::Duration timeout) {
     const absl::Time limit = absl::Now() + timeout;
     while (absl::Now() < limit) {
@@ -125,6 +125,7 @@ class ServerProcess {
     return 0;
   }
 
+ private:
   pid_t pid_ = -1;
   bool exited_ = false;
   int status_ = 0;

@@ -1,0 +1,178 @@
+#include "server/http_api.h"
+
+#include <httplib.h>
+
+#include <google/protobuf/message.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/impl/codegen/proto_utils.h>  // SerializationTraits of any protobuf::Message
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "core/error_reason.h"
+#include "proto/rpc_status.h"
+#include "server/http_request.h"
+#include "server/http_status.h"
+
+namespace faceserve {
+namespace {
+
+using MessageStub = grpc::TemplatedGenericStub<google::protobuf::Message, google::protobuf::Message>;
+
+constexpr char kTimeoutHeader[] = "X-Timeout-Ms";
+
+void Reply(httplib::Response& res, int status, const std::string& json) {
+  res.status = status;
+  res.set_content(json, "application/json");
+}
+
+void ReplyError(httplib::Response& res, const grpc::Status& status) {
+  Reply(res, HttpStatusFromGrpcCode(status.error_code()), HttpErrorBody(status));
+}
+
+void ReplyError(httplib::Response& res, const absl::Status& status) {
+  ReplyError(res, ToGrpcStatus(status));
+}
+
+// One route: HTTP in, the RPC over the in-process channel, HTTP out.
+void Serve(const HttpRoute& route, MessageStub& stub, const httplib::Request& req,
+           httplib::Response& res) {
+  google::protobuf::MessageFactory* factory = google::protobuf::MessageFactory::generated_factory();
+  std::unique_ptr<google::protobuf::Message> request(
+      factory->GetPrototype(route.method->input_type())->New());
+  std::unique_ptr<google::protobuf::Message> response(
+      factory->GetPrototype(route.method->output_type())->New());
+
+  absl::Status parsed;
+  switch (BodyKindOf(req.get_header_value("Content-Type"))) {
+    case HttpBodyKind::kJson:
+      parsed = RequestFromJson(req.body, request.get());
+      break;
+    case HttpBodyKind::kImage: {
+      std::multimap<std::string, std::string> params(req.params.begin(), req.params.end());
+      parsed = RequestFromImage(req.body, params, request.get());
+      break;
+    }
+    case HttpBodyKind::kUnsupported:
+      Reply(res, 415,
+            HttpErrorBody(ToGrpcStatus(WithReason(
+                absl::InvalidArgumentError("Content-Type: application/json, or an image "
+                                           "(image/jpeg, image/png, ...) for routes with an image"),
+                ErrorReason::kInvalidField, {{"field", "Content-Type"}}))));
+      return;
+  }
+  if (!parsed.ok()) return ReplyError(res, parsed);
+
+  grpc::ClientContext context;
+  if (req.has_header("Authorization")) {
+    context.AddMetadata("authorization", req.get_header_value("Authorization"));
+  }
+  if (req.has_header(kTimeoutHeader)) {
+    int64_t ms = 0;
+    if (!absl::SimpleAtoi(req.get_header_value(kTimeoutHeader), &ms) || ms <= 0) {
+      return ReplyError(res, WithReason(absl::InvalidArgumentError(absl::StrCat(
+                                            kTimeoutHeader, ": a positive number of milliseconds")),
+                                        ErrorReason::kInvalidField, {{"field", kTimeoutHeader}}));
+    }
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(ms));
+  }
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&context, route.grpc_method, grpc::StubOptions(), request.get(), response.get(),
+                 [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  if (!status.ok()) return ReplyError(res, status);
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(*response, &json, options).ok()) {
+    return ReplyError(res, absl::InternalError("cannot write the response as JSON"));
+  }
+  Reply(res, 200, json);
+}
+
+// "host:port" split; port 0 allowed.
+absl::StatusOr<std::pair<std::string, int>> HostPort(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("http.listen: expected host:port, got \"", listen, "\""));
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return std::make_pair(host, port);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config,
+                                                        int64_t max_body_bytes,
+                                                        std::shared_ptr<grpc::Channel> channel,
+                                                        std::vector<HttpRoute> routes) {
+  absl::StatusOr<std::pair<std::string, int>> address = HostPort(config.listen);
+  if (!address.ok()) return address.status();
+  std::unique_ptr<HttpApi> api(new HttpApi());
+  api->channel_ = std::move(channel);
+  api->routes_ = std::move(routes);
+  api->server_ = std::make_unique<httplib::Server>();
+  httplib::Server& server = *api->server_;
+  const size_t threads = static_cast<size_t>(config.threads);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_keep_alive_timeout(config.keep_alive_timeout_s);
+  server.set_keep_alive_max_count(static_cast<size_t>(config.keep_alive_max_requests));
+  server.set_read_timeout(config.read_timeout_s, 0);
+  server.set_payload_max_length(static_cast<size_t>(max_body_bytes));
+
+  auto stub = std::make_shared<MessageStub>(api->channel_);
+  for (const HttpRoute& route : api->routes_) {
+    const HttpRoute* r = &route;  // routes_ does not change after Start
+    server.Post(route.path, [r, stub](const httplib::Request& req, httplib::Response& res) {
+      Serve(*r, *stub, req, res);
+    });
+  }
+  // Unknown paths and methods, and httplib's own refusals (413 for a body
+  // over the limit), get a JSON body too.
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const grpc::StatusCode code = res.status == 413   ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                                  : res.status == 404 ? grpc::StatusCode::NOT_FOUND
+                                                      : grpc::StatusCode::INVALID_ARGUMENT;
+    const std::string message =
+        res.status == 413 ? "request body over the size limit (server.max_message_bytes)"
+        : res.status == 404
+            ? absl::StrCat("no route ", req.method, " ", req.path,
+                           " (every unary RPC is POST /v1/<its name in snake case>)")
+            : absl::StrCat("HTTP ", res.status);
+    res.set_content(HttpErrorBody(grpc::Status(code, message)), "application/json");
+  });
+
+  const bool bound = address->second == 0
+                         ? (api->port_ = server.bind_to_any_port(address->first)) > 0
+                         : server.bind_to_port(address->first, address->second);
+  if (!bound) {
+    return absl::UnavailableError(absl::StrCat("http.listen: cannot listen on \"", config.listen, "\""));
+  }
+  if (address->second != 0) api->port_ = address->second;
+  api->listener_ = std::thread([raw = &server] { raw->listen_after_bind(); });
+  return api;
+}
+
+HttpApi::~HttpApi() { Stop(); }
+
+void HttpApi::Stop() {
+  if (server_ != nullptr) server_->stop();
+  if (listener_.joinable()) listener_.join();
+}
+
+}  // namespace faceserve

@@ -1,0 +1,72 @@
+// HttpApi: faceserve's HTTP/JSON API (issue 31) on `http.listen`, beside
+// gRPC. Every unary RPC is a route (server/http_routes.h); a request is
+// turned into the RPC's request message and sent to the gRPC server itself
+// over its in-process channel, so that HTTP calls share everything gRPC
+// calls have: the one in-flight budget (server.max_concurrent_calls), API
+// keys (the Authorization header becomes the call's authorization
+// metadata), deadlines (header X-Timeout-Ms; else server.default_deadline_ms),
+// the request metrics, and every validation. Errors come back with the HTTP
+// status of their gRPC code and google.rpc.Status as JSON
+// (server/http_status.h).
+//
+// Bodies: JSON (Content-Type application/json, protobuf's JSON mapping:
+// bytes as base64, either field-name style), or for a route whose request
+// has an `image` field, the image itself (image/*, application/octet-stream)
+// with the other fields as query parameters (options.predictors=landmarks,
+// repeated by repeating the key). A body over the size limit is refused
+// from its Content-Length before it is read (413).
+//
+// Connections are served by cpp-httplib (Debian's libcpp-httplib) on a pool
+// of `http.threads` threads with bounded keep-alive.
+//
+// Thread-safety: Start/Stop from one thread; the handlers run on the pool.
+// The channel's server must outlive Stop().
+#ifndef FACESERVE_SERVER_HTTP_API_H_
+#define FACESERVE_SERVER_HTTP_API_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "core/config/config.h"
+#include "server/http_routes.h"
+
+namespace httplib {
+class Server;
+}  // namespace httplib
+
+namespace faceserve {
+
+class HttpApi {
+ public:
+  // Binds `config.listen` ("host:port"; port 0 picks one) and serves
+  // `routes` through `channel`. `max_body_bytes`: the largest body read.
+  static absl::StatusOr<std::unique_ptr<HttpApi>> Start(const HttpConfig& config,
+                                                        int64_t max_body_bytes,
+                                                        std::shared_ptr<grpc::Channel> channel,
+                                                        std::vector<HttpRoute> routes);
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  int port() const { return port_; }
+  // Stops listening and waits for the requests in flight. Idempotent.
+  void Stop();
+
+ private:
+  HttpApi() = default;
+
+  std::unique_ptr<httplib::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::vector<HttpRoute> routes_;
+  int port_ = 0;
+  std::thread listener_;
+};
+
+}  // namespace faceserve
+
+#endif  // FACESERVE_SERVER_HTTP_API_H_

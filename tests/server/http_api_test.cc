@@ -1,0 +1,236 @@
+// The HTTP/JSON API (issue 31) over real HTTP on loopback, in front of a
+// FaceServer with the FakePipeline: routes generated from the services,
+// JSON and raw-image bodies answered as gRPC answers them, every error with
+// grpc-gateway's HTTP status and the ErrorInfo reason, the size limit, the
+// deadline header, and the one in-flight budget shared with gRPC.
+#include "server/http_api.h"
+
+#include <httplib.h>
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "server/http_routes.h"
+#include "server/http_status.h"
+#include "tests/server/test_harness.h"
+
+namespace faceserve {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::AsyncCall;
+using testing::EncodedImage;
+using testing::Harness;
+
+// A Harness (FaceServer + FakePipeline) with the HTTP API in front.
+struct HttpHarness {
+  explicit HttpHarness(Config config = testing::TestConfig(), int64_t max_body = 1 << 20)
+      : h(config) {
+    HttpConfig http;
+    http.listen = "127.0.0.1:0";
+    http.threads = 8;
+    absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(h.server->services());
+    EXPECT_TRUE(routes.ok()) << routes.status();
+    absl::StatusOr<std::unique_ptr<HttpApi>> started =
+        HttpApi::Start(http, max_body, h.server->InProcessChannel(), *routes);
+    EXPECT_TRUE(started.ok()) << started.status();
+    api = *std::move(started);
+    client = std::make_unique<httplib::Client>("127.0.0.1", api->port());
+    client->set_read_timeout(30, 0);
+  }
+  ~HttpHarness() { api->Stop(); }
+
+  httplib::Result PostJson(const std::string& path, const std::string& json,
+                           const httplib::Headers& headers = {}) {
+    return client->Post(path.c_str(), headers, json, "application/json");
+  }
+
+  Harness h;
+  std::unique_ptr<HttpApi> api;
+  std::unique_ptr<httplib::Client> client;
+};
+
+std::string AnalyzeJson() {
+  return absl::StrCat(R"({"image": {"encoded": ")", absl::Base64Escape(EncodedImage().encoded()),
+                      R"("}, "options": {"return_embeddings": true}})");
+}
+
+// The reason of an error body.
+std::string ReasonOf(const std::string& body) {
+  google::rpc::Status status;
+  if (!google::protobuf::util::JsonStringToMessage(body, &status).ok()) return "unparsable: " + body;
+  for (const auto& any : status.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
+TEST(HttpRoutesTest, EveryUnaryRpcGetsItsSnakeCaseRoute) {
+  EXPECT_EQ(SnakeCase("Analyze"), "analyze");
+  EXPECT_EQ(SnakeCase("ListGalleries"), "list_galleries");
+  EXPECT_EQ(SnakeCase("CreateApiKey"), "create_api_key");
+  EXPECT_EQ(SnakeCase("GetHTTPRoute"), "get_http_route");
+  Harness h;
+  absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(h.server->services());
+  ASSERT_TRUE(routes.ok());
+  std::vector<std::string> paths;
+  for (const HttpRoute& r : *routes) paths.push_back(r.path + " " + r.grpc_method);
+  EXPECT_THAT(paths, ::testing::IsSupersetOf(
+                         {"/v1/analyze /faceserve.v1.FaceService/Analyze",
+                          "/v1/embed /faceserve.v1.FaceService/Embed",
+                          "/v1/verify /faceserve.v1.FaceService/Verify",
+                          "/v1/create_api_key /faceserve.v1.ApiKeyService/CreateApiKey"}));
+}
+
+TEST(HttpStatusTest, GrpcCodesMapAsGrpcGatewayMapsThem) {
+  using C = grpc::StatusCode;
+  const std::vector<std::pair<C, int>> table = {
+      {C::OK, 200},          {C::CANCELLED, 499},          {C::UNKNOWN, 500},
+      {C::INVALID_ARGUMENT, 400}, {C::DEADLINE_EXCEEDED, 504}, {C::NOT_FOUND, 404},
+      {C::ALREADY_EXISTS, 409},   {C::PERMISSION_DENIED, 403}, {C::UNAUTHENTICATED, 401},
+      {C::RESOURCE_EXHAUSTED, 429}, {C::FAILED_PRECONDITION, 400}, {C::ABORTED, 409},
+      {C::OUT_OF_RANGE, 400},     {C::UNIMPLEMENTED, 501},     {C::INTERNAL, 500},
+      {C::UNAVAILABLE, 503},      {C::DATA_LOSS, 500}};
+  for (const auto& [code, http] : table) EXPECT_EQ(HttpStatusFromGrpcCode(code), http) << code;
+}
+
+TEST(HttpApiTest, JsonAnalyzeAnswersAsGrpcDoes) {
+  HttpHarness t;
+  httplib::Result res = t.PostJson("/v1/analyze", AnalyzeJson());
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  v1::AnalyzeResponse over_http;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(res->body, &over_http).ok());
+
+  v1::AnalyzeRequest request;
+  *request.mutable_image() = EncodedImage();
+  request.mutable_options()->set_return_embeddings(true);
+  v1::AnalyzeResponse over_grpc;
+  ASSERT_TRUE(t.h.stub->Analyze(testing::ContextWithTimeout().get(), request, &over_grpc).ok());
+  over_http.clear_timings();
+  over_grpc.clear_timings();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(over_http, over_grpc))
+      << over_http.DebugString() << "\nvs\n" << over_grpc.DebugString();
+  EXPECT_GT(over_http.faces_size(), 0);
+}
+
+TEST(HttpApiTest, AnImageBodyTakesItsOptionsFromTheQuery) {
+  HttpHarness t;
+  httplib::Result res = t.client->Post(
+      "/v1/analyze?options.predictors=expression&options.predictors=age&options.max_faces=3",
+      EncodedImage().encoded(), "image/jpeg");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const auto received = t.h.pipeline.calls();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].image.encoded, EncodedImage().encoded());
+  EXPECT_EQ(received[0].analyze.predictors, (std::vector<std::string>{"expression", "age"}));
+  EXPECT_EQ(received[0].analyze.max_faces, 3);
+
+  for (const char* bad : {"/v1/analyze?nonsense=1", "/v1/analyze?options.max_faces=many",
+                                 "/v1/analyze?image.encoded=x", "/v1/analyze?options=1"}) {
+    httplib::Result r = t.client->Post(bad, EncodedImage().encoded(), "image/jpeg");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad << " " << r->body;
+    EXPECT_EQ(ReasonOf(r->body), "INVALID_FIELD") << bad;
+  }
+  // A route whose request has no image takes JSON alone.
+  httplib::Result no_image = t.client->Post("/v1/list_api_keys", "xx", "image/png");
+  ASSERT_TRUE(no_image);
+  EXPECT_EQ(no_image->status, 400);
+}
+
+TEST(HttpApiTest, ErrorsCarryTheirHttpStatusAndReason) {
+  HttpHarness t;
+  struct Case {
+    std::string path, body, content_type;
+    int status;
+    std::string reason;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"/v1/analyze", R"({"image": {"encoded": ""}})", "application/json", 400, "INVALID_FIELD"},
+           {"/v1/analyze", R"({"imag": 1})", "application/json", 400, "INVALID_FIELD"},
+           {"/v1/analyze", "{not json", "application/json", 400, "INVALID_FIELD"},
+           {"/v1/analyze", "x=1", "application/x-www-form-urlencoded", 415, "INVALID_FIELD"},
+           {"/v1/verify", "{}", "application/json", 400, "INVALID_FIELD"},
+           {"/v1/nothing", "{}", "application/json", 404, ""},
+       }) {
+    httplib::Result res = t.client->Post(c.path.c_str(), c.body, c.content_type.c_str());
+    ASSERT_TRUE(res) << c.path;
+    EXPECT_EQ(res->status, c.status) << c.path << " " << c.body << " -> " << res->body;
+    EXPECT_EQ(ReasonOf(res->body), c.reason) << c.body << " -> " << res->body;
+  }
+  // A GET of a POST route is no route either, with a JSON body.
+  httplib::Result get = t.client->Get("/v1/analyze");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 404);
+  EXPECT_THAT(get->body, HasSubstr("POST /v1/"));
+  // The pipeline's own errors keep their code and reason.
+  t.h.pipeline.set_analyze_result(
+      WithReason(absl::ResourceExhaustedError("queue full"), ErrorReason::kQueueFull));
+  httplib::Result full = t.PostJson("/v1/analyze", AnalyzeJson());
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->status, 429);
+  EXPECT_EQ(ReasonOf(full->body), "QUEUE_FULL");
+}
+
+TEST(HttpApiTest, ABodyOverTheLimitIsRefusedBeforeItIsRead) {
+  HttpHarness t(testing::TestConfig(), /*max_body=*/4096);
+  httplib::Result res = t.client->Post("/v1/analyze", std::string(100000, 'x'), "image/jpeg");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_THAT(res->body, HasSubstr("size limit"));
+  EXPECT_TRUE(t.h.pipeline.calls().empty());
+}
+
+TEST(HttpApiTest, TheTimeoutHeaderIsTheCallsDeadline) {
+  HttpHarness t;
+  t.h.pipeline.Hold();
+  httplib::Result res = t.PostJson("/v1/analyze", AnalyzeJson(), {{"X-Timeout-Ms", "200"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 504) << res->body;
+  t.h.pipeline.Release();
+  httplib::Result bad = t.PostJson("/v1/analyze", AnalyzeJson(), {{"X-Timeout-Ms", "soon"}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(ReasonOf(bad->body), "INVALID_FIELD");
+}
+
+TEST(HttpApiTest, HttpAndGrpcShareOneInFlightBudget) {
+  Config config = testing::TestConfig();
+  config.server.max_concurrent_calls = 2;
+  HttpHarness t(config);
+  t.h.pipeline.Hold();
+  v1::AnalyzeRequest request;
+  *request.mutable_image() = EncodedImage();
+  AsyncCall<v1::AnalyzeResponse> first, second;
+  t.h.stub->async()->Analyze(first.ctx.get(), &request, &first.response, first.Callback());
+  t.h.stub->async()->Analyze(second.ctx.get(), &request, &second.response, second.Callback());
+  ASSERT_TRUE(t.h.pipeline.WaitForQueued(2));
+  httplib::Result refused = t.PostJson("/v1/analyze", AnalyzeJson());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_EQ(ReasonOf(refused->body), "TOO_MANY_CALLS");
+  t.h.pipeline.Release();
+  ASSERT_TRUE(first.Wait());
+  ASSERT_TRUE(second.Wait());
+  EXPECT_TRUE(testing::WaitUntil([&] { return t.h.server->in_flight() == 0; }));
+  httplib::Result served = t.PostJson("/v1/analyze", AnalyzeJson());
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200);
+}
+
+}  // namespace
+}  // namespace faceserve
