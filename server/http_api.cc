@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "core/error_reason.h"
 #include "proto/rpc_status.h"
+#include "server/http_openapi.h"
 #include "server/http_request.h"
 #include "server/http_status.h"
 
@@ -55,6 +56,27 @@ void Serve(const HttpRoute& route, MessageStub& stub, const httplib::Request& re
     case HttpBodyKind::kImage: {
       std::multimap<std::string, std::string> params(req.params.begin(), req.params.end());
       parsed = RequestFromImage(req.body, params, request.get());
+      break;
+    }
+    case HttpBodyKind::kMultipart: {
+      // A form: the part "image" is the image, every other part a field as a
+      // query parameter would be (the query's own parameters too).
+      std::multimap<std::string, std::string> params(req.params.begin(), req.params.end());
+      const std::string* image = nullptr;
+      for (const auto& [name, part] : req.files) {
+        if (name == "image") {
+          image = &part.content;
+        } else {
+          params.emplace(name, part.content);
+        }
+      }
+      if (image == nullptr) {
+        parsed = WithReason(absl::InvalidArgumentError(
+                                "multipart/form-data: no part named \"image\" with the image"),
+                            ErrorReason::kInvalidField, {{"field", "image"}});
+        break;
+      }
+      parsed = RequestFromImage(*image, params, request.get());
       break;
     }
     case HttpBodyKind::kUnsupported:
@@ -141,6 +163,10 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
       Serve(*r, *stub, req, res);
     });
   }
+  auto openapi = std::make_shared<const std::string>(OpenApiDocument(api->routes_));
+  server.Get("/openapi.json", [openapi](const httplib::Request&, httplib::Response& res) {
+    Reply(res, 200, *openapi);
+  });
   // Unknown paths and methods, and httplib's own refusals (413 for a body
   // over the limit), get a JSON body too.
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

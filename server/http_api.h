@@ -13,8 +13,10 @@
 // bytes as base64, either field-name style), or for a route whose request
 // has an `image` field, the image itself (image/*, application/octet-stream)
 // with the other fields as query parameters (options.predictors=landmarks,
-// repeated by repeating the key). A body over the size limit is refused
-// from its Content-Length before it is read (413).
+// repeated by repeating the key), or a multipart/form-data upload whose
+// part "image" is the image and whose other parts are such fields. A body
+// over the size limit is refused from its Content-Length before it is read
+// (413). GET /openapi.json describes every route (server/http_openapi.h).
 //
 // Connections are served by cpp-httplib (Debian's libcpp-httplib) on a pool
 // of `http.threads` threads with bounded keep-alive.

@@ -71,6 +71,7 @@ HttpBodyKind BodyKindOf(const std::string& content_type) {
   if (absl::StartsWith(type, "image/") || type == "application/octet-stream") {
     return HttpBodyKind::kImage;
   }
+  if (type == "multipart/form-data") return HttpBodyKind::kMultipart;
   return HttpBodyKind::kUnsupported;
 }
 

@@ -15,7 +15,7 @@
 namespace faceserve {
 
 // How a Content-Type is read.
-enum class HttpBodyKind { kJson, kImage, kUnsupported };
+enum class HttpBodyKind { kJson, kImage, kMultipart, kUnsupported };
 HttpBodyKind BodyKindOf(const std::string& content_type);
 
 // Fills `out` (cleared first) from a JSON body; an empty body is an empty

@@ -11,8 +11,11 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -150,6 +153,66 @@ TEST(HttpApiTest, AnImageBodyTakesItsOptionsFromTheQuery) {
   httplib::Result no_image = t.client->Post("/v1/list_api_keys", "xx", "image/png");
   ASSERT_TRUE(no_image);
   EXPECT_EQ(no_image->status, 400);
+}
+
+TEST(HttpApiTest, AMultipartUploadIsAnImageWithItsFields) {
+  HttpHarness t;
+  httplib::MultipartFormDataItems form = {
+      {"image", EncodedImage().encoded(), "photo.jpg", "image/jpeg"},
+      {"options.predictors", "expression", "", ""},
+      {"options.min_detection_score", "0.5", "", ""},
+  };
+  httplib::Result res = t.client->Post("/v1/analyze", form);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const auto calls = t.h.pipeline.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].image.encoded, EncodedImage().encoded());
+  EXPECT_EQ(calls[0].analyze.predictors, (std::vector<std::string>{"expression"}));
+  EXPECT_FLOAT_EQ(calls[0].analyze.min_detection_score, 0.5f);
+
+  httplib::MultipartFormDataItems no_image = {{"options.predictors", "expression", "", ""}};
+  httplib::Result refused = t.client->Post("/v1/analyze", no_image);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_THAT(refused->body, HasSubstr("no part named"));
+}
+
+TEST(HttpApiTest, TheOpenApiDocumentListsExactlyTheRoutesServed) {
+  HttpHarness t;
+  httplib::Result res = t.client->Get("/openapi.json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const nlohmann::json doc = nlohmann::json::parse(res->body);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  std::set<std::string> documented;
+  for (const auto& [path, item] : doc["paths"].items()) documented.insert(path);
+  std::set<std::string> served;
+  absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(t.h.server->services());
+  ASSERT_TRUE(routes.ok());
+  for (const HttpRoute& r : *routes) served.insert(r.path);
+  EXPECT_EQ(documented, served);
+  // Every documented route answers (with this empty body: OK or the RPC's
+  // own error, never "no route"), and every schema it refers to exists.
+  for (const std::string& path : documented) {
+    httplib::Result r = t.PostJson(path, "{}");
+    ASSERT_TRUE(r) << path;
+    EXPECT_NE(r->status, 404) << path << " " << r->body;
+    for (const char* side : {"requestBody", "responses"}) {
+      const std::string text = doc["paths"][path]["post"][side].dump();
+      for (size_t at = text.find("#/components/schemas/"); at != std::string::npos;
+           at = text.find("#/components/schemas/", at + 1)) {
+        const size_t start = at + std::string("#/components/schemas/").size();
+        const std::string name = text.substr(start, text.find('"', start) - start);
+        EXPECT_TRUE(doc["components"]["schemas"].contains(name)) << name;
+      }
+    }
+  }
+  const auto& analyze = doc["components"]["schemas"]["faceserve.v1.AnalyzeRequest"];
+  EXPECT_EQ(analyze["properties"]["image"]["$ref"], "#/components/schemas/faceserve.v1.Image");
+  EXPECT_EQ(doc["components"]["schemas"]["faceserve.v1.Image"]["properties"]["encoded"]["format"],
+            "byte");
+  EXPECT_TRUE(doc["paths"]["/v1/analyze"]["post"]["requestBody"]["content"].contains("image/*"));
 }
 
 TEST(HttpApiTest, ErrorsCarryTheirHttpStatusAndReason) {
