@@ -21,8 +21,8 @@
 # Needs root (buildah's storage) and the set-up (scripts/bootstrap.sh: the
 # facectl and the photo of step 5); installs buildah and debootstrap. The
 # ports 50051 and 9464 must be free: the image's command listens there.
-#   scripts/check_container.sh        (about 25 min the first time, most of
-#                                      it the build; a few with the cache)
+#   scripts/check_container.sh        (10 min the first time, 9 of them the
+#                                      build; seconds when nothing changed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
