@@ -136,9 +136,29 @@ absl::StatusOr<std::pair<std::string, int>> HostPort(const std::string& listen) 
   return std::make_pair(host, port);
 }
 
+// CORS: the allowed origin for `origin` ("" when it is not allowed).
+std::string AllowedOrigin(const std::vector<std::string>& allowed, const std::string& origin) {
+  if (origin.empty()) return "";
+  for (const std::string& a : allowed) {
+    if (a == "*" || a == origin) return origin;
+  }
+  return "";
+}
+
 }  // namespace
 
+HttpConfig ResolvedHttpConfig(const Config& config) {
+  HttpConfig http = config.http;
+  if (http.threads == 0) http.threads = config.server.max_concurrent_calls + 64;
+  return http;
+}
+
+int64_t HttpMaxBodyBytes(const Config& config) {
+  return config.server.max_message_bytes / 3 * 4 + (int64_t{1} << 16);
+}
+
 absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config,
+                                                        const TlsConfig& tls,
                                                         int64_t max_body_bytes,
                                                         std::shared_ptr<grpc::Channel> channel,
                                                         std::vector<HttpRoute> routes) {
@@ -147,7 +167,19 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
   std::unique_ptr<HttpApi> api(new HttpApi());
   api->channel_ = std::move(channel);
   api->routes_ = std::move(routes);
-  api->server_ = std::make_unique<httplib::Server>();
+  if (tls.cert_file.empty()) {
+    api->server_ = std::make_unique<httplib::Server>();
+  } else {
+    auto secure = std::make_unique<httplib::SSLServer>(
+        tls.cert_file.c_str(), tls.key_file.c_str(),
+        tls.client_ca_file.empty() ? nullptr : tls.client_ca_file.c_str());
+    if (!secure->is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "http.listen: cannot serve TLS with server.tls's certificate (", tls.cert_file,
+          "), key (", tls.key_file, ") or client CA"));
+    }
+    api->server_ = std::move(secure);
+  }
   httplib::Server& server = *api->server_;
   const size_t threads = static_cast<size_t>(config.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -163,6 +195,22 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
       Serve(*r, *stub, req, res);
     });
   }
+  // CORS: answers preflights, and marks the answers to allowed origins.
+  const std::vector<std::string> origins = config.cors_origins;
+  server.Options(R"(/.*)", [origins](const httplib::Request& req, httplib::Response& res) {
+    res.status = 204;
+    if (AllowedOrigin(origins, req.get_header_value("Origin")).empty()) return;
+    res.set_header("Access-Control-Allow-Methods", "POST, GET");
+    res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Timeout-Ms");
+    res.set_header("Access-Control-Max-Age", "600");
+  });
+  server.set_post_routing_handler([origins](const httplib::Request& req, httplib::Response& res) {
+    const std::string origin = AllowedOrigin(origins, req.get_header_value("Origin"));
+    if (origin.empty()) return;
+    res.set_header("Access-Control-Allow-Origin", origin);
+    res.set_header("Vary", "Origin");
+  });
+
   auto openapi = std::make_shared<const std::string>(OpenApiDocument(api->routes_));
   server.Get("/openapi.json", [openapi](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200, *openapi);

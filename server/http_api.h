@@ -19,7 +19,9 @@
 // (413). GET /openapi.json describes every route (server/http_openapi.h).
 //
 // Connections are served by cpp-httplib (Debian's libcpp-httplib) on a pool
-// of `http.threads` threads with bounded keep-alive.
+// of `http.threads` threads with bounded keep-alive; over TLS (and mutual
+// TLS) with server.tls's files when they are set. CORS headers only for the
+// origins of http.cors_origins.
 //
 // Thread-safety: Start/Stop from one thread; the handlers run on the pool.
 // The channel's server must outlive Stop().
@@ -43,11 +45,21 @@ class Server;
 
 namespace faceserve {
 
+// The HTTP settings of `config` with their defaults resolved: threads (0:
+// server.max_concurrent_calls + 64, so that idle keep-alive connections
+// cannot take every thread from the calls the server would admit).
+HttpConfig ResolvedHttpConfig(const Config& config);
+// The largest body read: server.max_message_bytes × 4/3 (a JSON body holds
+// the image in base64) + 64 KiB.
+int64_t HttpMaxBodyBytes(const Config& config);
+
 class HttpApi {
  public:
   // Binds `config.listen` ("host:port"; port 0 picks one) and serves
-  // `routes` through `channel`. `max_body_bytes`: the largest body read.
+  // `routes` through `channel`, over TLS when `tls.cert_file` is set.
+  // `max_body_bytes`: the largest body read.
   static absl::StatusOr<std::unique_ptr<HttpApi>> Start(const HttpConfig& config,
+                                                        const TlsConfig& tls,
                                                         int64_t max_body_bytes,
                                                         std::shared_ptr<grpc::Channel> channel,
                                                         std::vector<HttpRoute> routes);

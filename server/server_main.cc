@@ -210,15 +210,14 @@ absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server) 
 #ifdef FACESERVE_WITH_HTTP
   absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(server->services());
   if (!routes.ok()) return routes.status();
-  HttpConfig http = config.http;
-  if (http.threads == 0) http.threads = config.server.max_concurrent_calls + 8;
-  // A JSON body carries the image in base64: 4/3 of the bytes, plus the rest.
-  const int64_t max_body = config.server.max_message_bytes / 3 * 4 + (int64_t{1} << 16);
+  const HttpConfig http = ResolvedHttpConfig(config);
   const size_t route_count = routes->size();
   absl::StatusOr<std::unique_ptr<HttpApi>> api =
-      HttpApi::Start(http, max_body, server->InProcessChannel(), *std::move(routes));
+      HttpApi::Start(http, config.server.tls, HttpMaxBodyBytes(config), server->InProcessChannel(),
+                     *std::move(routes));
   if (!api.ok()) return api.status();
   LogEvent(absl::StrCat("HTTP API on ", config.http.listen, " (port ", (*api)->port(), ", ",
+                        config.server.tls.cert_file.empty() ? "plaintext" : "TLS", ", ",
                         route_count, " routes, ", http.threads, " threads)"));
   serving.api = *std::move(api);
   return serving;

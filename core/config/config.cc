@@ -219,7 +219,8 @@ class Schema {
         .Add("threads", &HttpConfig::threads, AtLeast(&pool_, 0))
         .Add("keep_alive_timeout_s", &HttpConfig::keep_alive_timeout_s, AtLeast<int64_t>(&pool_, 1))
         .Add("keep_alive_max_requests", &HttpConfig::keep_alive_max_requests, AtLeast(&pool_, 1))
-        .Add("read_timeout_s", &HttpConfig::read_timeout_s, AtLeast<int64_t>(&pool_, 1));
+        .Add("read_timeout_s", &HttpConfig::read_timeout_s, AtLeast<int64_t>(&pool_, 1))
+        .Add("cors_origins", &HttpConfig::cors_origins, str_list);
     auto* auth = Own(new StructBinder<AuthConfig>());
     auth->Add("required", &AuthConfig::required, boolean)
         .Add("keys_file", &AuthConfig::keys_file, str)

@@ -186,12 +186,17 @@ struct GalleryConfig {
 // The HTTP/JSON API (issue 31; server/http_api.h).
 struct HttpConfig {
   std::string listen;  // "host:port"; empty: no HTTP API
-  // Threads serving connections, one connection each at a time; keep it
-  // above server.max_concurrent_calls (0: that plus 8).
+  // Threads serving connections, one connection each at a time (an idle
+  // keep-alive connection holds one until keep_alive_timeout_s); 0:
+  // server.max_concurrent_calls + 64.
   int threads = 0;
   int64_t keep_alive_timeout_s = 5;    // an idle connection is closed after this
   int keep_alive_max_requests = 100;   // requests on one connection before it is closed
   int64_t read_timeout_s = 30;         // for a request's headers and body to arrive
+  // Origins whose pages may call the API from a browser (CORS); "*": any.
+  // Empty (the default): no CORS headers, so browsers refuse cross-origin
+  // calls.
+  std::vector<std::string> cors_origins;
 };
 
 // API keys (issue 29; core/auth/access_control.h).

@@ -26,6 +26,7 @@
 #include "server/http_routes.h"
 #include "server/http_status.h"
 #include "tests/server/test_harness.h"
+#include "tests/testing/test_certificates.h"
 
 namespace faceserve {
 namespace {
@@ -39,13 +40,11 @@ using testing::Harness;
 struct HttpHarness {
   explicit HttpHarness(Config config = testing::TestConfig(), int64_t max_body = 1 << 20)
       : h(config) {
-    HttpConfig http;
-    http.listen = "127.0.0.1:0";
-    http.threads = 8;
+    config.http.listen = "127.0.0.1:0";
     absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(h.server->services());
     EXPECT_TRUE(routes.ok()) << routes.status();
-    absl::StatusOr<std::unique_ptr<HttpApi>> started =
-        HttpApi::Start(http, max_body, h.server->InProcessChannel(), *routes);
+    absl::StatusOr<std::unique_ptr<HttpApi>> started = HttpApi::Start(
+        ResolvedHttpConfig(config), TlsConfig(), max_body, h.server->InProcessChannel(), *routes);
     EXPECT_TRUE(started.ok()) << started.status();
     api = *std::move(started);
     client = std::make_unique<httplib::Client>("127.0.0.1", api->port());
@@ -293,6 +292,84 @@ TEST(HttpApiTest, HttpAndGrpcShareOneInFlightBudget) {
   httplib::Result served = t.PostJson("/v1/analyze", AnalyzeJson());
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);
+}
+
+TEST(HttpApiTest, CorsHeadersOnlyForTheConfiguredOrigins) {
+  Config config = testing::TestConfig();
+  config.http.cors_origins = {"https://app.example"};
+  HttpHarness t(config);
+  httplib::Result allowed =
+      t.PostJson("/v1/analyze", AnalyzeJson(), {{"Origin", "https://app.example"}});
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(allowed->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
+  httplib::Result other = t.PostJson("/v1/analyze", AnalyzeJson(), {{"Origin", "https://evil.example"}});
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin"));
+  httplib::Result preflight = t.client->Options(
+      "/v1/analyze", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_THAT(preflight->get_header_value("Access-Control-Allow-Headers"), HasSubstr("Authorization"));
+  // Off by default.
+  HttpHarness off;
+  httplib::Result none = off.PostJson("/v1/analyze", AnalyzeJson(), {{"Origin", "https://app.example"}});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_header("Access-Control-Allow-Origin"));
+}
+
+// Idle keep-alive connections each hold a pool thread until they time out;
+// the default pool leaves room for every call the server would admit.
+TEST(HttpApiTest, FortyIdleKeepAliveConnectionsDoNotStopAnalyze) {
+  Config config = testing::TestConfig();
+  config.server.max_concurrent_calls = 32;  // config/default.yaml's
+  HttpHarness t(config);
+  std::vector<std::unique_ptr<httplib::Client>> idle;
+  for (int i = 0; i < 40; ++i) {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", t.api->port());
+    c->set_keep_alive(true);
+    httplib::Result r = c->Get("/openapi.json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    idle.push_back(std::move(c));  // connected, idle, kept alive
+  }
+  const absl::Time start = absl::Now();
+  httplib::Result res = t.PostJson("/v1/analyze", AnalyzeJson());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  // Well below the 5 s keep-alive timeout that would free a thread.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST(HttpApiTest, ServesTlsWithTheServersCertificate) {
+  testing::TestCertificates certs;
+  ASSERT_TRUE(certs.ok()) << certs.error();
+  testing::Harness h;
+  Config config = testing::TestConfig();
+  config.http.listen = "127.0.0.1:0";
+  TlsConfig tls;
+  tls.cert_file = certs.path("server.pem");
+  tls.key_file = certs.path("server.key");
+  absl::StatusOr<std::unique_ptr<HttpApi>> api =
+      HttpApi::Start(ResolvedHttpConfig(config), tls, 1 << 20, h.server->InProcessChannel(),
+                     *UnaryRoutes(h.server->services()));
+  ASSERT_TRUE(api.ok()) << api.status();
+  httplib::SSLClient secure("127.0.0.1", (*api)->port());
+  secure.set_ca_cert_path(certs.path("ca_a.pem").c_str());
+  secure.enable_server_certificate_verification(true);
+  httplib::Result ok = secure.Post("/v1/analyze", AnalyzeJson(), "application/json");
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error());
+  EXPECT_EQ(ok->status, 200);
+  httplib::Client plain("127.0.0.1", (*api)->port());
+  plain.set_read_timeout(5, 0);
+  httplib::Result refused = plain.Post("/v1/analyze", AnalyzeJson(), "application/json");
+  EXPECT_FALSE(refused && refused->status == 200);
+  (*api)->Stop();
+
+  tls.key_file = certs.path("client_b.key");  // not the certificate's key
+  EXPECT_FALSE(HttpApi::Start(ResolvedHttpConfig(config), tls, 1 << 20,
+                              h.server->InProcessChannel(), *UnaryRoutes(h.server->services()))
+                   .ok());
 }
 
 }  // namespace
