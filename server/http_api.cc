@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "core/error_reason.h"
 #include "proto/rpc_status.h"
 #include "server/http_openapi.h"
@@ -161,7 +162,8 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
                                                         const TlsConfig& tls,
                                                         int64_t max_body_bytes,
                                                         std::shared_ptr<grpc::Channel> channel,
-                                                        std::vector<HttpRoute> routes) {
+                                                        std::vector<HttpRoute> routes,
+                                                        HttpRequestObserver observer) {
   absl::StatusOr<std::pair<std::string, int>> address = HostPort(config.listen);
   if (!address.ok()) return address.status();
   std::unique_ptr<HttpApi> api(new HttpApi());
@@ -191,8 +193,11 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
   auto stub = std::make_shared<MessageStub>(api->channel_);
   for (const HttpRoute& route : api->routes_) {
     const HttpRoute* r = &route;  // routes_ does not change after Start
-    server.Post(route.path, [r, stub](const httplib::Request& req, httplib::Response& res) {
+    server.Post(route.path, [r, stub, observer](const httplib::Request& req,
+                                                httplib::Response& res) {
+      const absl::Time start = absl::Now();
       Serve(*r, *stub, req, res);
+      if (observer) observer(r->path, res.status, absl::Now() - start);
     });
   }
   // CORS: answers preflights, and marks the answers to allowed origins.
@@ -217,8 +222,10 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
   });
   // Unknown paths and methods, and httplib's own refusals (413 for a body
   // over the limit), get a JSON body too.
-  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+  server.set_error_handler([observer](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
+    // Unknown paths are one label, "other": labels stay bounded.
+    if (observer) observer("other", res.status, absl::ZeroDuration());
     const grpc::StatusCode code = res.status == 413   ? grpc::StatusCode::RESOURCE_EXHAUSTED
                                   : res.status == 404 ? grpc::StatusCode::NOT_FOUND
                                                       : grpc::StatusCode::INVALID_ARGUMENT;

@@ -28,6 +28,7 @@
 #ifndef FACESERVE_SERVER_HTTP_API_H_
 #define FACESERVE_SERVER_HTTP_API_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,6 +37,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/config/config.h"
 #include "server/http_routes.h"
 
@@ -53,6 +55,11 @@ HttpConfig ResolvedHttpConfig(const Config& config);
 // the image in base64) + 64 KiB.
 int64_t HttpMaxBodyBytes(const Config& config);
 
+// Told about every HTTP request served: its route's path ("other" for
+// unknown paths), the HTTP status and how long it took.
+using HttpRequestObserver =
+    std::function<void(const std::string& route, int status, absl::Duration latency)>;
+
 class HttpApi {
  public:
   // Binds `config.listen` ("host:port"; port 0 picks one) and serves
@@ -62,7 +69,8 @@ class HttpApi {
                                                         const TlsConfig& tls,
                                                         int64_t max_body_bytes,
                                                         std::shared_ptr<grpc::Channel> channel,
-                                                        std::vector<HttpRoute> routes);
+                                                        std::vector<HttpRoute> routes,
+                                                        HttpRequestObserver observer = nullptr);
   ~HttpApi();
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;

@@ -160,6 +160,16 @@ struct Metrics::Impl {
                                          "(API_KEY_MISSING, API_KEY_INVALID, "
                                          "SCOPE_NOT_GRANTED, GALLERY_NOT_GRANTED); never by key.")
                                    .Register(*registry)),
+        http_requests_family(prometheus::BuildCounter()
+                                 .Name("faceserve_http_requests_total")
+                                 .Help("HTTP API requests by route and HTTP status (the RPCs "
+                                       "they carry are in faceserve_requests_total too).")
+                                 .Register(*registry)),
+        http_duration_family(prometheus::BuildHistogram()
+                                 .Name("faceserve_http_request_duration_seconds")
+                                 .Help("HTTP API request latency by route, from the body "
+                                       "read to the answer written.")
+                                 .Register(*registry)),
         stage_duration(&stage_duration_family, {"stage", "model"},
                        HistogramFactory(LatencyBuckets())),
         queue_wait(&queue_wait_family, {"model"}, HistogramFactory(LatencyBuckets())),
@@ -172,6 +182,9 @@ struct Metrics::Impl {
         queue_depth(&queue_depth_family, {"model"}, PlainFactory<prometheus::Gauge>()),
         enroll(&enroll_family, {"outcome"}, PlainFactory<prometheus::Counter>()),
         access_refusals(&access_refusals_family, {"reason"}, PlainFactory<prometheus::Counter>()),
+        http_requests(&http_requests_family, {"route", "status"},
+                      PlainFactory<prometheus::Counter>()),
+        http_duration(&http_duration_family, {"route"}, HistogramFactory(LatencyBuckets())),
         gallery_search(gallery_search_family.Add({}, LatencyBuckets())),
         gallery_queries(gallery_queries_family.Add(
             {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})),
@@ -207,6 +220,8 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Histogram>& gallery_queries_family;
   prometheus::Family<prometheus::Counter>& enroll_family;
   prometheus::Family<prometheus::Counter>& access_refusals_family;
+  prometheus::Family<prometheus::Counter>& http_requests_family;
+  prometheus::Family<prometheus::Histogram>& http_duration_family;
 
   // Internally synchronised.
   LabelCache<prometheus::Histogram> stage_duration;
@@ -219,6 +234,8 @@ struct Metrics::Impl {
   LabelCache<prometheus::Gauge> queue_depth;
   LabelCache<prometheus::Counter> enroll;
   LabelCache<prometheus::Counter> access_refusals;
+  LabelCache<prometheus::Counter> http_requests;
+  LabelCache<prometheus::Histogram> http_duration;
   prometheus::Histogram& gallery_search;
   prometheus::Histogram& gallery_queries;
   absl::Mutex gallery_mu;
@@ -308,6 +325,11 @@ void Metrics::OnGallerySearchPass(int queries, absl::Duration elapsed) {
 
 void Metrics::OnEnrollInput(const std::string& outcome) {
   impl_->enroll.Get({outcome}).Increment();
+}
+
+void Metrics::OnHttpRequest(const std::string& route, int status, absl::Duration latency) {
+  impl_->http_requests.Get({route, std::to_string(status)}).Increment();
+  impl_->http_duration.Get({route}).Observe(absl::ToDoubleSeconds(latency));
 }
 
 void Metrics::OnAccessRefused(const std::string& reason) {

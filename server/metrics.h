@@ -25,6 +25,8 @@
 //                                                       the gate's rule
 //   faceserve_access_refusals_total{reason}             counter: API key
 //                                                       refusals by reason
+//   faceserve_http_requests_total{route,status}         counter (HTTP API)
+//   faceserve_http_request_duration_seconds{route}      histogram
 // Latency histograms have buckets 100 us * 2^k, k = 0..18 (up to ~26 s).
 //
 // Label children are created on first use and cached, so the hot paths do a
@@ -85,6 +87,9 @@ class Metrics final : public BatchObserver, public StageObserver {
   void OnGallerySearchPass(int queries, absl::Duration elapsed);
   // One Enroll input: "accepted" or the rejection's rule.
   void OnEnrollInput(const std::string& outcome);
+  // An HTTP API request: its route's path ("other" for unknown paths), its
+  // HTTP status and its latency.
+  void OnHttpRequest(const std::string& route, int status, absl::Duration latency);
   // A call refused for its API key, by its reason's name (never the key).
   void OnAccessRefused(const std::string& reason);
   // Faces in `gallery` now; RemoveGallery drops its series.

@@ -204,7 +204,8 @@ struct HttpServing {
   }
 };
 
-absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server) {
+absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server,
+                                      Metrics* metrics) {
   HttpServing serving;
   if (config.http.listen.empty()) return serving;
 #ifdef FACESERVE_WITH_HTTP
@@ -214,7 +215,10 @@ absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server) 
   const size_t route_count = routes->size();
   absl::StatusOr<std::unique_ptr<HttpApi>> api =
       HttpApi::Start(http, config.server.tls, HttpMaxBodyBytes(config), server->InProcessChannel(),
-                     *std::move(routes));
+                     *std::move(routes),
+                     [metrics](const std::string& route, int status, absl::Duration latency) {
+                       metrics->OnHttpRequest(route, status, latency);
+                     });
   if (!api.ok()) return api.status();
   LogEvent(absl::StrCat("HTTP API on ", config.http.listen, " (port ", (*api)->port(), ", ",
                         config.server.tls.cert_file.empty() ? "plaintext" : "TLS", ", ",
@@ -223,6 +227,7 @@ absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server) 
   return serving;
 #else
   (void)server;
+  (void)metrics;
   return absl::FailedPreconditionError(
       "http.listen is set, but this build has no HTTP API (libcpp-httplib-dev)");
 #endif
@@ -343,7 +348,7 @@ int Run(int argc, char** argv) {
     (*pipeline)->Shutdown();
     return 1;
   }
-  absl::StatusOr<HttpServing> http = StartHttp(*config, server->get());
+  absl::StatusOr<HttpServing> http = StartHttp(*config, server->get(), metrics->get());
   if (!http.ok()) {
     LogEvent(absl::StrCat("cannot start the HTTP API: ", http.status().ToString()));
     (*server)->Shutdown(absl::ZeroDuration());

@@ -294,6 +294,32 @@ TEST(HttpApiTest, HttpAndGrpcShareOneInFlightBudget) {
   EXPECT_EQ(served->status, 200);
 }
 
+TEST(HttpApiTest, EveryRequestIsCountedByRouteAndStatus) {
+  Harness h;
+  Config config = testing::TestConfig();
+  config.http.listen = "127.0.0.1:0";
+  absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(h.server->services());
+  ASSERT_TRUE(routes.ok());
+  absl::StatusOr<std::unique_ptr<HttpApi>> api = HttpApi::Start(
+      ResolvedHttpConfig(config), TlsConfig(), 1 << 20, h.server->InProcessChannel(), *routes,
+      [&h](const std::string& route, int status, absl::Duration latency) {
+        h.metrics->OnHttpRequest(route, status, latency);
+      });
+  ASSERT_TRUE(api.ok()) << api.status();
+  httplib::Client client("127.0.0.1", (*api)->port());
+  ASSERT_TRUE(client.Post("/v1/analyze", AnalyzeJson(), "application/json"));
+  ASSERT_TRUE(client.Post("/v1/analyze", "{\"image\": {}}", "application/json"));
+  ASSERT_TRUE(client.Post("/v1/no/such/thing", "{}", "application/json"));
+  (*api)->Stop();
+  const std::string scrape = h.metrics->Scrape();
+  EXPECT_THAT(scrape, HasSubstr(R"(faceserve_http_requests_total{route="/v1/analyze",status="200"} 1)"));
+  EXPECT_THAT(scrape, HasSubstr(R"(faceserve_http_requests_total{route="/v1/analyze",status="400"} 1)"));
+  EXPECT_THAT(scrape, HasSubstr(R"(faceserve_http_requests_total{route="other",status="404"} 1)"));
+  EXPECT_THAT(scrape, HasSubstr(R"(faceserve_http_request_duration_seconds_count{route="/v1/analyze"} 2)"));
+  // The RPCs the HTTP requests carried are counted as gRPC's are.
+  EXPECT_THAT(scrape, HasSubstr(R"(faceserve_requests_total{code="OK",rpc="Analyze"} 1)"));
+}
+
 TEST(HttpApiTest, CorsHeadersOnlyForTheConfiguredOrigins) {
   Config config = testing::TestConfig();
   config.http.cors_origins = {"https://app.example"};
