@@ -1,8 +1,6 @@
 #include "core/auth/access_control.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -43,14 +41,6 @@ std::string KeysFileSource(const std::string& path) {
   return absl::StrCat("auth.keys_file '", path, "'");
 }
 
-absl::StatusOr<std::string> ReadKeysFileText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) return absl::NotFoundError(absl::StrCat(KeysFileSource(path), " cannot be read"));
-  return text.str();
-}
-
 absl::Status ManagementOff(const std::string& message) {
   return WithReason(absl::FailedPreconditionError(message),
                     ErrorReason::kKeyManagementUnavailable);
@@ -84,7 +74,7 @@ absl::Status AccessControl::LoadStoreKeys() {
 absl::Status AccessControl::LoadKeysFile() {
   if (options_.keys_file.empty()) return absl::OkStatus();
   absl::MutexLock file_lock(&file_mu_);
-  absl::StatusOr<std::string> text = ReadKeysFileText(options_.keys_file);
+  absl::StatusOr<std::string> text = ReadApiKeysFileText(options_.keys_file);
   if (!text.ok()) return text.status();
   absl::StatusOr<std::vector<ApiKeyRecord>> listed =
       ParseApiKeysFile(*text, KeysFileSource(options_.keys_file));
@@ -269,7 +259,7 @@ std::vector<ApiKeyRecord> AccessControl::ListKeys() const {
 void AccessControl::ReloadKeysFileIfChanged() {
   if (options_.keys_file.empty()) return;
   absl::MutexLock file_lock(&file_mu_);
-  absl::StatusOr<std::string> text = ReadKeysFileText(options_.keys_file);
+  absl::StatusOr<std::string> text = ReadApiKeysFileText(options_.keys_file);
   if (!text.ok()) {
     if (file_text_.has_value()) {
       Log(absl::StrCat(text.status().message(), "; keeping the keys read before"));

@@ -113,13 +113,20 @@ absl::StatusOr<std::vector<ApiKeyRecord>> ParseApiKeysFile(const std::string& te
   return keys;
 }
 
-absl::StatusOr<std::vector<ApiKeyRecord>> ReadApiKeysFile(const std::string& path) {
+absl::StatusOr<std::string> ReadApiKeysFileText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("auth.keys_file: cannot read '", path, "'"));
   std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::NotFoundError(absl::StrCat("auth.keys_file: cannot read '", path, "'"));
-  return ParseApiKeysFile(text.str(), absl::StrCat("auth.keys_file '", path, "'"));
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    return absl::NotFoundError(absl::StrCat("auth.keys_file '", path, "' cannot be read"));
+  }
+  return text.str();
+}
+
+absl::StatusOr<std::vector<ApiKeyRecord>> ReadApiKeysFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadApiKeysFileText(path);
+  if (!text.ok()) return text.status();
+  return ParseApiKeysFile(*text, absl::StrCat("auth.keys_file '", path, "'"));
 }
 
 std::string FormatApiKeysFileEntry(const ApiKeyRecord& key) {

@@ -22,6 +22,9 @@
 
 namespace faceserve {
 
+// The file's text; NOT_FOUND naming auth.keys_file when it cannot be read.
+absl::StatusOr<std::string> ReadApiKeysFileText(const std::string& path);
+
 // The file's keys (source kFile). NOT_FOUND when it cannot be read,
 // INVALID_ARGUMENT naming the entry and field for anything malformed (a
 // duplicate id included). Messages never quote a digest.
