@@ -121,13 +121,10 @@ int Generate(const CommandContext& ctx, const ParsedArgs& args) {
   return 0;
 }
 
-template <typename Request, typename Response, typename Method>
+template <typename Method, typename Request, typename Response>
 grpc::Status Call(const CommandContext& ctx, Method method, const Request& request,
                   Response* response) {
-  auto stub = v1::ApiKeyService::NewStub(MakeChannel(ctx.connection));
-  grpc::ClientContext context;
-  SetDeadline(ctx.connection, context);
-  return ((*stub).*method)(&context, request, response);
+  return CallUnary<v1::ApiKeyService>(ctx.connection, method, request, response);
 }
 
 }  // namespace

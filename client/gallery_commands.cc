@@ -55,13 +55,10 @@ Json SubjectToJson(const v1::Subject& s) {
 }
 
 // Calls one unary RPC of GalleryService with the connection's deadline.
-template <typename Request, typename Response, typename Method>
+template <typename Method, typename Request, typename Response>
 grpc::Status Call(const CommandContext& ctx, Method method, const Request& request,
                   Response* response) {
-  auto stub = v1::GalleryService::NewStub(MakeChannel(ctx.connection));
-  grpc::ClientContext context;
-  SetDeadline(ctx.connection, context);
-  return ((*stub).*method)(&context, request, response);
+  return CallUnary<v1::GalleryService>(ctx.connection, method, request, response);
 }
 
 int Export(const CommandContext& ctx, const std::string& name, const std::string& path) {

@@ -45,6 +45,18 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ConnectionOptions& options,
 // Sets the deadline of `context` from options.timeout_ms (none when 0).
 void SetDeadline(const ConnectionOptions& options, grpc::ClientContext& context);
 
+// One unary call of `Service` on a fresh channel with the deadline of
+// `options`: CallUnary<v1::GalleryService>(options, &Stub::ListGalleries,
+// request, &response).
+template <typename Service, typename Method, typename Request, typename Response>
+grpc::Status CallUnary(const ConnectionOptions& options, Method method, const Request& request,
+                       Response* response) {
+  auto stub = Service::NewStub(MakeChannel(options));
+  grpc::ClientContext context;
+  SetDeadline(options, context);
+  return ((*stub).*method)(&context, request, response);
+}
+
 // Calls start(i, done) for i = 0, 1, ... while should_start(i) is true,
 // keeping at most `concurrency` calls started and not yet done; returns once
 // every started call has called done() (exactly once each, from any thread).

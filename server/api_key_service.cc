@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "core/error_reason.h"
+#include "core/invalid_field.h"
 
 namespace faceserve {
 namespace {
@@ -21,10 +22,6 @@ struct CreateKeyCall {
   std::vector<std::string> galleries;
 };
 
-absl::Status InvalidField(const std::string& field, const std::string& what) {
-  return WithReason(absl::InvalidArgumentError(absl::StrCat(field, ": ", what)),
-                    ErrorReason::kInvalidField, {{"field", field}});
-}
 
 // The proto's SCOPE_X is core's scope "x" (api_key_service.proto and
 // core/auth/access_scope.h list the same four).
@@ -48,7 +45,7 @@ absl::StatusOr<CreateKeyCall> CreateKeyCallFromProto(const v1::CreateApiKeyReque
   for (int i = 0; i < request.scopes_size(); ++i) {
     std::optional<Scope> scope = ScopeFromProto(request.scopes(i));
     if (!scope.has_value()) {
-      return InvalidField(absl::StrCat("scopes[", i, "]"),
+      return InvalidFieldError(absl::StrCat("scopes[", i, "]"),
                           "SCOPE_ANALYZE, SCOPE_IDENTIFY, SCOPE_ENROLL or SCOPE_ADMIN");
     }
     call.scopes.push_back(*scope);
@@ -58,7 +55,7 @@ absl::StatusOr<CreateKeyCall> CreateKeyCallFromProto(const v1::CreateApiKeyReque
 }
 
 absl::StatusOr<std::string> RevokeIdFromProto(const v1::RevokeApiKeyRequest& request) {
-  if (request.id().empty()) return InvalidField("id", "required");
+  if (request.id().empty()) return InvalidFieldError("id", "required");
   return request.id();
 }
 

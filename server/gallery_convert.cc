@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "core/error_reason.h"
+#include "core/invalid_field.h"
 #include "server/proto_convert.h"
 
 namespace faceserve {
@@ -21,18 +22,14 @@ constexpr size_t kMaxMetadataValueBytes = 4096;
 constexpr int kMaxMetadataEntries = 64;
 constexpr size_t kMaxIdempotencyKeyBytes = 128;
 
-absl::Status Invalid(absl::string_view field, absl::string_view what) {
-  return WithReason(absl::InvalidArgumentError(absl::StrCat(field, ": ", what)),
-                    ErrorReason::kInvalidField, {{"field", std::string(field)}});
-}
 
 absl::Status CheckName(const std::string& value, absl::string_view field) {
-  if (value.empty()) return Invalid(field, "required");
+  if (value.empty()) return InvalidFieldError(field, "required");
   if (value.size() > kMaxNameBytes) {
-    return Invalid(field, absl::StrCat("longer than ", kMaxNameBytes, " bytes"));
+    return InvalidFieldError(field, absl::StrCat("longer than ", kMaxNameBytes, " bytes"));
   }
   for (unsigned char c : value) {
-    if (c < 0x20 || c == 0x7f) return Invalid(field, "contains a control character");
+    if (c < 0x20 || c == 0x7f) return InvalidFieldError(field, "contains a control character");
   }
   return absl::OkStatus();
 }
@@ -40,13 +37,13 @@ absl::Status CheckName(const std::string& value, absl::string_view field) {
 absl::StatusOr<Metadata> MetadataFromProto(
     const google::protobuf::Map<std::string, std::string>& metadata, absl::string_view field) {
   if (metadata.size() > kMaxMetadataEntries) {
-    return Invalid(field, absl::StrCat("more than ", kMaxMetadataEntries, " entries"));
+    return InvalidFieldError(field, absl::StrCat("more than ", kMaxMetadataEntries, " entries"));
   }
   Metadata out;
   for (const auto& [key, value] : metadata) {
     if (absl::Status s = CheckName(key, absl::StrCat(field, " key")); !s.ok()) return s;
     if (value.size() > kMaxMetadataValueBytes) {
-      return Invalid(absl::StrCat(field, "[", key, "]"),
+      return InvalidFieldError(absl::StrCat(field, "[", key, "]"),
                      absl::StrCat("longer than ", kMaxMetadataValueBytes, " bytes"));
     }
     out[key] = value;
@@ -56,9 +53,9 @@ absl::StatusOr<Metadata> MetadataFromProto(
 
 absl::StatusOr<std::vector<float>> EmbeddingFromProto(const v1::Embedding& e,
                                                       absl::string_view field) {
-  if (e.values().empty()) return Invalid(field, "no values");
+  if (e.values().empty()) return InvalidFieldError(field, "no values");
   for (int i = 0; i < e.values_size(); ++i) {
-    if (!std::isfinite(e.values(i))) return Invalid(field, absl::StrCat("values[", i, "] not finite"));
+    if (!std::isfinite(e.values(i))) return InvalidFieldError(field, absl::StrCat("values[", i, "] not finite"));
   }
   return std::vector<float>(e.values().begin(), e.values().end());
 }
@@ -97,11 +94,11 @@ absl::StatusOr<IdentifyOptions> IdentifyOptionsFromProto(const v1::IdentifyOptio
     return s;
   }
   if (options.top_k() < 0 || options.top_k() > kMaxTopK) {
-    return Invalid(absl::StrCat(field, ".top_k"), absl::StrCat("must be 0 to ", kMaxTopK));
+    return InvalidFieldError(absl::StrCat(field, ".top_k"), absl::StrCat("must be 0 to ", kMaxTopK));
   }
   const float t = options.threshold();
   if (!std::isfinite(t) || t < 0 || t > 1) {
-    return Invalid(absl::StrCat(field, ".threshold"), "must be 0 (the gallery's) or in (0, 1]");
+    return InvalidFieldError(absl::StrCat(field, ".threshold"), "must be 0 (the gallery's) or in (0, 1]");
   }
   out.gallery = options.gallery();
   out.top_k = options.top_k() == 0 ? 1 : options.top_k();
@@ -165,10 +162,10 @@ void SubjectToProto(const SubjectInfo& subject, v1::Subject* out) {
 absl::StatusOr<v1::CreateGalleryRequest> CheckCreateGallery(const v1::CreateGalleryRequest& r) {
   if (absl::Status s = CheckName(r.name(), "name"); !s.ok()) return s;
   if (!std::isfinite(r.threshold()) || r.threshold() < 0 || r.threshold() > 1) {
-    return Invalid("threshold", "must be 0 (the predictor's) or in (0, 1]");
+    return InvalidFieldError("threshold", "must be 0 (the predictor's) or in (0, 1]");
   }
   if (!v1::GalleryIndex_IsValid(r.index())) {
-    return Invalid("index", "must be INDEX_AUTO, INDEX_EXACT or INDEX_APPROXIMATE");
+    return InvalidFieldError("index", "must be INDEX_AUTO, INDEX_EXACT or INDEX_APPROXIMATE");
   }
   return r;
 }
@@ -185,7 +182,7 @@ absl::StatusOr<v1::ListGalleriesRequest> CheckListGalleries(const v1::ListGaller
 absl::StatusOr<v1::ListSubjectsRequest> CheckListSubjects(const v1::ListSubjectsRequest& r) {
   if (absl::Status s = CheckName(r.gallery(), "gallery"); !s.ok()) return s;
   if (r.page_size() < 0 || r.page_size() > kMaxPageSize) {
-    return Invalid("page_size", absl::StrCat("must be 0 (100) to ", kMaxPageSize));
+    return InvalidFieldError("page_size", absl::StrCat("must be 0 (100) to ", kMaxPageSize));
   }
   v1::ListSubjectsRequest out = r;
   if (out.page_size() == 0) out.set_page_size(100);
@@ -206,7 +203,7 @@ absl::StatusOr<Metadata> CheckUpdateSubject(const v1::UpdateSubjectRequest& r) {
 
 absl::StatusOr<v1::DeleteFaceRequest> CheckDeleteFace(const v1::DeleteFaceRequest& r) {
   if (absl::Status s = CheckName(r.gallery(), "gallery"); !s.ok()) return s;
-  if (r.face_id() <= 0) return Invalid("face_id", "must be positive");
+  if (r.face_id() <= 0) return InvalidFieldError("face_id", "must be positive");
   return r;
 }
 
@@ -220,10 +217,10 @@ absl::StatusOr<EnrollCall> EnrollCallFromProto(const v1::EnrollRequest& request)
   if (absl::Status s = CheckName(request.gallery(), "gallery"); !s.ok()) return s;
   if (absl::Status s = CheckName(request.subject(), "subject"); !s.ok()) return s;
   if (request.inputs().empty() || request.inputs_size() > kMaxEnrollInputs) {
-    return Invalid("inputs", absl::StrCat("1 to ", kMaxEnrollInputs, " inputs"));
+    return InvalidFieldError("inputs", absl::StrCat("1 to ", kMaxEnrollInputs, " inputs"));
   }
   if (request.idempotency_key().size() > kMaxIdempotencyKeyBytes) {
-    return Invalid("idempotency_key", absl::StrCat("longer than ", kMaxIdempotencyKeyBytes));
+    return InvalidFieldError("idempotency_key", absl::StrCat("longer than ", kMaxIdempotencyKeyBytes));
   }
   EnrollCall call;
   EnrollRequest& out = call.request;
@@ -241,7 +238,7 @@ absl::StatusOr<EnrollCall> EnrollCallFromProto(const v1::EnrollRequest& request)
     switch (in.source_case()) {
       case v1::EnrollInput::kImage: {
         if (++images > kMaxEnrollImages) {
-          return Invalid("inputs", absl::StrCat("more than ", kMaxEnrollImages, " images"));
+          return InvalidFieldError("inputs", absl::StrCat("more than ", kMaxEnrollImages, " images"));
         }
         absl::StatusOr<ImageInput> image = ImageFromProto(in.image(), field + ".image");
         if (!image.ok()) return image.status();
@@ -256,11 +253,11 @@ absl::StatusOr<EnrollCall> EnrollCallFromProto(const v1::EnrollRequest& request)
         break;
       }
       default:
-        return Invalid(field, "not set (set image or embedding)");
+        return InvalidFieldError(field, "not set (set image or embedding)");
     }
     if (in.has_box()) {
       const Box box{in.box().x1(), in.box().y1(), in.box().x2(), in.box().y2()};
-      if (!(box.width() > 0 && box.height() > 0)) return Invalid(field + ".box", "empty box");
+      if (!(box.width() > 0 && box.height() > 0)) return InvalidFieldError(field + ".box", "empty box");
       input.box = box;
     }
     out.inputs.push_back(std::move(input));
@@ -340,7 +337,7 @@ absl::StatusOr<SearchCall> SearchCallFromProto(const v1::SearchRequest& request)
   if (!identify.ok()) return identify.status();
   call.identify = *std::move(identify);
   if (request.queries().empty() || request.queries_size() > kMaxSearchQueries) {
-    return Invalid("queries", absl::StrCat("1 to ", kMaxSearchQueries, " embeddings"));
+    return InvalidFieldError("queries", absl::StrCat("1 to ", kMaxSearchQueries, " embeddings"));
   }
   for (int i = 0; i < request.queries_size(); ++i) {
     absl::StatusOr<std::vector<float>> e =

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/error_reason.h"
+#include "core/invalid_field.h"
 
 namespace faceserve {
 namespace {
@@ -19,10 +20,6 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 
-absl::Status Invalid(const std::string& field, const std::string& message) {
-  return WithReason(absl::InvalidArgumentError(absl::StrCat(field, ": ", message)),
-                    ErrorReason::kInvalidField, {{"field", field}});
-}
 
 // A field by its proto name or its JSON name.
 const FieldDescriptor* FieldNamed(const Descriptor* type, const std::string& name) {
@@ -41,7 +38,7 @@ absl::StatusOr<nlohmann::json> ValueFor(const FieldDescriptor* field, const std:
       const std::string v = absl::AsciiStrToLower(value);
       if (v == "true" || v == "1" || v.empty()) return true;
       if (v == "false" || v == "0") return false;
-      return Invalid(key, "expected true or false");
+      return InvalidFieldError(key, "expected true or false");
     }
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_UINT32:
@@ -50,16 +47,16 @@ absl::StatusOr<nlohmann::json> ValueFor(const FieldDescriptor* field, const std:
     case FieldDescriptor::CPPTYPE_FLOAT:
     case FieldDescriptor::CPPTYPE_DOUBLE: {
       double number = 0;
-      if (!absl::SimpleAtod(value, &number)) return Invalid(key, "expected a number");
+      if (!absl::SimpleAtod(value, &number)) return InvalidFieldError(key, "expected a number");
       return value;  // protobuf's JSON reads numbers from strings too, exactly
     }
     case FieldDescriptor::CPPTYPE_STRING:
     case FieldDescriptor::CPPTYPE_ENUM:
       return value;
     case FieldDescriptor::CPPTYPE_MESSAGE:
-      return Invalid(key, "names a message: name one of its fields (key.field=value)");
+      return InvalidFieldError(key, "names a message: name one of its fields (key.field=value)");
   }
-  return Invalid(key, "unsupported field type");
+  return InvalidFieldError(key, "unsupported field type");
 }
 
 }  // namespace
@@ -82,7 +79,7 @@ absl::Status RequestFromJson(const std::string& body, google::protobuf::Message*
   options.ignore_unknown_fields = false;
   const auto parsed = google::protobuf::util::JsonStringToMessage(body, out, options);
   if (!parsed.ok()) {
-    return Invalid("body", absl::StrCat("not a valid ", out->GetDescriptor()->name(),
+    return InvalidFieldError("body", absl::StrCat("not a valid ", out->GetDescriptor()->name(),
                                         " in JSON: ", std::string(parsed.message())));
   }
   return absl::OkStatus();
@@ -96,7 +93,7 @@ absl::Status RequestFromImage(const std::string& body,
   const FieldDescriptor* image = type->FindFieldByName("image");
   if (image == nullptr || image->message_type() == nullptr ||
       image->message_type()->full_name() != "faceserve.v1.Image") {
-    return Invalid("body", absl::StrCat(type->name(),
+    return InvalidFieldError("body", absl::StrCat(type->name(),
                                         " has no image field: send it as application/json"));
   }
   // The query first, as a JSON object, so that protobuf's JSON mapping
@@ -108,12 +105,12 @@ absl::Status RequestFromImage(const std::string& body,
     nlohmann::json* node = &query;
     for (size_t i = 0; i < path.size(); ++i) {
       const FieldDescriptor* field = at == nullptr ? nullptr : FieldNamed(at, path[i]);
-      if (field == nullptr) return Invalid(key, "no such field");
-      if (field->name() == "image" && at == type) return Invalid(key, "the image is the body");
+      if (field == nullptr) return InvalidFieldError(key, "no such field");
+      if (field->name() == "image" && at == type) return InvalidFieldError(key, "the image is the body");
       const std::string json_name = field->json_name();
       if (i + 1 < path.size()) {
         if (field->is_repeated() || field->message_type() == nullptr) {
-          return Invalid(key, "only a single message field can have sub-fields");
+          return InvalidFieldError(key, "only a single message field can have sub-fields");
         }
         node = &(*node)[json_name];
         at = field->message_type();
@@ -124,13 +121,13 @@ absl::Status RequestFromImage(const std::string& body,
       if (field->is_repeated()) {
         (*node)[json_name].push_back(*v);
       } else {
-        if (node->contains(json_name)) return Invalid(key, "given twice");
+        if (node->contains(json_name)) return InvalidFieldError(key, "given twice");
         (*node)[json_name] = *v;
       }
     }
   }
   if (absl::Status s = RequestFromJson(query.dump(), out); !s.ok()) {
-    return Invalid("query", std::string(s.message()));
+    return InvalidFieldError("query", std::string(s.message()));
   }
   google::protobuf::Message* image_message = out->GetReflection()->MutableMessage(out, image);
   image_message->GetReflection()->SetString(

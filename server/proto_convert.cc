@@ -6,15 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/error_reason.h"
+#include "core/invalid_field.h"
 #include "server/gallery_convert.h"
 
 namespace faceserve {
 namespace {
 
-absl::Status Invalid(absl::string_view field, absl::string_view what) {
-  return WithReason(absl::InvalidArgumentError(absl::StrCat(field, ": ", what)),
-                    ErrorReason::kInvalidField, {{"field", std::string(field)}});
-}
 
 void PointToProto(const Point& p, v1::Point* out) {
   out->set_x(p.x);
@@ -70,7 +67,7 @@ absl::StatusOr<ChannelOrder> ChannelOrderFromProto(int value, absl::string_view 
     case v1::CHANNEL_ORDER_GRAY:
       return ChannelOrder::kGray;
   }
-  return Invalid(field, absl::StrCat("unknown ChannelOrder value ", value));
+  return InvalidFieldError(field, absl::StrCat("unknown ChannelOrder value ", value));
 }
 
 absl::StatusOr<FaceSelection> FaceSelectionFromProto(int value, FaceSelection unspecified_means,
@@ -85,7 +82,7 @@ absl::StatusOr<FaceSelection> FaceSelectionFromProto(int value, FaceSelection un
     case v1::FACE_SELECTION_WHOLE_IMAGE:
       return FaceSelection::kWholeImage;
   }
-  return Invalid(field, absl::StrCat("unknown FaceSelection value ", value));
+  return InvalidFieldError(field, absl::StrCat("unknown FaceSelection value ", value));
 }
 
 absl::StatusOr<ImageInput> ImageFromProto(const v1::Image& image, absl::string_view field) {
@@ -93,7 +90,7 @@ absl::StatusOr<ImageInput> ImageFromProto(const v1::Image& image, absl::string_v
   switch (image.source_case()) {
     case v1::Image::kEncoded:
       if (image.encoded().empty()) {
-        return Invalid(absl::StrCat(field, ".encoded"), "empty");
+        return InvalidFieldError(absl::StrCat(field, ".encoded"), "empty");
       }
       out.encoded = image.encoded();
       return out;
@@ -113,30 +110,30 @@ absl::StatusOr<ImageInput> ImageFromProto(const v1::Image& image, absl::string_v
     case v1::Image::SOURCE_NOT_SET:
       break;
   }
-  return Invalid(field, absl::StrCat("not set (set ", field, ".encoded or ", field, ".raw)"));
+  return InvalidFieldError(field, absl::StrCat("not set (set ", field, ".encoded or ", field, ".raw)"));
 }
 
 absl::StatusOr<AnalyzeOptions> AnalyzeOptionsFromProto(const v1::AnalyzeOptions& options) {
   AnalyzeOptions out;
   if (options.predictors_size() > kMaxRequestedPredictors) {
-    return Invalid("options.predictors",
+    return InvalidFieldError("options.predictors",
                    absl::StrCat(options.predictors_size(), " names, more than the limit of ",
                                 kMaxRequestedPredictors));
   }
   out.predictors.assign(options.predictors().begin(), options.predictors().end());
   if (options.detect_only() && options.predictors_size() > 0) {
-    return Invalid("options.detect_only",
+    return InvalidFieldError("options.detect_only",
                    "runs no predictor: leave options.predictors empty with it");
   }
   out.detect_only = options.detect_only();
   const float score = options.min_detection_score();
   if (std::isnan(score) || score < 0.0f || score > 1.0f) {
-    return Invalid("options.min_detection_score",
+    return InvalidFieldError("options.min_detection_score",
                    absl::StrCat("must be in [0, 1] (0: the configured default), got ", score));
   }
   out.min_detection_score = score;
   if (options.max_faces() < 0) {
-    return Invalid("options.max_faces",
+    return InvalidFieldError("options.max_faces",
                    absl::StrCat("must be >= 0 (0: the configured limit), got ",
                                 options.max_faces()));
   }
@@ -157,7 +154,7 @@ absl::StatusOr<AnalyzeCall> AnalyzeCallFromProto(const v1::AnalyzeRequest& reque
   call.options = *std::move(options);
   if (request.options().has_identify()) {
     if (call.options.detect_only) {
-      return Invalid("options.identify",
+      return InvalidFieldError("options.identify",
                      "identification needs an embedding: not with options.detect_only");
     }
     absl::StatusOr<IdentifyOptions> identify =
@@ -189,13 +186,13 @@ absl::StatusOr<VerifyInput> VerifyInputFromProto(const v1::FaceInput& input,
       const auto& values = input.embedding().values();
       for (int i = 0; i < values.size(); ++i) {
         if (!std::isfinite(values[i])) {
-          return Invalid(absl::StrCat(field, ".embedding.values[", i, "]"),
+          return InvalidFieldError(absl::StrCat(field, ".embedding.values[", i, "]"),
                          absl::StrCat("not a finite number (", values[i], ")"));
         }
       }
       if (!values.empty() &&
           std::all_of(values.begin(), values.end(), [](float v) { return v == 0.0f; })) {
-        return Invalid(absl::StrCat(field, ".embedding"),
+        return InvalidFieldError(absl::StrCat(field, ".embedding"),
                        "all values are zero (an embedding has unit length)");
       }
       out.is_embedding = true;
@@ -210,7 +207,7 @@ absl::StatusOr<VerifyInput> VerifyInputFromProto(const v1::FaceInput& input,
           input.selection(), FaceSelection::kLargest, absl::StrCat(field, ".selection"));
       if (!selection.ok()) return selection.status();
       if (*selection == FaceSelection::kAll) {
-        return Invalid(absl::StrCat(field, ".selection"),
+        return InvalidFieldError(absl::StrCat(field, ".selection"),
                        "FACE_SELECTION_ALL is not valid for Verify (use LARGEST or WHOLE_IMAGE)");
       }
       out.image = *std::move(image);
@@ -220,7 +217,7 @@ absl::StatusOr<VerifyInput> VerifyInputFromProto(const v1::FaceInput& input,
     case v1::FaceInput::SOURCE_NOT_SET:
       break;
   }
-  return Invalid(field, absl::StrCat("not set (set ", field, ".image or ", field, ".embedding)"));
+  return InvalidFieldError(field, absl::StrCat("not set (set ", field, ".image or ", field, ".embedding)"));
 }
 
 absl::StatusOr<VerifyCall> VerifyCallFromProto(const v1::VerifyRequest& request) {
@@ -231,7 +228,7 @@ absl::StatusOr<VerifyCall> VerifyCallFromProto(const v1::VerifyRequest& request)
   if (!b.ok()) return b.status();
   const float threshold = request.threshold();
   if (std::isnan(threshold) || threshold < -1.0f || threshold > 1.0f) {
-    return Invalid("threshold", absl::StrCat("must be a cosine similarity in [-1, 1] (0: the "
+    return InvalidFieldError("threshold", absl::StrCat("must be a cosine similarity in [-1, 1] (0: the "
                                              "configured threshold), got ",
                                              threshold));
   }

@@ -10,6 +10,7 @@
 #include "core/auth/api_key.h"
 #include "core/auth/api_keys_file.h"
 #include "core/error_reason.h"
+#include "core/invalid_field.h"
 
 namespace faceserve {
 namespace {
@@ -32,10 +33,6 @@ bool IsName(const std::string& s) {
                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-absl::Status InvalidField(const std::string& field, const std::string& message) {
-  return WithReason(absl::InvalidArgumentError(absl::StrCat(field, ": ", message)),
-                    ErrorReason::kInvalidField, {{"field", field}});
-}
 
 std::string KeysFileSource(const std::string& path) {
   return absl::StrCat("auth.keys_file '", path, "'");
@@ -182,11 +179,11 @@ absl::StatusOr<AccessControl::CreatedKey> AccessControl::CreateKey(
     const std::string& name, const std::vector<Scope>& scopes,
     const std::vector<std::string>& galleries) {
   if (absl::Status s = ManagementAvailable(); !s.ok()) return s;
-  if (!IsName(name)) return InvalidField("name", "1 to 256 bytes with no control characters");
-  if (scopes.empty()) return InvalidField("scopes", "at least one scope is required");
+  if (!IsName(name)) return InvalidFieldError("name", "1 to 256 bytes with no control characters");
+  if (scopes.empty()) return InvalidFieldError("scopes", "at least one scope is required");
   for (size_t i = 0; i < galleries.size(); ++i) {
     if (!IsName(galleries[i])) {
-      return InvalidField(absl::StrCat("galleries[", i, "]"),
+      return InvalidFieldError(absl::StrCat("galleries[", i, "]"),
                           "1 to 256 bytes with no control characters");
     }
   }
