@@ -7,7 +7,6 @@
 // health SERVING. SIGTERM / SIGINT: health NOT_SERVING, new calls refused,
 // calls in flight get a grace period, the pipeline stops, exit 0. A failure
 // at start-up prints the reason and exits 1.
-#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -36,6 +35,7 @@
 #include "server/face_server.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/stop_signal.h"
 #include "core/auth/access_control.h"
 #ifdef FACESERVE_WITH_HTTP
 #include "server/http_api.h"
@@ -233,7 +233,8 @@ absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server,
 #endif
 }
 
-// Preheat ran into an error: the main thread is told through SIGUSR1.
+// Preheat ran into an error: the main thread is told through
+// WakeStopSignalWaiter().
 std::atomic<bool> preheat_failed{false};
 
 int Run(int argc, char** argv) {
@@ -257,14 +258,11 @@ int Run(int argc, char** argv) {
     return 0;
   }
 
-  // Signals are taken by sigwait() in the main thread: block them before any
-  // thread starts so that every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGTERM / SIGINT: a graceful stop, whichever thread they land on.
+  if (absl::Status s = InstallStopSignalHandler(); !s.ok()) {
+    std::fprintf(stderr, "faceserve: %s\n", s.ToString().c_str());
+    return 1;
+  }
 
   LogEvent(absl::StrCat("faceserve ", FACESERVE_VERSION, " starting, config ",
                         flags->config_path,
@@ -385,7 +383,7 @@ int Run(int argc, char** argv) {
       LogEvent(absl::StrCat("preheat failed after ", absl::FormatDuration(took), ": ",
                             status.ToString()));
       preheat_failed.store(true);
-      kill(getpid(), SIGUSR1);  // wakes the main thread's sigwait()
+      WakeStopSignalWaiter();
       return;
     }
     m->SetPreheatDuration(took);
@@ -395,9 +393,8 @@ int Run(int argc, char** argv) {
 
   int exit_code = 0;
   for (;;) {
-    int signal = 0;
-    if (sigwait(&signals, &signal) != 0) continue;
-    if (signal == SIGUSR1) {
+    const int signal = WaitForStopSignal();
+    if (signal == 0) {
       if (!preheat_failed.load()) continue;
       exit_code = 1;
       break;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <regex>
@@ -103,6 +104,9 @@ class ServerProcess {
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         exited_ = true;
         status_ = status;
+        // The exit closed the pipe: the reader ends at its EOF, so log()
+        // holds everything the process wrote, its last lines included.
+        if (reader_.joinable()) reader_.join();
         return true;
       }
       absl::SleepFor(absl::Milliseconds(10));
@@ -110,6 +114,15 @@ class ServerProcess {
     return false;
   }
   int wait_status() const { return status_; }
+  // "exit status N" or "killed by signal N (name)", for failure messages.
+  std::string DescribeExit() const {
+    if (WIFEXITED(status_)) return "exit status " + std::to_string(WEXITSTATUS(status_));
+    if (WIFSIGNALED(status_)) {
+      return "killed by signal " + std::to_string(WTERMSIG(status_)) + " (" +
+             strsignal(WTERMSIG(status_)) + ")";
+    }
+    return "wait status " + std::to_string(status_);
+  }
 
   // The first group of `pattern` in the log as a number, once it appears;
   // 0 if it does not within `timeout`.
