@@ -36,7 +36,7 @@ serve() {  # config, overrides...
   local config=$1
   shift
   "$BUILD/bin/faceserve" --config "$config" "$@" --set models_dir="$MODELS" \
-    --set server.listen="127.0.0.1:$PORT" --set metrics.listen= >>"$OUT/server.log" 2>&1 &
+    --set server.listen="127.0.0.1:$PORT" --set metrics.listen= --set http.listen= >>"$OUT/server.log" 2>&1 &
   pid=$!
   "${FACECTL[@]}" health --wait 300 >/dev/null
 }

@@ -69,7 +69,7 @@ DETECTORS=(
 )
 start_server() {  # detector overrides...
   "$BUILD/bin/faceserve" --config "$BASE" "$@" --set models_dir="$MODELS" \
-    --set server.listen="127.0.0.1:$PORT" --set metrics.listen= >>"$OUT/server.log" 2>&1 &
+    --set server.listen="127.0.0.1:$PORT" --set metrics.listen= --set http.listen= >>"$OUT/server.log" 2>&1 &
   pid=$!
   "${FACECTL[@]}" health --wait 120 >/dev/null
 }

@@ -20,7 +20,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
 FACECTL=("$BUILD/bin/facectl" --server "127.0.0.1:$PORT" --timeout-ms 120000)
 
 "$BUILD/bin/faceserve" --config config/default.yaml --set detector.min_score=0.3 \
-  --set server.listen="127.0.0.1:$PORT" --set metrics.listen= >"$OUT/server.log" 2>&1 &
+  --set server.listen="127.0.0.1:$PORT" --set metrics.listen= --set http.listen= >"$OUT/server.log" 2>&1 &
 "${FACECTL[@]}" health --wait 120 >/dev/null
 "${FACECTL[@]}" analyze --detect-only "$SHARED"/detect/images/*.jpg >"$OUT/detect.jsonl"
 "${FACECTL[@]}" analyze --detect-only "$SHARED"/bench/group_*.jpg "$SHARED"/verify/*/*.jpg \

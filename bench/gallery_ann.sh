@@ -40,7 +40,7 @@ start_server() {  # $1: database, $2: log, then --set overrides
   local db=$1 log=$2
   shift 2
   "$BUILD/bin/faceserve" --config config/default.yaml --set server.listen="127.0.0.1:$PORT" \
-    --set metrics.listen= --set gallery.sqlite.path="$db" "$@" >"$log" 2>&1 &
+    --set metrics.listen= --set http.listen= --set gallery.sqlite.path="$db" "$@" >"$log" 2>&1 &
   SERVER=$!
   "${FACECTL[@]}" health --service faceserve.v1.GalleryService --wait 3600 >/dev/null
 }

@@ -33,7 +33,7 @@ PY=/usr/bin/python3
 
 start_server() {  # $1: database, $2: log
   "$BUILD/bin/faceserve" --config config/default.yaml --set server.listen="127.0.0.1:$PORT" \
-    --set metrics.listen= --set gallery.sqlite.path="$1" >"$2" 2>&1 &
+    --set metrics.listen= --set http.listen= --set gallery.sqlite.path="$1" >"$2" 2>&1 &
   SERVER=$!
   "${FACECTL[@]}" health --service faceserve.v1.GalleryService --wait 180 >/dev/null
 }

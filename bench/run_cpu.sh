@@ -35,7 +35,7 @@ FACECTL=("$BUILD/bin/facectl" --server "127.0.0.1:$PORT")
 # some (the overload behaviour is bench/run_overload.sh's).
 run_server_points() {  # $1: config file, $2: label
   "$BUILD/bin/faceserve" --config "$1" --set server.listen="127.0.0.1:$PORT" \
-    --set metrics.listen= --set server.max_concurrent_calls=256 >"$OUT/server-$2.log" 2>&1 &
+    --set metrics.listen= --set http.listen= --set server.max_concurrent_calls=256 >"$OUT/server-$2.log" 2>&1 &
   local pid=$!
   for _ in $(seq 120); do "${FACECTL[@]}" health >/dev/null 2>&1 && break; sleep 1; done
   "${FACECTL[@]}" bench --concurrency 4 --duration 3 "${IMAGES[@]}" >/dev/null  # warm-up
@@ -67,7 +67,7 @@ echo "face-api (tfjs wasm), $(nproc) processes: ${SECONDS_PER_POINT} s" >&2
 run_faceapi "$OUT/faceapi"
 
 "$BUILD/bin/faceserve" --config config/faceapi.yaml --set server.listen="127.0.0.1:$PORT" \
-  --set metrics.listen= --set server.max_concurrent_calls=256 >"$OUT/server-rounds.log" 2>&1 &
+  --set metrics.listen= --set http.listen= --set server.max_concurrent_calls=256 >"$OUT/server-rounds.log" 2>&1 &
 server=$!
 for _ in $(seq 120); do "${FACECTL[@]}" health >/dev/null 2>&1 && break; sleep 1; done
 for r in $(seq "$ROUNDS"); do

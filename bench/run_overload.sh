@@ -27,7 +27,7 @@ memory() { awk -v f="$2:" '$1 == f { print $2 * 1024 }' "/proc/$1/status"; }
 
 for limit in $LIMITS; do
   "$BUILD/bin/faceserve" --config config/default.yaml --set server.listen="127.0.0.1:$PORT" \
-    --set metrics.listen= --set server.max_concurrent_calls="$limit" \
+    --set metrics.listen= --set http.listen= --set server.max_concurrent_calls="$limit" \
     >"$OUT/server-$limit.log" 2>&1 &
   pid=$!
   for _ in $(seq 120); do "${FACECTL[@]}" health >/dev/null 2>&1 && break; sleep 1; done

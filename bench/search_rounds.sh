@@ -19,7 +19,7 @@ SECONDS_PER_ROUND=${BENCH_SECONDS:-15}
 FACECTL=("$BUILD/bin/facectl" --server "127.0.0.1:$PORT" --timeout-ms 120000)
 log=$(mktemp)
 "$BUILD/bin/faceserve" --config config/default.yaml --set server.listen="127.0.0.1:$PORT" \
-  --set metrics.listen= --set gallery.sqlite.path="$db" "$@" >"$log" 2>&1 &
+  --set metrics.listen= --set http.listen= --set gallery.sqlite.path="$db" "$@" >"$log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true; rm -f "$log"' EXIT
 "${FACECTL[@]}" health --service faceserve.v1.GalleryService --wait 3600 >/dev/null

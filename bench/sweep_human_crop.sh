@@ -26,7 +26,7 @@ for s in "${SCALES[@]}"; do
   sets=()
   for i in "${HM[@]}"; do sets+=(--set "predictors.$i.crop.scale=$s"); done
   "$BUILD/bin/faceserve" --config config/full.yaml --set server.listen="127.0.0.1:$PORT" \
-    --set metrics.listen= --set server.max_concurrent_calls=64 "${sets[@]}" >"$OUT/server.log" 2>&1 &
+    --set metrics.listen= --set http.listen= --set server.max_concurrent_calls=64 "${sets[@]}" >"$OUT/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 120); do "${FACECTL[@]}" health >/dev/null 2>&1 && break; sleep 1; done
   "${FACECTL[@]}" analyze "${PHOTOS[@]}" >"$OUT/scale-$s.jsonl"

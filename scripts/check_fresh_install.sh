@@ -31,7 +31,7 @@ if [[ ${1:-} == --inside ]]; then
   log "faceserve --config config/full.yaml on 127.0.0.1:$PORT"
   work=$(mktemp -d)
   build/bin/faceserve --config config/full.yaml --set server.listen="127.0.0.1:$PORT" \
-    --set metrics.listen= >"$work/faceserve.log" 2>&1 &
+    --set metrics.listen= --set http.listen= >"$work/faceserve.log" 2>&1 &
   pid=$!
   trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
   if ! build/bin/facectl --server "127.0.0.1:$PORT" health --wait 600; then

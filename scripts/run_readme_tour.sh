@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the README's "Quick tour" word for word: starts the server as the
-# README's set-up command does (config/default.yaml, its default ports), then
-# every command of the tour's first sh block, and fails on the first that
-# fails. scripts/check_fresh_install.sh calls it on a fresh clone with
+# Runs the README's tours word for word: starts the server as the README's
+# set-up command does (config/default.yaml, its default ports), then every
+# command of the first sh block under "Quick tour", "Galleries" and
+# "HTTP/JSON", and fails on the first that fails or does not print what the
+# README promises. scripts/check_fresh_install.sh calls it on a fresh clone with
 # nothing beside it, so the tour cannot come to need ../shared again.
 #
 #   scripts/run_readme_tour.sh        (after scripts/bootstrap.sh)
@@ -19,13 +20,17 @@ tour_block() {
 }
 tour=$(tour_block "## Quick tour")
 galleries=$(tour_block "## Galleries")
+http=$(tour_block "## HTTP/JSON")
 [[ -n $tour ]] || { echo "no sh block under '## Quick tour' in README.md" >&2; exit 1; }
 [[ -n $galleries ]] || { echo "no sh block under '## Galleries' in README.md" >&2; exit 1; }
-# The tour talks to the default address; refuse to run against a stranger.
-if (exec 3<>/dev/tcp/127.0.0.1/50051) 2>/dev/null; then
-  echo "port 50051 is taken: the tour needs the server on its default address" >&2
-  exit 1
-fi
+[[ -n $http ]] || { echo "no sh block under '## HTTP/JSON' in README.md" >&2; exit 1; }
+# The tour talks to the default addresses; refuse to run against a stranger.
+for port in 50051 8080; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+    echo "port $port is taken: the tour needs the server on its default addresses" >&2
+    exit 1
+  fi
+done
 
 work=$(mktemp -d)
 log "build/bin/faceserve --config config/default.yaml (as the README starts it)"
@@ -68,3 +73,12 @@ grep -q '"identified":true' "$work/gallery.out" || promised gallery "a face iden
 grep -q '"imported":"demo","subjects":1,"faces":1' "$work/gallery.out" ||
   promised gallery "the gallery imported back"
 log "the README's gallery tour ran ($(wc -l <"$work/gallery.out") lines of output)"
+
+run_block http "$http"
+# What it promises: ages from the raw body, expressions from the form,
+# the routes, and a 400.
+grep -q '"name":"age_years"' "$work/http.out" || promised http "an age from the raw-body analyze"
+grep -q '"predictor":"expression"' "$work/http.out" || promised http "an expression from the form upload"
+grep -q '"/v1/analyze"' "$work/http.out" || promised http "/v1/analyze in the OpenAPI document"
+tail -n 1 "$work/http.out" | grep -qx 400 || promised http "400 for a body that is not an image"
+log "the README's HTTP tour ran ($(wc -l <"$work/http.out") lines of output)"

@@ -138,7 +138,7 @@ PHOTOS640=("$WORK"/photos640/sample{1,2,3,4,5,6}.jpg)
 # ---------------------------------------------------------------- serve
 CONFIG=config/gpu.yaml
 SET=(--set models_dir="$WORK/models" --set server.listen="127.0.0.1:$PORT"
-     --set metrics.listen="127.0.0.1:$METRICS_PORT")
+     --set metrics.listen="127.0.0.1:$METRICS_PORT" --set http.listen=)
 if [[ $CPU_CHECK == 1 ]]; then
   CONFIG=config/default.yaml
   SET+=(--set device.device=cpu --set server.max_concurrent_calls=256)

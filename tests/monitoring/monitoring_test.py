@@ -289,6 +289,7 @@ def main():
         spawn("faceserve", [args.faceserve, "--config", os.path.join(src, "config", "default.yaml"),
                             "--set", "server.listen=" + server,
                             "--set", "metrics.listen=127.0.0.1:%d" % metrics_port,
+                            "--set", "http.listen=127.0.0.1:0",
                             "--set", "models_dir=" + models_dir,
                             "--set", "device.preheat=false",
                             "--set", "gallery.sqlite.path=" + os.path.join(workdir, "galleries.sqlite")],

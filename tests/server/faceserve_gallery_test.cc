@@ -69,7 +69,7 @@ class Server {
   explicit Server(const std::string& db) {
     process_ = std::make_unique<ServerProcess>(std::vector<std::string>{
         FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
-        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "device.preheat=false",
+        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=", "--set", "device.preheat=false",
         "--set", "models_dir=" + kSourceDir + "/models/exported", "--set",
         "gallery.sqlite.path=" + db});
     const int port = process_->WaitForPort(absl::Seconds(120));

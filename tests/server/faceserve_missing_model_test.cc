@@ -33,6 +33,7 @@ class FaceserveMissingModelTest : public ::testing::Test {
   std::string RunUntilExit(const std::vector<std::string>& overrides, int* exit_code) {
     std::vector<std::string> args{FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml",
                                   "--set", "server.listen=127.0.0.1:0", "--set", "metrics.listen=",
+                                  "--set", "http.listen=",
                                   "--set", "device.device=cpu"};
     for (const std::string& o : overrides) {
       args.push_back("--set");

@@ -100,6 +100,7 @@ class OverloadTest : public ::testing::Test {
     server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
         FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
         "server.listen=127.0.0.1:0", "--set", "metrics.listen=127.0.0.1:0", "--set",
+        "http.listen=127.0.0.1:0", "--set",
         "device.device=cpu", "--set", "models_dir=" + kSourceDir + "/models/exported", "--set",
         absl::StrCat("server.max_concurrent_calls=", kMaxConcurrentCalls)});
     ASSERT_GT(server_->pid(), 0);

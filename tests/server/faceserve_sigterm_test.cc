@@ -63,7 +63,7 @@ struct Outcome {
 
 TEST(FaceserveSigtermTest, BurstSignalledMidwayGetsFullAnswersOrUnavailableAndExitsZero) {
   ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
-                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set",
+                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=", "--set",
                         "device.device=cpu", "--set", "device.preheat=false", "--set",
                         "models_dir=" + kSourceDir + "/models/exported", "--set",
                         "server.shutdown_grace_ms=60000"});
@@ -202,7 +202,7 @@ TEST(FaceserveSigtermTest, BurstSignalledMidwayGetsFullAnswersOrUnavailableAndEx
 TEST(FaceserveSigtermTest, SignalDuringALongPreheatStopsItAndExitsZeroWithinTheGrace) {
   constexpr int kGraceMs = 10000;
   ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
-                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set",
+                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=", "--set",
                         "device.device=cpu", "--set", "device.preheat=true", "--set",
                         "detector.batching.max_batch_size=32", "--set",
                         "models_dir=" + kSourceDir + "/models/exported", "--set",
@@ -235,7 +235,7 @@ TEST(FaceserveSigtermTest, SignalDuringALongPreheatStopsItAndExitsZeroWithinTheG
 // thread, else the newest. It must stop the server gracefully all the same.
 TEST(FaceserveSigtermTest, SignalToAnyThreadStopsGracefully) {
   ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
-                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set",
+                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=", "--set",
                         "device.device=cpu", "--set", "device.preheat=false", "--set",
                         "models_dir=" + kSourceDir + "/models/exported"});
   ASSERT_GT(server.pid(), 0);
