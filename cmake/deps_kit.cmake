@@ -75,6 +75,10 @@ kit_library(opencv_calib3d opencv_calib3d DEPS opencv_imgproc)
 kit_library(JPEG::JPEG jpeg)
 kit_library(PNG::PNG png16)
 kit_library(PkgConfig::WEBP webp)
+kit_library(PkgConfig::HTTPLIB cpp-httplib)
+# The flags Debian's cpp-httplib.pc gives: its classes' layout depends on them.
+set_property(TARGET PkgConfig::HTTPLIB APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS
+  CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT CPPHTTPLIB_BROTLI_SUPPORT)
 add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED GLOBAL)
 set_target_properties(nlohmann_json::nlohmann_json PROPERTIES
   INTERFACE_INCLUDE_DIRECTORIES "${_kit}/include")

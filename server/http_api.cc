@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "core/error_reason.h"
 #include "proto/rpc_status.h"
+#include "server/http_listener.h"
 #include "server/http_openapi.h"
 #include "server/http_request.h"
 #include "server/http_status.h"
@@ -121,22 +122,6 @@ void Serve(const HttpRoute& route, MessageStub& stub, const httplib::Request& re
   Reply(res, 200, json);
 }
 
-// "host:port" split; port 0 allowed.
-absl::StatusOr<std::pair<std::string, int>> HostPort(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("http.listen: expected host:port, got \"", listen, "\""));
-  }
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return std::make_pair(host, port);
-}
-
 // CORS: the allowed origin for `origin` ("" when it is not allowed).
 std::string AllowedOrigin(const std::vector<std::string>& allowed, const std::string& origin) {
   if (origin.empty()) return "";
@@ -164,8 +149,6 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
                                                         std::shared_ptr<grpc::Channel> channel,
                                                         std::vector<HttpRoute> routes,
                                                         HttpRequestObserver observer) {
-  absl::StatusOr<std::pair<std::string, int>> address = HostPort(config.listen);
-  if (!address.ok()) return address.status();
   std::unique_ptr<HttpApi> api(new HttpApi());
   api->channel_ = std::move(channel);
   api->routes_ = std::move(routes);
@@ -238,22 +221,14 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
     res.set_content(HttpErrorBody(grpc::Status(code, message)), "application/json");
   });
 
-  const bool bound = address->second == 0
-                         ? (api->port_ = server.bind_to_any_port(address->first)) > 0
-                         : server.bind_to_port(address->first, address->second);
-  if (!bound) {
-    return absl::UnavailableError(absl::StrCat("http.listen: cannot listen on \"", config.listen, "\""));
+  if (absl::Status s = api->listener_.Start(&server, config.listen, "http.listen"); !s.ok()) {
+    return s;
   }
-  if (address->second != 0) api->port_ = address->second;
-  api->listener_ = std::thread([raw = &server] { raw->listen_after_bind(); });
   return api;
 }
 
 HttpApi::~HttpApi() { Stop(); }
 
-void HttpApi::Stop() {
-  if (server_ != nullptr) server_->stop();
-  if (listener_.joinable()) listener_.join();
-}
+void HttpApi::Stop() { listener_.Stop(); }
 
 }  // namespace faceserve

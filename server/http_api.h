@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/config/config.h"
+#include "server/http_listener.h"
 #include "server/http_routes.h"
 
 namespace httplib {
@@ -75,7 +76,7 @@ class HttpApi {
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return listener_.port(); }
   // Stops listening and waits for the requests in flight. Idempotent.
   void Stop();
 
@@ -85,8 +86,7 @@ class HttpApi {
   std::unique_ptr<httplib::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::vector<HttpRoute> routes_;
-  int port_ = 0;
-  std::thread listener_;
+  HttpListener listener_;  // last: stopped before the rest goes
 };
 
 }  // namespace faceserve

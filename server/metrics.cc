@@ -9,7 +9,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "server/http_endpoint.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -243,33 +242,13 @@ struct Metrics::Impl {
   prometheus::Histogram& faces_per_image;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& preheat;
-
-  // Declared last: destroyed first, so no scrape runs while the rest goes.
-  std::unique_ptr<HttpEndpoint> endpoint;
 };
 
 Metrics::Metrics(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Metrics::~Metrics() = default;
 
-std::unique_ptr<Metrics> Metrics::CreateWithoutEndpoint() {
+std::unique_ptr<Metrics> Metrics::Create() {
   return std::unique_ptr<Metrics>(new Metrics(std::make_unique<Impl>()));
-}
-
-absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const MetricsConfig& config) {
-  auto impl = std::make_unique<Impl>();
-  if (!config.listen.empty()) {
-    Impl* const raw = impl.get();
-    absl::StatusOr<std::unique_ptr<HttpEndpoint>> endpoint =
-        HttpEndpoint::Start(config.listen, "/metrics", [raw] {
-          return prometheus::TextSerializer().Serialize(raw->registry->Collect());
-        });
-    if (!endpoint.ok()) {
-      return absl::Status(endpoint.status().code(),
-                          absl::StrCat("metrics.listen: ", endpoint.status().message()));
-    }
-    impl->endpoint = *std::move(endpoint);
-  }
-  return std::unique_ptr<Metrics>(new Metrics(std::move(impl)));
 }
 
 const char* Metrics::DropReasonName(DropReason reason) {
@@ -379,10 +358,6 @@ void Metrics::SetBuildInfo(const std::string& version, const std::string& torch_
   impl_->build_info_family
       .Add({{"version", version}, {"torch_version", torch_version}, {"grpc_version", grpc_version}})
       .Set(1);
-}
-
-int Metrics::port() const {
-  return impl_->endpoint == nullptr ? 0 : impl_->endpoint->port();
 }
 
 std::string Metrics::Scrape() const {

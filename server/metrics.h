@@ -1,7 +1,8 @@
 // Metrics: the server's Prometheus metrics (prometheus-cpp registry and text
-// format) and, when configured, the HTTP endpoint that exposes them
-// (`metrics.listen`, path /metrics; see server/http_endpoint.h for why that
-// is not prometheus::Exposer).
+// format). Scrape() is served at /metrics on `metrics.listen` by
+// server/probe_server.h (not prometheus::Exposer: civetweb creates its
+// threads with a fixed 100 KiB stack, below the static TLS of a process
+// that links LibTorch, so they cannot start).
 //
 // It is the pipeline's BatchObserver and StageObserver and the gRPC layer's
 // request recorder. Families (base units, bounded labels):
@@ -53,13 +54,8 @@ namespace faceserve {
 
 class Metrics final : public BatchObserver, public StageObserver {
  public:
-  // Builds the registry and, unless `config.listen` is empty, starts the HTTP
-  // endpoint ("host:port"; port 0 picks a free one, see port()). Fails with
-  // UNAVAILABLE when the address cannot be bound, INVALID_ARGUMENT when it
-  // is malformed; the message starts with "metrics.listen: ".
-  static absl::StatusOr<std::unique_ptr<Metrics>> Create(const MetricsConfig& config);
-  // A registry without an endpoint (tests).
-  static std::unique_ptr<Metrics> CreateWithoutEndpoint();
+  // Builds the registry with every family.
+  static std::unique_ptr<Metrics> Create();
 
   ~Metrics() override;
   Metrics(const Metrics&) = delete;
@@ -104,8 +100,6 @@ class Metrics final : public BatchObserver, public StageObserver {
   void SetBuildInfo(const std::string& version, const std::string& torch_version,
                     const std::string& grpc_version);
 
-  // The bound port of the HTTP endpoint; 0 when there is none.
-  int port() const;
   // Everything in the Prometheus text exposition format, as a scrape sees it.
   std::string Scrape() const;
 

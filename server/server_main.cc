@@ -37,9 +37,8 @@
 #include "server/metrics.h"
 #include "server/stop_signal.h"
 #include "core/auth/access_control.h"
-#ifdef FACESERVE_WITH_HTTP
 #include "server/http_api.h"
-#endif
+#include "server/probe_server.h"
 #ifdef FACESERVE_WITH_SQLITE
 #include "core/gallery/sqlite_api_key_store.h"
 #include "core/gallery/sqlite_gallery_store.h"
@@ -192,23 +191,10 @@ absl::StatusOr<std::unique_ptr<AccessControl>> OpenAccessControl(const AuthConfi
   return access;
 }
 
-// The HTTP/JSON API in front of `server` (null when http.listen is empty).
-struct HttpServing {
-#ifdef FACESERVE_WITH_HTTP
-  std::unique_ptr<HttpApi> api;
-#endif
-  void Stop() {
-#ifdef FACESERVE_WITH_HTTP
-    if (api != nullptr) api->Stop();
-#endif
-  }
-};
-
-absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server,
-                                      Metrics* metrics) {
-  HttpServing serving;
-  if (config.http.listen.empty()) return serving;
-#ifdef FACESERVE_WITH_HTTP
+// The HTTP/JSON API in front of `server`; null when http.listen is empty.
+absl::StatusOr<std::unique_ptr<HttpApi>> StartHttp(const Config& config, FaceServer* server,
+                                                   Metrics* metrics) {
+  if (config.http.listen.empty()) return nullptr;
   absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(server->services());
   if (!routes.ok()) return routes.status();
   const HttpConfig http = ResolvedHttpConfig(config);
@@ -223,14 +209,20 @@ absl::StatusOr<HttpServing> StartHttp(const Config& config, FaceServer* server,
   LogEvent(absl::StrCat("HTTP API on ", config.http.listen, " (port ", (*api)->port(), ", ",
                         config.server.tls.cert_file.empty() ? "plaintext" : "TLS", ", ",
                         route_count, " routes, ", http.threads, " threads)"));
-  serving.api = *std::move(api);
-  return serving;
-#else
-  (void)server;
-  (void)metrics;
-  return absl::FailedPreconditionError(
-      "http.listen is set, but this build has no HTTP API (libcpp-httplib-dev)");
-#endif
+  return api;
+}
+
+// /metrics, /healthz and /readyz on metrics.listen; null when it is empty.
+absl::StatusOr<std::unique_ptr<ProbeServer>> StartProbes(const Config& config, Metrics* metrics,
+                                                         const std::atomic<bool>* ready) {
+  if (config.metrics.listen.empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<ProbeServer>> probes = ProbeServer::Start(
+      config.metrics.listen,
+      ProbeHandlers{[metrics] { return metrics->Scrape(); }, [ready] { return ready->load(); }});
+  if (!probes.ok()) return probes.status();
+  LogEvent(absl::StrCat("metrics on ", config.metrics.listen, " (port ", (*probes)->port(),
+                        ") at /metrics; probes at /healthz, /readyz"));
+  return probes;
 }
 
 // Preheat ran into an error: the main thread is told through
@@ -275,15 +267,14 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(config->metrics);
-  if (!metrics.ok()) {
-    LogEvent(absl::StrCat("cannot start metrics: ", metrics.status().ToString()));
+  const std::unique_ptr<Metrics> metrics = Metrics::Create();
+  metrics->SetBuildInfo(FACESERVE_VERSION, TorchVersion(), grpc::Version());
+  // Ready: preheated and not stopping; /readyz reads it from the start.
+  std::atomic<bool> ready{false};
+  absl::StatusOr<std::unique_ptr<ProbeServer>> probes = StartProbes(*config, metrics.get(), &ready);
+  if (!probes.ok()) {
+    LogEvent(absl::StrCat("cannot start metrics: ", probes.status().ToString()));
     return 1;
-  }
-  (*metrics)->SetBuildInfo(FACESERVE_VERSION, TorchVersion(), grpc::Version());
-  if ((*metrics)->port() != 0) {
-    LogEvent(absl::StrCat("metrics on ", config->metrics.listen, " (port ", (*metrics)->port(),
-                          ") at /metrics"));
   }
 
   LogEvent(absl::StrCat("loading models on device ", ResolveTorchDevice(config->device)));
@@ -293,13 +284,13 @@ int Run(int argc, char** argv) {
   ModelLoader loader = MakeTorchModelLoader(config->device, cpu_slots.get());
   loader.missing_model_hint = ExportHint;
   absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline =
-      FacePipeline::Create(*config, loader, metrics->get(), metrics->get());
+      FacePipeline::Create(*config, loader, metrics.get(), metrics.get());
   if (!pipeline.ok()) {
     LogEvent(absl::StrCat("cannot load the pipeline: ", pipeline.status().ToString()));
     return 1;
   }
   const std::vector<ModelInfo> models = (*pipeline)->models();
-  (*metrics)->SetModelInfo(models);
+  metrics->SetModelInfo(models);
   for (const ModelInfo& m : models) {
     LogEvent(absl::StrCat("loaded ", m.role, ": ", m.name, " ", m.version, " on ", m.device, " ",
                           m.dtype));
@@ -310,7 +301,7 @@ int Run(int argc, char** argv) {
   // Galleries are in memory before the port opens (so before SERVING).
   const absl::Time galleries_start = absl::Now();
   absl::StatusOr<std::unique_ptr<Galleries>> galleries =
-      OpenGalleries(config->gallery, metrics->get());
+      OpenGalleries(config->gallery, metrics.get());
   if (!galleries.ok()) {
     LogEvent(absl::StrCat("cannot open the galleries: ", galleries.status().ToString()));
     (*pipeline)->Shutdown();
@@ -339,14 +330,14 @@ int Run(int argc, char** argv) {
   }
 
   absl::StatusOr<std::unique_ptr<FaceServer>> server = FaceServer::Start(
-      *config, pipeline->get(), metrics->get(), GalleryServing{galleries->get(), identifier.get()},
+      *config, pipeline->get(), metrics.get(), GalleryServing{galleries->get(), identifier.get()},
       access->get());
   if (!server.ok()) {
     LogEvent(absl::StrCat("cannot start the gRPC server: ", server.status().ToString()));
     (*pipeline)->Shutdown();
     return 1;
   }
-  absl::StatusOr<HttpServing> http = StartHttp(*config, server->get(), metrics->get());
+  absl::StatusOr<std::unique_ptr<HttpApi>> http = StartHttp(*config, server->get(), metrics.get());
   if (!http.ok()) {
     LogEvent(absl::StrCat("cannot start the HTTP API: ", http.status().ToString()));
     (*server)->Shutdown(absl::ZeroDuration());
@@ -366,8 +357,8 @@ int Run(int argc, char** argv) {
   // skips the model runs.
   FacePipeline* const p = pipeline->get();
   FaceServer* const s = server->get();
-  Metrics* const m = metrics->get();
-  std::thread preheat([p, s, m] {
+  Metrics* const m = metrics.get();
+  std::thread preheat([p, s, m, &ready] {
     LogEvent("preheating models");
     const absl::Time start = absl::Now();
     const absl::Status status = p->Preheat();
@@ -388,6 +379,7 @@ int Run(int argc, char** argv) {
     }
     m->SetPreheatDuration(took);
     s->SetServing(true);
+    ready.store(true);
     LogEvent(absl::StrCat("preheated in ", absl::FormatDuration(took), "; health SERVING"));
   });
 
@@ -399,6 +391,7 @@ int Run(int argc, char** argv) {
       exit_code = 1;
       break;
     }
+    ready.store(false);  // /readyz: 503 from now on
     LogEvent(absl::StrCat("received ", strsignal(signal), ", shutting down (grace ",
                           absl::FormatDuration(absl::Milliseconds(config->server.shutdown_grace_ms)), ")"));
     break;
@@ -408,7 +401,7 @@ int Run(int argc, char** argv) {
   LogEvent(clean ? "gRPC server stopped, every call finished"
                  : "gRPC server stopped, calls still running at the end of the grace period "
                    "were cancelled");
-  http->Stop();
+  if (*http != nullptr) (*http)->Stop();
   (*pipeline)->Shutdown();
   preheat.join();
   LogEvent("pipeline stopped");

@@ -119,14 +119,13 @@ TEST(CustomPredictorTest, ActionUnitAndValenceArousalSlotsComputeWhatTheModelsDo
       "predictors.5.heads.0.value_names=[valence, arousal]"};
   absl::StatusOr<Config> config = LoadConfig((kSource / "config/default.yaml").string(), overrides);
   ASSERT_TRUE(config.ok()) << config.status();
-  auto metrics = Metrics::Create(config->metrics);
-  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  std::unique_ptr<Metrics> metrics = Metrics::Create();
   std::unique_ptr<CpuRunSlots> slots = MakeCpuRunSlots(config->device);
   auto pipeline = FacePipeline::Create(*config, MakeTorchModelLoader(config->device, slots.get()),
-                                       metrics->get(), metrics->get());
+                                       metrics.get(), metrics.get());
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   ASSERT_TRUE((*pipeline)->Preheat().ok());
-  auto server = FaceServer::Start(*config, pipeline->get(), metrics->get());
+  auto server = FaceServer::Start(*config, pipeline->get(), metrics.get());
   ASSERT_TRUE(server.ok()) << server.status();
   (*server)->SetServing(true);
   auto stub = v1::FaceService::NewStub(grpc::CreateChannel(

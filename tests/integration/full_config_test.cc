@@ -64,9 +64,7 @@ struct RunningServer {
     overrides.push_back("models_dir=" + kModels.string());
     absl::StatusOr<Config> config = LoadConfig(config_file.string(), overrides);
     if (!config.ok()) return r->Fail(config.status());
-    auto metrics = Metrics::Create(config->metrics);
-    if (!metrics.ok()) return r->Fail(metrics.status());
-    r->metrics = metrics->release();
+    r->metrics = Metrics::Create().release();
     CpuRunSlots* slots = MakeCpuRunSlots(config->device).release();  // lives as long as r
     auto pipeline = FacePipeline::Create(*config, MakeTorchModelLoader(config->device, slots),
                                          r->metrics, r->metrics);

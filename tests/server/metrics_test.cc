@@ -5,7 +5,6 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/http_get.h"
 
 namespace faceserve {
 namespace {
@@ -41,7 +40,7 @@ void RecordOneOfEach(Metrics& m) {
 // prometheus-cpp leaves out families without any series, so each family is
 // given one first.
 TEST(MetricsTest, ScrapeHasEveryFamily) {
-  auto metrics = Metrics::CreateWithoutEndpoint();
+  auto metrics = Metrics::Create();
   RecordOneOfEach(*metrics);
   const std::string text = metrics->Scrape();
   for (const char* family : kFamilies) {
@@ -50,7 +49,7 @@ TEST(MetricsTest, ScrapeHasEveryFamily) {
 }
 
 TEST(MetricsTest, RecordsValuesWithTheirLabels) {
-  auto metrics = Metrics::CreateWithoutEndpoint();
+  auto metrics = Metrics::Create();
   RecordOneOfEach(*metrics);
   const std::string text = metrics->Scrape();
   EXPECT_THAT(text, HasSubstr("faceserve_requests_total{code=\"OK\",rpc=\"Analyze\"} 1"));
@@ -71,7 +70,7 @@ TEST(MetricsTest, RecordsValuesWithTheirLabels) {
 }
 
 TEST(MetricsTest, BatchSizeBucketsArePowersOfTwoUpTo64) {
-  auto metrics = Metrics::CreateWithoutEndpoint();
+  auto metrics = Metrics::Create();
   metrics->OnBatch("m", 5, {}, absl::Milliseconds(1));
   const std::string text = metrics->Scrape();
   for (const char* le : {"1", "2", "4", "8", "16", "32", "64", "+Inf"}) {
@@ -84,7 +83,7 @@ TEST(MetricsTest, BatchSizeBucketsArePowersOfTwoUpTo64) {
 }
 
 TEST(MetricsTest, LatencyBucketsSpan100MicrosecondsToAbout30Seconds) {
-  auto metrics = Metrics::CreateWithoutEndpoint();
+  auto metrics = Metrics::Create();
   metrics->OnRequest("Embed", absl::StatusCode::kOk, absl::Microseconds(50));
   const std::string text = metrics->Scrape();
   EXPECT_THAT(text, HasSubstr("faceserve_request_duration_seconds_bucket{rpc=\"Embed\","
@@ -94,7 +93,7 @@ TEST(MetricsTest, LatencyBucketsSpan100MicrosecondsToAbout30Seconds) {
 }
 
 TEST(MetricsTest, EveryDropReasonHasItsLabel) {
-  auto metrics = Metrics::CreateWithoutEndpoint();
+  auto metrics = Metrics::Create();
   for (DropReason r : {DropReason::kDeadline, DropReason::kCancelled, DropReason::kQueueFull,
                        DropReason::kShutdown}) {
     metrics->OnDrop("m", r);
@@ -107,7 +106,7 @@ TEST(MetricsTest, EveryDropReasonHasItsLabel) {
 }
 
 TEST(MetricsTest, ModelInfoStartsDropCountersAndQueueDepthAtZero) {
-  auto metrics = Metrics::CreateWithoutEndpoint();
+  auto metrics = Metrics::Create();
   metrics->SetModelInfo({{"face_recognition", "1", "cpu", "float32", "embedding"}});
   const std::string text = metrics->Scrape();
   for (const char* reason : {"deadline", "cancelled", "queue_full", "shutdown"}) {
@@ -119,7 +118,7 @@ TEST(MetricsTest, ModelInfoStartsDropCountersAndQueueDepthAtZero) {
 }
 
 TEST(MetricsTest, RequestCodesUseCanonicalNames) {
-  auto metrics = Metrics::CreateWithoutEndpoint();
+  auto metrics = Metrics::Create();
   metrics->OnRequest("Verify", absl::StatusCode::kResourceExhausted, absl::Milliseconds(1));
   metrics->OnRequest("Verify", absl::StatusCode::kResourceExhausted, absl::Milliseconds(1));
   EXPECT_THAT(metrics->Scrape(),
@@ -127,7 +126,7 @@ TEST(MetricsTest, RequestCodesUseCanonicalNames) {
 }
 
 TEST(MetricsTest, ConcurrentUpdatesOfTheSameChildAreAllCounted) {
-  auto metrics = Metrics::CreateWithoutEndpoint();
+  auto metrics = Metrics::Create();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&metrics, t] {
@@ -142,36 +141,6 @@ TEST(MetricsTest, ConcurrentUpdatesOfTheSameChildAreAllCounted) {
   EXPECT_THAT(text, HasSubstr("faceserve_requests_total{code=\"OK\",rpc=\"Analyze\"} 4000"));
   EXPECT_THAT(text, HasSubstr("faceserve_stage_duration_seconds_count{model=\"model0\","
                               "stage=\"predictor\"} 2000"));
-}
-
-TEST(MetricsTest, EndpointServesTheScrapeOverHttp) {
-  MetricsConfig config;
-  config.listen = "127.0.0.1:0";
-  auto metrics = Metrics::Create(config);
-  ASSERT_TRUE(metrics.ok()) << metrics.status();
-  ASSERT_GT((*metrics)->port(), 0);
-  RecordOneOfEach(**metrics);
-  (*metrics)->OnRequest("Analyze", absl::StatusCode::kInvalidArgument, absl::Milliseconds(3));
-  auto response = testing::HttpGet("127.0.0.1", (*metrics)->port(), "/metrics");
-  ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(response->status, 200);
-  EXPECT_THAT(response->body,
-              HasSubstr("faceserve_requests_total{code=\"INVALID_ARGUMENT\",rpc=\"Analyze\"} 1"));
-  for (const char* family : kFamilies) {
-    EXPECT_THAT(response->body, HasSubstr(absl::StrCat("# TYPE ", family, " "))) << family;
-  }
-}
-
-TEST(MetricsTest, NoEndpointWhenListenIsEmpty) {
-  auto metrics = Metrics::Create(MetricsConfig{""});
-  ASSERT_TRUE(metrics.ok());
-  EXPECT_EQ((*metrics)->port(), 0);
-}
-
-TEST(MetricsTest, UnbindableAddressIsUnavailable) {
-  auto metrics = Metrics::Create(MetricsConfig{"192.0.2.1:9464"});  // TEST-NET: not ours
-  EXPECT_EQ(metrics.status().code(), absl::StatusCode::kUnavailable) << metrics.status();
-  EXPECT_THAT(std::string(metrics.status().message()), HasSubstr("metrics.listen"));
 }
 
 }  // namespace

@@ -32,17 +32,13 @@ namespace testing {
 inline Config TestConfig() {
   Config config;
   config.server.listen = "127.0.0.1:0";
-  // No HTTP endpoint unless a test asks for one ("127.0.0.1:0"): stopping
-  // civetweb takes a couple of seconds.
-  config.metrics.listen = "";
+  config.metrics.listen = "";  // the probes are tested apart (probe_server_test)
   return config;
 }
 
 struct Harness {
   explicit Harness(Config c = TestConfig()) : config(std::move(c)) {
-    auto m = Metrics::Create(config.metrics);
-    EXPECT_TRUE(m.ok()) << m.status();
-    metrics = *std::move(m);
+    metrics = Metrics::Create();
     auto s = FaceServer::Start(config, &pipeline, metrics.get());
     EXPECT_TRUE(s.ok()) << s.status();
     server = *std::move(s);

@@ -8,6 +8,7 @@
 #ifndef FACESERVE_TESTS_TESTING_REAL_SERVER_H_
 #define FACESERVE_TESTS_TESTING_REAL_SERVER_H_
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "server/face_server.h"
 #include "server/metrics.h"
+#include "server/probe_server.h"
 
 namespace faceserve::testing {
 
@@ -50,12 +52,18 @@ class RealServer {
       return;
     }
     config_ = *config;
-    absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(config_.metrics);
-    if (!metrics.ok()) {
-      error = metrics.status().ToString();
-      return;
+    metrics_ = Metrics::Create();
+    if (!config_.metrics.listen.empty()) {
+      absl::StatusOr<std::unique_ptr<ProbeServer>> probes = ProbeServer::Start(
+          config_.metrics.listen,
+          ProbeHandlers{[m = metrics_.get()] { return m->Scrape(); },
+                        [this] { return ready_.load(); }});
+      if (!probes.ok()) {
+        error = probes.status().ToString();
+        return;
+      }
+      probes_ = *std::move(probes);
     }
-    metrics_ = *std::move(metrics);
     cpu_slots_ = MakeCpuRunSlots(config_.device);
     absl::StatusOr<std::unique_ptr<FacePipeline>> pipeline =
         FacePipeline::Create(config_, MakeTorchModelLoader(config_.device, cpu_slots_.get()),
@@ -82,13 +90,14 @@ class RealServer {
       return;
     }
     server_->SetServing(true);
+    ready_.store(true);
   }
 
   v1::FaceService::Stub& stub() { return *stub_; }
   grpc::health::v1::Health::Stub& health() { return *health_; }
   const Config& config() const { return config_; }
   const std::string& address() const { return address_; }  // host:port of the gRPC port
-  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+  int metrics_port() const { return probes_ ? probes_->port() : 0; }
 
   HealthCheckResponse::ServingStatus health_before_preheat = HealthCheckResponse::UNKNOWN;
   std::string error;  // empty when the server is serving
@@ -104,6 +113,8 @@ class RealServer {
 
   Config config_;
   std::unique_ptr<Metrics> metrics_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<ProbeServer> probes_;  // /metrics, /healthz, /readyz on metrics.listen
   std::unique_ptr<CpuRunSlots> cpu_slots_;  // outlives the pipeline's models
   std::unique_ptr<FacePipeline> pipeline_;
   std::unique_ptr<FaceServer> server_;
