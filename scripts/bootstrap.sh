@@ -35,6 +35,12 @@ PACKAGES=(
   libtcmalloc-minimal4
   # monitoring tests (promtool, a real Prometheus)
   prometheus
+  # the Python client (client/python: a venv over Debian's grpcio and protobuf,
+  # the versions it is tested with) and its tests
+  python3-grpcio python3-protobuf python3-venv python3-pip python3-setuptools python3-wheel
+  python3-pytest
+  # the browser page's test: headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
   # fuzzing (scripts/fuzz.sh: clang with libFuzzer and the sanitizers) and the
   # TLS tests (certificates made at test time)
   clang libclang-rt-14-dev openssl

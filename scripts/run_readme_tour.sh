@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs the README's tours word for word: starts the server as the README's
 # set-up command does (config/default.yaml, its default ports), then every
-# command of the first sh block under "Quick tour", "Galleries" and
-# "HTTP/JSON", and fails on the first that fails or does not print what the
-# README promises. scripts/check_fresh_install.sh calls it on a fresh clone with
-# nothing beside it, so the tour cannot come to need ../shared again.
+# command of the first sh block under "Quick tour", "Galleries", "HTTP/JSON"
+# and "Python client", and fails on the first that fails or does not print
+# what the README promises. scripts/check_fresh_install.sh calls it on a
+# fresh clone with nothing beside it, so the tour cannot come to need
+# ../shared again.
 #
 #   scripts/run_readme_tour.sh        (after scripts/bootstrap.sh)
 set -euo pipefail
@@ -21,9 +22,11 @@ tour_block() {
 tour=$(tour_block "## Quick tour")
 galleries=$(tour_block "## Galleries")
 http=$(tour_block "## HTTP/JSON")
+python=$(tour_block "## Python client")
 [[ -n $tour ]] || { echo "no sh block under '## Quick tour' in README.md" >&2; exit 1; }
 [[ -n $galleries ]] || { echo "no sh block under '## Galleries' in README.md" >&2; exit 1; }
 [[ -n $http ]] || { echo "no sh block under '## HTTP/JSON' in README.md" >&2; exit 1; }
+[[ -n $python ]] || { echo "no sh block under '## Python client' in README.md" >&2; exit 1; }
 # The tour talks to the default addresses; refuse to run against a stranger.
 for port in 50051 8080; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
@@ -82,3 +85,10 @@ grep -q '"predictor":"expression"' "$work/http.out" || promised http "an express
 grep -q '"/v1/analyze"' "$work/http.out" || promised http "/v1/analyze in the OpenAPI document"
 tail -n 1 "$work/http.out" | grep -qx 400 || promised http "400 for a body that is not an image"
 log "the README's HTTP tour ran ($(wc -l <"$work/http.out") lines of output)"
+
+run_block python "$python"
+# What it promises: ada identified in her photo, and the typed error.
+grep -q "^\['ada'" "$work/python.out" || promised python "ada identified first"
+grep -qx 'StatusCode.INVALID_ARGUMENT UNSUPPORTED_FORMAT' "$work/python.out" ||
+  promised python "the typed error and its reason"
+log "the README's Python tour ran ($(wc -l <"$work/python.out") lines of output)"

@@ -1,0 +1,200 @@
+"""Typed results: plain dataclasses made from the response messages, with
+embeddings and landmarks as numpy arrays. `.raw` keeps the message for
+anything not lifted here."""
+import dataclasses
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from faceserve.v1 import face_service_pb2 as pb
+from faceserve.v1 import gallery_service_pb2 as gpb
+
+
+@dataclasses.dataclass(frozen=True)
+class Box:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @staticmethod
+    def of(box: pb.Box) -> "Box":
+        return Box(box.x1, box.y1, box.x2, box.y2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    subject: str
+    face_id: int
+    similarity: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    identified: bool      # the best match reached the threshold
+    threshold: float
+    matches: List[Match]  # best first
+
+    @property
+    def subject(self) -> Optional[str]:
+        """The identified subject, None for a stranger."""
+        return self.matches[0].subject if self.identified and self.matches else None
+
+    @staticmethod
+    def of(identity: pb.Identity) -> "Identity":
+        return Identity(identity.identified, identity.threshold,
+                        [Match(m.subject, m.face_id, m.similarity) for m in identity.matches])
+
+
+def _points(points) -> np.ndarray:
+    return np.array([[p.x, p.y] for p in points], dtype=np.float32).reshape(-1, 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Face:
+    box: Box
+    score: float                       # detection score
+    truncated: bool                    # cut by the image border
+    landmarks_5: np.ndarray            # 5 x 2 (eyes, nose, mouth corners) or 0 x 2
+    landmarks_68: np.ndarray           # 68 x 2 or 0 x 2
+    age: Optional[float]               # years
+    gender: Optional[str]
+    gender_score: Optional[float]
+    expression: Optional[str]
+    expression_scores: Dict[str, float]
+    embedding: Optional[np.ndarray]    # unit length, when asked for
+    head_pose: Optional[Tuple[float, float, float]]  # yaw, pitch, roll in degrees
+    identity: Optional[Identity]       # with identify_gallery
+    outputs: Dict[str, pb.PredictorOutput]  # every head by name
+    raw: pb.Face = dataclasses.field(repr=False)
+
+    @staticmethod
+    def of(face: pb.Face) -> "Face":
+        outputs = {o.name: o for p in face.predictions for o in p.outputs}
+        age = gender = gender_score = expression = embedding = None
+        expression_scores: Dict[str, float] = {}
+        for name, o in outputs.items():
+            kind = o.WhichOneof("result")
+            if kind == "regression":
+                for v in o.regression.values:
+                    if v.name == "age_years":
+                        age = v.value
+            elif kind == "classification" and name == "gender":
+                gender, gender_score = o.classification.label, o.classification.score
+            elif kind == "classification" and name == "expression":
+                expression = o.classification.label
+                expression_scores = {s.label: s.score for s in o.classification.scores}
+            elif kind == "embedding" and embedding is None:
+                embedding = np.array(o.embedding.values, dtype=np.float32)
+        pose = face.head_pose if face.HasField("head_pose") else None
+        return Face(
+            box=Box.of(face.box), score=face.detection_score, truncated=face.truncated,
+            landmarks_5=_points(face.landmarks_5), landmarks_68=_points(face.landmarks_68),
+            age=age, gender=gender, gender_score=gender_score, expression=expression,
+            expression_scores=expression_scores, embedding=embedding,
+            head_pose=(pose.yaw_deg, pose.pitch_deg, pose.roll_deg) if pose else None,
+            identity=Identity.of(face.identity) if face.HasField("identity") else None,
+            outputs=outputs, raw=face)
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    width: int
+    height: int
+    faces: List[Face]           # highest detection score first
+    annotated_jpeg: bytes       # with annotate=True
+    raw: pb.AnalyzeResponse = dataclasses.field(repr=False)
+
+    @staticmethod
+    def of(response: pb.AnalyzeResponse) -> "Analysis":
+        return Analysis(response.image_width_px, response.image_height_px,
+                        [Face.of(f) for f in response.faces], response.annotated_jpeg, response)
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddedFace:
+    box: Box
+    score: float
+    truncated: bool
+    embedding: np.ndarray  # unit length
+
+    @staticmethod
+    def of(face: pb.FaceEmbedding) -> "EmbeddedFace":
+        return EmbeddedFace(Box.of(face.box), face.detection_score, face.truncated,
+                            np.array(face.embedding.values, dtype=np.float32))
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    match: bool
+    similarity: float  # cosine, in [-1, 1]
+    threshold: float
+    model: str
+
+    @staticmethod
+    def of(response: pb.VerifyResponse) -> "Verification":
+        return Verification(response.match, response.similarity, response.threshold,
+                            f"{response.model}@{response.model_version}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Gallery:
+    name: str
+    subjects: int
+    faces: int
+    descriptor_model: str
+    threshold: float
+    approximate: bool
+
+    @staticmethod
+    def of(g: gpb.Gallery) -> "Gallery":
+        return Gallery(g.name, g.subject_count, g.face_count, g.descriptor_model, g.threshold,
+                       g.approximate)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnrollOutcome:
+    face_id: Optional[int]        # None when rejected
+    rejection: Optional[str]      # the quality gate's rule, e.g. "face_count"
+    message: str                  # why, for people
+    box: Optional[Box]
+
+
+@dataclasses.dataclass(frozen=True)
+class Enrollment:
+    subject: str
+    outcomes: List[EnrollOutcome]  # one per input, in order
+    replayed: bool                 # answered from an earlier call with the same key
+
+    @staticmethod
+    def of(r: gpb.EnrollResponse) -> "Enrollment":
+        return Enrollment(r.subject, [
+            EnrollOutcome(o.face_id or None,
+                          o.rejection.rule if o.HasField("rejection") else None,
+                          o.rejection.message if o.HasField("rejection") else "",
+                          Box.of(o.box) if o.HasField("box") else None) for o in r.results],
+            r.replayed)
+
+
+@dataclasses.dataclass(frozen=True)
+class IdentifiedFace:
+    box: Box
+    score: float
+    truncated: bool
+    identity: Identity
+
+    @staticmethod
+    def of(face: gpb.IdentifiedFace) -> "IdentifiedFace":
+        return IdentifiedFace(Box.of(face.box), face.detection_score, face.truncated,
+                              Identity.of(face.identity))
+
+
+@dataclasses.dataclass(frozen=True)
+class Subject:
+    subject: str
+    metadata: Dict[str, str]
+    face_ids: List[int]
+
+    @staticmethod
+    def of(s: gpb.Subject) -> "Subject":
+        return Subject(s.subject, dict(s.metadata), [f.face_id for f in s.faces])
