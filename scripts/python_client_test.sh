@@ -11,9 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=$(cd "${BUILD:-build}" && pwd)
 VENV=$BUILD/python-venv
-[[ -x $VENV/bin/python ]] || /usr/bin/python3 -m venv --system-site-packages "$VENV"
-"$VENV/bin/pip" install --quiet --no-build-isolation --no-index --disable-pip-version-check \
-  client/python
+# One installer at a time (ctest runs python.client and web.page at once).
+(
+  flock 9
+  [[ -x $VENV/bin/python ]] || /usr/bin/python3 -m venv --system-site-packages "$VENV"
+  "$VENV/bin/pip" install --quiet --no-build-isolation --no-index --disable-pip-version-check \
+    client/python
+) 9>"$BUILD/python-venv.lock"
 export FACESERVE_BINARY=${FACESERVE_BINARY:-$BUILD/bin/faceserve}
 export FACECTL_BINARY=${FACECTL_BINARY:-$BUILD/bin/facectl}
 cd tests/python

@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "core/error_reason.h"
@@ -20,6 +21,7 @@
 #include "server/http_openapi.h"
 #include "server/http_request.h"
 #include "server/http_status.h"
+#include "server/web_assets.h"
 
 namespace faceserve {
 namespace {
@@ -203,6 +205,20 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
   server.Get("/openapi.json", [openapi](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200, *openapi);
   });
+  // The browser page (server/web/): it may load and call nothing but this
+  // server, and no other site may frame it.
+  for (const WebAsset& asset : WebAssets()) {
+    server.Get(absl::StrReplaceAll(std::string(asset.path), {{".", "\\."}}),
+               [asset, observer](const httplib::Request&, httplib::Response& res) {
+                 res.set_header("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' blob: data:; "
+                                "frame-ancestors 'none'");
+                 res.set_header("X-Content-Type-Options", "nosniff");
+                 res.set_header("Cache-Control", "no-cache");
+                 res.set_content(std::string(asset.body), std::string(asset.content_type));
+                 if (observer) observer(std::string(asset.path), 200, absl::ZeroDuration());
+               });
+  }
   // Unknown paths and methods, and httplib's own refusals (413 for a body
   // over the limit), get a JSON body too.
   server.set_error_handler([observer](const httplib::Request& req, httplib::Response& res) {

@@ -16,7 +16,8 @@
 // repeated by repeating the key), or a multipart/form-data upload whose
 // part "image" is the image and whose other parts are such fields. A body
 // over the size limit is refused from its Content-Length before it is read
-// (413). GET /openapi.json describes every route (server/http_openapi.h).
+// (413). GET /openapi.json describes every route (server/http_openapi.h);
+// GET / is the browser page (server/web/, server/web_assets.h).
 //
 // Connections are served by cpp-httplib (Debian's libcpp-httplib) on a pool
 // of `http.threads` threads with bounded keep-alive; over TLS (and mutual
