@@ -7,7 +7,7 @@
 #
 #   scripts/fuzz.sh                       every fuzzer, FUZZ_SECONDS each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh      a longer run
-#   scripts/fuzz.sh request               one fuzzer (image_reader | request)
+#   scripts/fuzz.sh request               one fuzzer (image_reader | request | http_request)
 #
 # Environment: FUZZ_SECONDS (default 60), FUZZ_JOBS (build jobs, default
 # nproc), FUZZ_BUILD_DIR (default build-fuzz), FUZZ_ARGS (more libFuzzer
@@ -23,7 +23,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)}
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(image_reader request)
+((${#TARGETS[@]})) || TARGETS=(image_reader request http_request)
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 

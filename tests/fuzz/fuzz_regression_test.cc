@@ -53,5 +53,9 @@ TEST(FuzzRegressionTest, ImageReaderInputs) {
 
 TEST(FuzzRegressionTest, RequestInputs) { Replay("request", &fuzz::FuzzRequest); }
 
+TEST(FuzzRegressionTest, HttpRequestInputs) {
+  Replay("http_request", &fuzz::FuzzHttpRequest);
+}
+
 }  // namespace
 }  // namespace faceserve

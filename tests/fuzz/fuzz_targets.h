@@ -25,6 +25,11 @@ int FuzzImageReader(const uint8_t* data, size_t size);
 // everything a request meets before a model.
 int FuzzRequest(const uint8_t* data, size_t size);
 
+// server/http_request: the bytes as an HTTP request (a Content-Type, a
+// request message, a query and a body) made into its RPC message; those of
+// FaceService then through FuzzRequest. Input layout: http_request_fuzz.cc.
+int FuzzHttpRequest(const uint8_t* data, size_t size);
+
 // Prints `what` and aborts.
 [[noreturn]] void FuzzCheckFailed(const char* what);
 

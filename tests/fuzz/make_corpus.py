@@ -3,7 +3,8 @@
 
     /usr/bin/python3 tests/fuzz/make_corpus.py OUT_DIR
 
-Writes OUT_DIR/image_reader/ and OUT_DIR/request/ (replacing them):
+Writes OUT_DIR/image_reader/, OUT_DIR/request/ and OUT_DIR/http_request/
+(replacing them):
 
 * image_reader: real photos (../shared/data/faces and face-api's demo photos)
   shrunk to at most 96 px and re-encoded in every format and variant the
@@ -17,6 +18,10 @@ Writes OUT_DIR/image_reader/ and OUT_DIR/request/ (replacing them):
   wire format, encoded here by hand: no generated Python code needed)
   carrying small images, raw pixels and embeddings, with valid and invalid
   options.
+* http_request: HTTP requests as FuzzHttpRequest reads them (a Content-Type
+  byte, a message byte, "<query>\n<body>"): image bodies with options as
+  query parameters, and JSON bodies (base64 images, embeddings, galleries),
+  valid and not.
 
 Deterministic (fixed random seed). Needs Pillow (Debian: python3-pil). The
 photos are read from the checkout's neighbours and never committed.
@@ -268,6 +273,39 @@ def requests(small_images):
     return out
 
 
+def http_requests(small_images):
+    """FuzzHttpRequest inputs: byte 0 the Content-Type (0 JSON, 2 image/jpeg),
+    byte 1 the message (0 Analyze, 1 Embed, 2 Verify, 3 Enroll, 4 Identify,
+    5 Search, 6 CreateGallery), then "<query>\n<body>"."""
+    import base64
+    import json
+    out = {}
+    queries = [b"", b"options.predictors=landmarks&options.predictors=age_gender",
+               b"options.max_faces=2&options.min_detection_score=0.5&options.return_embeddings=true",
+               b"options.identify.gallery=g&options.identify.top_k=3", b"options.max_faces=-1",
+               b"options.detect_only=yes", b"nonsense.field=1", b"options.predictors"]
+    for k, (name, data) in enumerate(small_images[:4]):
+        for j, q in enumerate(queries):
+            out["img_%d_%d" % (k, j)] = bytes([2, j % 2 * 4 + (j % 3 == 2)]) + q + b"\n" + data
+        b64 = base64.b64encode(data).decode()
+        out["json_analyze_%d" % k] = bytes([0, 0]) + b"\n" + json.dumps(
+            {"image": {"encoded": b64}, "options": {"predictors": ["expression"]}}).encode()
+        out["json_enroll_%d" % k] = bytes([0, 3]) + b"\n" + json.dumps(
+            {"gallery": "g", "subject": "s", "inputs": [{"image": {"encoded": b64}}]}).encode()
+    emb = [0.1] * 128
+    for name, kind, body in [
+            ("verify_emb", 2, {"a": {"embedding": {"values": emb}}, "b": {"embedding": {"values": emb}}}),
+            ("search", 5, {"options": {"gallery": "g"}, "queries": [{"values": emb}]}),
+            ("create", 6, {"name": "g", "threshold": 0.9, "index": "INDEX_EXACT"}),
+            ("raw", 0, {"image": {"raw": {"width_px": 2, "height_px": 1, "channel_order": "CHANNEL_ORDER_RGB",
+                                          "pixels": "AAAAAAAA"}}}),
+            ("unknown_field", 0, {"imagee": {}}), ("wrong_type", 4, {"options": {"top_k": "x"}})]:
+        out["json_" + name] = bytes([0, kind]) + b"\n" + json.dumps(body).encode()
+    out["json_broken"] = bytes([1, 0]) + b"\n{\"image\": {\"encoded\": \"!!\""
+    out["json_empty"] = bytes([0, 1]) + b"\n"
+    return out
+
+
 def write_dir(path, files):
     if os.path.isdir(path):
         shutil.rmtree(path)
@@ -311,8 +349,9 @@ def main():
     small = sorted(((n, d) for n, d in images.items() if n.startswith("p") and len(d) < 3000),
                    key=lambda nd: (len(nd[1]), nd[0]))[:12]
     n_requests = write_dir(os.path.join(out_dir, "request"), requests(small))
-    print("seed corpus: %d photos -> %d image_reader inputs, %d request inputs in %s"
-          % (len(sources), n_images, n_requests, out_dir))
+    n_http = write_dir(os.path.join(out_dir, "http_request"), http_requests(small))
+    print("seed corpus: %d photos -> %d image_reader inputs, %d request inputs, %d http_request "
+          "inputs in %s" % (len(sources), n_images, n_requests, n_http, out_dir))
 
 
 if __name__ == "__main__":
