@@ -45,16 +45,43 @@ absl::StatusOr<Caller> CallGate::CheckAccess(const grpc::CallbackServerContext& 
   return refused;
 }
 
+namespace {
+
+absl::Status ShuttingDown() {
+  return WithReason(absl::UnavailableError("server is shutting down"), ErrorReason::kShuttingDown);
+}
+
+absl::Status NotReady(PipelineState state) {
+  return WithReason(absl::UnavailableError(absl::StrCat("server not ready: ", StateName(state))),
+                    state == PipelineState::kShuttingDown ? ErrorReason::kShuttingDown
+                                                          : ErrorReason::kModelsNotReady);
+}
+
+absl::Status TooManyCalls(int limit) {
+  return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                        "too many concurrent calls (server.max_concurrent_calls = ", limit,
+                        "); retry later")),
+                    ErrorReason::kTooManyCalls);
+}
+
+}  // namespace
+
+absl::Status CallGate::Preview() const {
+  if (shutting_down_.load()) return ShuttingDown();
+  if (const PipelineState state = pipeline_->state(); state != PipelineState::kReady) {
+    return NotReady(state);
+  }
+  if (slots_taken_.load() >= config_.max_concurrent_calls) {
+    return TooManyCalls(config_.max_concurrent_calls);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CallGate::Admit() {
-  const absl::Status shutting_down =
-      WithReason(absl::UnavailableError("server is shutting down"), ErrorReason::kShuttingDown);
+  const absl::Status shutting_down = ShuttingDown();
   if (shutting_down_.load()) return shutting_down;
   const PipelineState state = pipeline_->state();
-  if (state != PipelineState::kReady) {
-    return WithReason(absl::UnavailableError(absl::StrCat("server not ready: ", StateName(state))),
-                      state == PipelineState::kShuttingDown ? ErrorReason::kShuttingDown
-                                                            : ErrorReason::kModelsNotReady);
-  }
+  if (state != PipelineState::kReady) return NotReady(state);
   // Count first, then check the flag again: BeginShutdown() sets the flag
   // before it waits for the count, so no admitted call is missed.
   in_flight_.fetch_add(1);
@@ -67,10 +94,7 @@ absl::Status CallGate::Admit() {
   if (now > config_.max_concurrent_calls) {
     ReleaseSlot();
     Release();
-    return WithReason(absl::ResourceExhaustedError(
-                          absl::StrCat("too many concurrent calls (server.max_concurrent_calls = ",
-                                       config_.max_concurrent_calls, "); retry later")),
-                      ErrorReason::kTooManyCalls);
+    return TooManyCalls(config_.max_concurrent_calls);
   }
   if (metrics_ != nullptr) metrics_->AddRequestsInFlight(1);
   return absl::OkStatus();

@@ -52,6 +52,10 @@ class CallGate {
   // to reject with: UNAVAILABLE (SHUTTING_DOWN, MODELS_NOT_READY),
   // RESOURCE_EXHAUSTED (TOO_MANY_CALLS).
   absl::Status Admit();
+  // What Admit() would say to a call arriving now, without taking a slot. A
+  // hint (the answer may change at once): the HTTP API refuses with it
+  // before reading a request's body, so that a refusal costs next to nothing.
+  absl::Status Preview() const;
   // One slot free again (the call's result is complete).
   void ReleaseSlot();
   // One call fewer in flight (its response is out); wakes WaitForIdle().

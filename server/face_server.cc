@@ -160,6 +160,8 @@ void FaceServer::SetServing(bool serving) {
 
 int FaceServer::in_flight() const { return service_->in_flight(); }
 
+absl::Status FaceServer::AdmissionPreview() const { return service_->gate()->Preview(); }
+
 std::shared_ptr<grpc::Channel> FaceServer::InProcessChannel() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);

@@ -106,6 +106,9 @@ class FaceServer {
 
   // Calls accepted and not yet finished.
   int in_flight() const;
+  // What a call arriving now would be refused with (OK: it would be
+  // admitted), without admitting it: CallGate::Preview.
+  absl::Status AdmissionPreview() const;
 
   // A channel to this server within the process (the HTTP API's way in),
   // with no message size limit of its own. Valid until Shutdown().

@@ -8,6 +8,7 @@
 #include <grpcpp/impl/codegen/proto_utils.h>  // SerializationTraits of any protobuf::Message
 
 #include <chrono>
+#include <set>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -150,7 +151,8 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
                                                         int64_t max_body_bytes,
                                                         std::shared_ptr<grpc::Channel> channel,
                                                         std::vector<HttpRoute> routes,
-                                                        HttpRequestObserver observer) {
+                                                        HttpRequestObserver observer,
+                                                        AdmissionPreview preview) {
   std::unique_ptr<HttpApi> api(new HttpApi());
   api->channel_ = std::move(channel);
   api->routes_ = std::move(routes);
@@ -183,6 +185,26 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
       const absl::Time start = absl::Now();
       Serve(*r, *stub, req, res);
       if (observer) observer(r->path, res.status, absl::Now() - start);
+    });
+  }
+  // Overload: a call the server would refuse now is refused before its body
+  // is read (up to max_message_bytes each), on a connection then closed (its
+  // unread body must not be taken for the next request). Measured: 32
+  // clients sending 100 KiB photos back to back at 4x the limit.
+  if (preview) {
+    auto paths = std::make_shared<std::set<std::string>>();
+    for (const HttpRoute& route : api->routes_) paths->insert(route.path);
+    server.set_pre_routing_handler([paths, preview, observer](const httplib::Request& req,
+                                                              httplib::Response& res) {
+      if (req.method != "POST" || paths->count(req.path) == 0) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      const absl::Status verdict = preview();
+      if (verdict.ok()) return httplib::Server::HandlerResponse::Unhandled;
+      ReplyError(res, verdict);
+      res.set_header("Connection", "close");
+      if (observer) observer(req.path, res.status, absl::ZeroDuration());
+      return httplib::Server::HandlerResponse::Handled;
     });
   }
   // CORS: answers preflights, and marks the answers to allowed origins.

@@ -62,6 +62,11 @@ int64_t HttpMaxBodyBytes(const Config& config);
 using HttpRequestObserver =
     std::function<void(const std::string& route, int status, absl::Duration latency)>;
 
+// What a call arriving now would be refused with (FaceServer's
+// AdmissionPreview): a route's request refused by it is answered before its
+// body is read, so that refusals under overload cost next to nothing.
+using AdmissionPreview = std::function<absl::Status()>;
+
 class HttpApi {
  public:
   // Binds `config.listen` ("host:port"; port 0 picks one) and serves
@@ -72,7 +77,8 @@ class HttpApi {
                                                         int64_t max_body_bytes,
                                                         std::shared_ptr<grpc::Channel> channel,
                                                         std::vector<HttpRoute> routes,
-                                                        HttpRequestObserver observer = nullptr);
+                                                        HttpRequestObserver observer = nullptr,
+                                                        AdmissionPreview preview = nullptr);
   ~HttpApi();
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;

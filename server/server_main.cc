@@ -204,7 +204,8 @@ absl::StatusOr<std::unique_ptr<HttpApi>> StartHttp(const Config& config, FaceSer
                      *std::move(routes),
                      [metrics](const std::string& route, int status, absl::Duration latency) {
                        metrics->OnHttpRequest(route, status, latency);
-                     });
+                     },
+                     [server] { return server->AdmissionPreview(); });
   if (!api.ok()) return api.status();
   LogEvent(absl::StrCat("HTTP API on ", config.http.listen, " (port ", (*api)->port(), ", ",
                         config.server.tls.cert_file.empty() ? "plaintext" : "TLS", ", ",

@@ -2,7 +2,8 @@
 // open loop (at a fixed rate, whatever the answers) far above what the
 // machine can compute, then the load dropped.
 //
-// Checks what README "Limits and failure behaviour" promises: calls beyond
+// Checks what README "Limits and failure behaviour" promises, over gRPC and
+// over the HTTP API: calls beyond
 // server.max_concurrent_calls are refused at once with the retryable
 // RESOURCE_EXHAUSTED; the accepted ones keep a latency bounded by the limit
 // (never the backlog of everything offered) and get their full answer;
@@ -25,7 +26,13 @@
 #include <thread>
 #include <vector>
 
+#include <httplib.h>
+
+#include <google/protobuf/util/json_util.h>
+
 #include "absl/strings/str_cat.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "tests/server/test_harness.h"
 #include "tests/testing/http_get.h"
@@ -79,6 +86,17 @@ double MetricSum(const std::string& text, const std::string& name,
     if (match) sum += std::stod(line.substr(line.rfind(' ') + 1));
   }
   return sum;
+}
+
+// The ErrorInfo reason of an HTTP error body (google.rpc.Status as JSON).
+std::string ReasonOf(const std::string& body) {
+  google::rpc::Status status;
+  if (!google::protobuf::util::JsonStringToMessage(body, &status).ok()) return "";
+  for (const auto& any : status.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return "";
 }
 
 struct Outcome {
@@ -266,6 +284,102 @@ TEST_F(OverloadTest, RefusesExcessAtOnceKeepsAcceptedCallsAndMemoryBoundedAndRec
   std::printf("one call alone: %.0f ms before, %.0f ms after\n", alone_s * 1e3,
               Median(after) * 1e3);
   EXPECT_LT(Median(after), 1.5 * alone_s + 0.05);
+}
+
+// The same overload through the HTTP API: raw image bodies offered at 5x
+// what the machine computes for 6 s, by 4x the limit of clients, each on new
+// connections at its share of the rate (behind when its call is slow). Beyond
+// the limit a call is refused at once with 429 and the reason
+// TOO_MANY_CALLS; an accepted call gets the full answer (as JSON, equal to
+// gRPC's); nothing else comes back (no 5xx, no dropped connection); memory
+// stays bounded; the HTTP counters agree with what the clients saw.
+TEST_F(OverloadTest, HttpCallsBeyondTheLimitAre429AtOnceAndTheRestAnsweredInFull) {
+  const int http_port = server_->WaitForLogNumber(
+      std::regex("HTTP API on \\S+ \\(port (\\d+)"), absl::Seconds(5));
+  ASSERT_GT(http_port, 0) << server_->log();
+  v1::AnalyzeResponse reference;
+  std::vector<double> before;
+  for (int i = 0; i < 3; ++i) before.push_back(TimedCall(&reference));
+  ASSERT_GT(reference.faces_size(), 0);
+  const int64_t rss_before = server_->MemoryBytes("VmRSS");
+  const double rate = 5 * std::max(1u, std::thread::hardware_concurrency()) / Median(before);
+
+  constexpr int kClients = 4 * kMaxConcurrentCalls;
+  const absl::Duration interval = absl::Seconds(kClients / rate);  // each client's
+  std::mutex mu;
+  std::vector<double> accepted, refused;
+  std::vector<std::string> other;
+  int wrong_answers = 0;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> peak{0};
+  std::thread sampler([&] {
+    while (!stop.load()) {
+      peak = std::max(peak.load(), server_->MemoryBytes("VmRSS"));
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      httplib::Client client("127.0.0.1", http_port);
+      client.set_keep_alive(false);
+      client.set_read_timeout(60, 0);
+      absl::Time next = absl::Now() + interval * i / kClients;
+      while (!stop.load()) {
+        absl::SleepFor(next - absl::Now());
+        next = std::max(next + interval, absl::Now());
+        if (stop.load()) break;
+        const absl::Time start = absl::Now();
+        httplib::Result r =
+            client.Post("/v1/analyze", request_.image().encoded(), "image/jpeg");
+        const double latency = absl::ToDoubleSeconds(absl::Now() - start);
+        std::lock_guard<std::mutex> lock(mu);
+        if (r && r->status == 200) {
+          accepted.push_back(latency);
+          v1::AnalyzeResponse answer;
+          if (!google::protobuf::util::JsonStringToMessage(r->body, &answer).ok() ||
+              !SameAnswer(answer, reference)) {
+            ++wrong_answers;
+          }
+        } else if (r && r->status == 429 && ReasonOf(r->body) == "TOO_MANY_CALLS") {
+          refused.push_back(latency);
+        } else {
+          other.push_back(r ? absl::StrCat(r->status, " ", r->body.substr(0, 200))
+                            : absl::StrCat("httplib error ", static_cast<int>(r.error())));
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(6));
+  stop = true;
+  for (std::thread& t : clients) t.join();
+  sampler.join();
+
+  std::printf("HTTP, offered %.0f calls/s by %d clients for 6 s: %zu answered (latency p50 %.0f ms, max %.0f ms), "
+              "%zu refused with 429 (p50 %.1f ms, p99 %.1f ms), %zu other; peak RSS %.0f MiB "
+              "(%.0f before)\n",
+              rate, kClients, accepted.size(), Percentile(accepted, 50) * 1e3,
+              Percentile(accepted, 100) * 1e3, refused.size(), Percentile(refused, 50) * 1e3,
+              Percentile(refused, 99) * 1e3, other.size(), peak.load() / 1048576.0,
+              rss_before / 1048576.0);
+  EXPECT_TRUE(other.empty()) << other.size() << " other outcomes, e.g. " << other.front();
+  EXPECT_EQ(wrong_answers, 0);
+  ASSERT_FALSE(accepted.empty());
+  ASSERT_GT(refused.size(), accepted.size()) << "the offered load was not an overload";
+  EXPECT_LT(Percentile(refused, 99), Percentile(accepted, 50) / 4) << "refusals are not quick";
+  EXPECT_LT(Percentile(accepted, 100), 2.0 * kMaxConcurrentCalls * Median(before) + 1.0)
+      << "accepted latency grows with the offered load";
+  EXPECT_LT(peak.load(), rss_before + (512 << 20));
+
+  const std::string metrics = Scrape();
+  EXPECT_EQ(MetricSum(metrics, "faceserve_http_requests_total",
+                      {"route=\"/v1/analyze\"", "status=\"429\""}),
+            refused.size());
+  EXPECT_EQ(MetricSum(metrics, "faceserve_http_requests_total",
+                      {"route=\"/v1/analyze\"", "status=\"200\""}),
+            accepted.size());
+  EXPECT_EQ(MetricSum(metrics, "faceserve_requests_in_flight"), 0);
+  EXPECT_EQ(HealthCheck(channel_, ""), testing::kServing);
 }
 
 }  // namespace

@@ -43,8 +43,10 @@ struct HttpHarness {
     config.http.listen = "127.0.0.1:0";
     absl::StatusOr<std::vector<HttpRoute>> routes = UnaryRoutes(h.server->services());
     EXPECT_TRUE(routes.ok()) << routes.status();
+    // As server_main starts it: refusals before the body is read.
     absl::StatusOr<std::unique_ptr<HttpApi>> started = HttpApi::Start(
-        ResolvedHttpConfig(config), TlsConfig(), max_body, h.server->InProcessChannel(), *routes);
+        ResolvedHttpConfig(config), TlsConfig(), max_body, h.server->InProcessChannel(), *routes,
+        nullptr, [server = h.server.get()] { return server->AdmissionPreview(); });
     EXPECT_TRUE(started.ok()) << started.status();
     api = *std::move(started);
     client = std::make_unique<httplib::Client>("127.0.0.1", api->port());
