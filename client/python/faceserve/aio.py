@@ -9,11 +9,9 @@ from typing import Optional
 
 import grpc
 
-from faceserve import calls, errors
-from faceserve._health import health_pb2, health_pb2_grpc
+from faceserve import calls
 from faceserve.api import Api
-from faceserve.retry import RETRYABLE, RetryPolicy
-from faceserve.v1 import face_service_pb2_grpc, gallery_service_pb2_grpc
+from faceserve.retry import RetryPolicy
 
 
 class AsyncClient(Api):
@@ -22,16 +20,8 @@ class AsyncClient(Api):
                  ca_file: Optional[str] = None, cert_file: Optional[str] = None,
                  key_file: Optional[str] = None):
         """As Client's; make it inside the event loop that uses it."""
-        creds = calls.credentials(tls, ca_file, cert_file, key_file)
-        self._channel = (grpc.aio.secure_channel(target, creds, options=calls.CHANNEL_OPTIONS)
-                         if creds else
-                         grpc.aio.insecure_channel(target, options=calls.CHANNEL_OPTIONS))
-        self._stubs = {"face": face_service_pb2_grpc.FaceServiceStub(self._channel),
-                       "gallery": gallery_service_pb2_grpc.GalleryServiceStub(self._channel)}
-        self._health = health_pb2_grpc.HealthStub(self._channel)
-        self._metadata = [("authorization", f"Bearer {api_key}")] if api_key else []
-        self.timeout = timeout
-        self.retry = retry
+        self._connect(grpc.aio, target, api_key, timeout, retry, tls, ca_file, cert_file,
+                      key_file)
 
     async def close(self) -> None:
         await self._channel.close()
@@ -46,31 +36,25 @@ class AsyncClient(Api):
         deadline = time.monotonic() + timeout
         while True:
             try:
-                response = await self._health.Check(health_pb2.HealthCheckRequest(), timeout=5,
-                                                    metadata=self._metadata)
-                if response.status == health_pb2.HealthCheckResponse.SERVING:
+                if self._serving(await self._health.Check(self._health_request(), timeout=5,
+                                                          metadata=self._metadata)):
                     return
             except grpc.RpcError:
                 pass
             if time.monotonic() >= deadline:
-                raise errors.Unavailable(grpc.StatusCode.UNAVAILABLE,
-                                         f"not SERVING within {timeout} s")
+                raise self._not_ready(timeout)
             await asyncio.sleep(0.2)
 
     async def _invoke(self, call: calls.Call, timeout: Optional[float]):
         method = getattr(self._stubs[call.service], call.method)
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        deadline = self._deadline(timeout)
         attempt = 0
         while True:
             attempt += 1
-            remaining = deadline - time.monotonic()
             try:
-                response = await method(call.request, timeout=max(remaining, 0.001),
+                response = await method(call.request,
+                                        timeout=max(deadline - time.monotonic(), 0.001),
                                         metadata=self._metadata)
                 return call.convert(response)
             except grpc.RpcError as e:
-                wait = (self.retry.backoff(attempt, deadline - time.monotonic())
-                        if call.idempotent and e.code() in RETRYABLE else None)
-                if wait is None:
-                    raise errors.from_rpc_error(e) from None
-                await asyncio.sleep(wait)
+                await asyncio.sleep(self._wait_before_retry(call, e, attempt, deadline))

@@ -4,13 +4,60 @@
 
 Every method takes `timeout` (seconds; the client's default when None): the
 whole call's deadline, retries included."""
+import time
 from typing import Dict, Iterable, Optional, Sequence
 
-from faceserve import calls
+import grpc
+
+from faceserve import calls, errors
+from faceserve._health import health_pb2, health_pb2_grpc
 from faceserve.images import ImageLike
+from faceserve.retry import RETRYABLE, RetryPolicy
+from faceserve.v1 import face_service_pb2_grpc, gallery_service_pb2_grpc
 
 
 class Api:
+    def _connect(self, channels, target: str, api_key: Optional[str], timeout: float,
+                 retry: RetryPolicy, tls: bool, ca_file: Optional[str],
+                 cert_file: Optional[str], key_file: Optional[str]) -> None:
+        """The channel (from `channels`: grpc, or grpc.aio), stubs and
+        settings every client holds."""
+        creds = calls.credentials(tls, ca_file, cert_file, key_file)
+        self._channel = (channels.secure_channel(target, creds, options=calls.CHANNEL_OPTIONS)
+                         if creds else
+                         channels.insecure_channel(target, options=calls.CHANNEL_OPTIONS))
+        self._stubs = {"face": face_service_pb2_grpc.FaceServiceStub(self._channel),
+                       "gallery": gallery_service_pb2_grpc.GalleryServiceStub(self._channel)}
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._metadata = [("authorization", f"Bearer {api_key}")] if api_key else []
+        self.timeout = timeout
+        self.retry = retry
+
+    def _deadline(self, timeout: Optional[float]) -> float:
+        return time.monotonic() + (self.timeout if timeout is None else timeout)
+
+    def _wait_before_retry(self, call: calls.Call, error: grpc.RpcError, attempt: int,
+                           deadline: float) -> float:
+        """Seconds to wait before attempt `attempt` + 1, or raises the typed
+        error when the call is not to be repeated."""
+        wait = (self.retry.backoff(attempt, deadline - time.monotonic())
+                if call.idempotent and error.code() in RETRYABLE else None)
+        if wait is None:
+            raise errors.from_rpc_error(error) from None
+        return wait
+
+    @staticmethod
+    def _serving(response) -> bool:
+        return response.status == health_pb2.HealthCheckResponse.SERVING
+
+    @staticmethod
+    def _health_request():
+        return health_pb2.HealthCheckRequest()
+
+    @staticmethod
+    def _not_ready(timeout: float) -> errors.Unavailable:
+        return errors.Unavailable(grpc.StatusCode.UNAVAILABLE, f"not SERVING within {timeout} s")
+
     def _invoke(self, call: calls.Call, timeout: Optional[float]):
         raise NotImplementedError
 

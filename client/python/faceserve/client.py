@@ -8,11 +8,9 @@ from typing import Optional
 
 import grpc
 
-from faceserve import calls, errors
-from faceserve._health import health_pb2, health_pb2_grpc
+from faceserve import calls
 from faceserve.api import Api
-from faceserve.retry import RETRYABLE, RetryPolicy
-from faceserve.v1 import face_service_pb2_grpc, gallery_service_pb2_grpc
+from faceserve.retry import RetryPolicy
 
 
 class Client(Api):
@@ -23,16 +21,7 @@ class Client(Api):
         """`target`: host:port. `api_key`: sent as "authorization: Bearer
         KEY". `timeout`: default deadline of a call in seconds. TLS when `tls`
         or `ca_file` is given (`cert_file` + `key_file`: mutual TLS)."""
-        creds = calls.credentials(tls, ca_file, cert_file, key_file)
-        self._channel = (grpc.secure_channel(target, creds, options=calls.CHANNEL_OPTIONS)
-                         if creds else
-                         grpc.insecure_channel(target, options=calls.CHANNEL_OPTIONS))
-        self._stubs = {"face": face_service_pb2_grpc.FaceServiceStub(self._channel),
-                       "gallery": gallery_service_pb2_grpc.GalleryServiceStub(self._channel)}
-        self._health = health_pb2_grpc.HealthStub(self._channel)
-        self._metadata = [("authorization", f"Bearer {api_key}")] if api_key else []
-        self.timeout = timeout
-        self.retry = retry
+        self._connect(grpc, target, api_key, timeout, retry, tls, ca_file, cert_file, key_file)
 
     def close(self) -> None:
         self._channel.close()
@@ -49,31 +38,24 @@ class Client(Api):
         deadline = time.monotonic() + timeout
         while True:
             try:
-                response = self._health.Check(health_pb2.HealthCheckRequest(), timeout=5,
-                                              metadata=self._metadata)
-                if response.status == health_pb2.HealthCheckResponse.SERVING:
+                if self._serving(self._health.Check(self._health_request(), timeout=5,
+                                                    metadata=self._metadata)):
                     return
             except grpc.RpcError:
                 pass
             if time.monotonic() >= deadline:
-                raise errors.Unavailable(grpc.StatusCode.UNAVAILABLE,
-                                         f"not SERVING within {timeout} s")
+                raise self._not_ready(timeout)
             time.sleep(0.2)
 
     def _invoke(self, call: calls.Call, timeout: Optional[float]):
         method = getattr(self._stubs[call.service], call.method)
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        deadline = self._deadline(timeout)
         attempt = 0
         while True:
             attempt += 1
-            remaining = deadline - time.monotonic()
             try:
-                response = method(call.request, timeout=max(remaining, 0.001),
+                response = method(call.request, timeout=max(deadline - time.monotonic(), 0.001),
                                   metadata=self._metadata)
                 return call.convert(response)
             except grpc.RpcError as e:
-                wait = (self.retry.backoff(attempt, deadline - time.monotonic())
-                        if call.idempotent and e.code() in RETRYABLE else None)
-                if wait is None:
-                    raise errors.from_rpc_error(e) from None
-                time.sleep(wait)
+                time.sleep(self._wait_before_retry(call, e, attempt, deadline))
