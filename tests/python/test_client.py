@@ -175,3 +175,48 @@ def test_api_key_is_sent_as_bearer(tmp_path, demo):
         assert scope.value.reason == "SCOPE_NOT_GRANTED"
     finally:
         guarded.stop()
+
+
+def make_pki(folder: pathlib.Path):
+    """A throw-away CA, a server certificate for localhost / 127.0.0.1 and a
+    client certificate, made with the openssl command (as the C++ TLS tests)."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+    (folder / "server.ext").write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    (folder / "client.ext").write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=clientAuth\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=faceserve-py-ca", "-keyout", "ca.key",
+            "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    for name, cn in [("server", "localhost"), ("client", "py-client")]:
+        openssl("req", "-new", *ec, "-subj", f"/CN={cn}", "-keyout", f"{name}.key",
+                "-out", f"{name}.csr")
+        openssl("x509", "-req", "-days", "2", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey",
+                "ca.key", "-CAcreateserial", "-out", f"{name}.pem", "-extfile", f"{name}.ext")
+
+
+def test_tls_and_mutual_tls(tmp_path, demo):
+    make_pki(tmp_path)
+    secure = ServerProcess(f"server.tls.cert_file={tmp_path / 'server.pem'}",
+                           f"server.tls.key_file={tmp_path / 'server.key'}",
+                           f"server.tls.client_ca_file={tmp_path / 'ca.pem'}")
+    try:
+        target = f"localhost:{secure.grpc_port}"
+        photo = demo / "sample1.jpg"
+        mutual = faceserve.Client(target, ca_file=str(tmp_path / "ca.pem"),
+                                  cert_file=str(tmp_path / "client.pem"),
+                                  key_file=str(tmp_path / "client.key"))
+        with mutual:
+            assert len(mutual.analyze(photo, detect_only=True).faces) >= 1
+        # No client certificate, or plaintext: refused (not retried for ever:
+        # UNAVAILABLE is retried within the deadline, then raised).
+        for client in (faceserve.Client(target, ca_file=str(tmp_path / "ca.pem"), timeout=3),
+                       faceserve.Client(target, timeout=3)):
+            with client, pytest.raises(faceserve.Unavailable):
+                client.analyze(photo, detect_only=True)
+    finally:
+        secure.stop()
