@@ -47,6 +47,7 @@ constexpr Named kNames[] = {
     {ErrorReason::kModelsNotReady, "MODELS_NOT_READY"},
     {ErrorReason::kShuttingDown, "SHUTTING_DOWN"},
     {ErrorReason::kTooManyCalls, "TOO_MANY_CALLS"},
+    {ErrorReason::kTooManyStreams, "TOO_MANY_STREAMS"},
     {ErrorReason::kQueueFull, "QUEUE_FULL"},
     {ErrorReason::kDeadlineExceeded, "DEADLINE_EXCEEDED"},
     {ErrorReason::kCancelled, "CANCELLED"},

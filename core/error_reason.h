@@ -51,6 +51,7 @@ enum class ErrorReason {
   kModelsNotReady,      // UNAVAILABLE: loading, preheating, or failed to load
   kShuttingDown,        // UNAVAILABLE: draining after SIGTERM
   kTooManyCalls,        // RESOURCE_EXHAUSTED: over server.max_concurrent_calls
+  kTooManyStreams,      // RESOURCE_EXHAUSTED: server.max_streams streams open
   kQueueFull,           // RESOURCE_EXHAUSTED: a model's batch queue is full
   kDeadlineExceeded,    // DEADLINE_EXCEEDED: the call's deadline passed
   kCancelled,           // CANCELLED: the client went away

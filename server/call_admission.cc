@@ -100,6 +100,30 @@ absl::Status CallGate::Admit() {
   return absl::OkStatus();
 }
 
+absl::Status CallGate::AdmitStream() {
+  if (shutting_down_.load()) return ShuttingDown();
+  if (const PipelineState state = pipeline_->state(); state != PipelineState::kReady) {
+    return NotReady(state);
+  }
+  in_flight_.fetch_add(1);
+  if (streams_open_.fetch_add(1) + 1 > config_.max_streams || shutting_down_.load()) {
+    const bool late = shutting_down_.load();
+    ReleaseStream();
+    return late ? ShuttingDown()
+                : WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                                 "too many streams (server.max_streams = ", config_.max_streams,
+                                 "); retry later")),
+                             ErrorReason::kTooManyStreams);
+  }
+  if (metrics_ != nullptr) metrics_->AddRequestsInFlight(1);
+  return absl::OkStatus();
+}
+
+void CallGate::ReleaseStream() {
+  streams_open_.fetch_sub(1);
+  Release();
+}
+
 void CallGate::ReleaseSlot() { slots_taken_.fetch_sub(1); }
 
 void CallGate::Release() {

@@ -56,12 +56,20 @@ class CallGate {
   // hint (the answer may change at once): the HTTP API refuses with it
   // before reading a request's body, so that a refusal costs next to nothing.
   absl::Status Preview() const;
+  // A stream's admission (AnalyzeStream): as Admit() for readiness and
+  // shutdown, then RESOURCE_EXHAUSTED / TOO_MANY_STREAMS with
+  // server.max_streams streams open. OK: one more stream open and one more
+  // call in flight, until ReleaseStream(). Streams take no call slot: each
+  // holds at most one frame in the pipeline, within their own budget.
+  absl::Status AdmitStream();
+  void ReleaseStream();
   // One slot free again (the call's result is complete).
   void ReleaseSlot();
   // One call fewer in flight (its response is out); wakes WaitForIdle().
   void Release();
   // From now on every new call fails with UNAVAILABLE; calls in flight go on.
   void BeginShutdown() { shutting_down_.store(true); }
+  bool shutting_down() const { return shutting_down_.load(); }
   // Waits until no call is in flight or `deadline` passes; true when idle.
   bool WaitForIdle(absl::Time deadline);
   int in_flight() const { return in_flight_.load(); }
@@ -77,6 +85,7 @@ class CallGate {
   AccessControl* const access_;
   std::atomic<int> slots_taken_{0};  // calls admitted and not yet finished
   std::atomic<int> in_flight_{0};    // calls admitted and not yet done (OnDone)
+  std::atomic<int> streams_open_{0};
   std::atomic<bool> shutting_down_{false};
   // Held (empty critical section) when in_flight_ drops to zero, so that
   // WaitForIdle's condition is re-evaluated.

@@ -16,6 +16,17 @@ FaceServiceImpl::FaceServiceImpl(const ServerConfig& config, FacePipeline* pipel
 
 FaceServiceImpl::~FaceServiceImpl() = default;
 
+void FaceServiceImpl::BeginShutdown() {
+  gate_.BeginShutdown();
+  streams_.StopAll(
+      WithReason(absl::UnavailableError("server is shutting down"), ErrorReason::kShuttingDown));
+}
+
+grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse>* FaceServiceImpl::AnalyzeStream(
+    grpc::CallbackServerContext* context) {
+  return ::faceserve::AnalyzeStream::Start(&gate_, pipeline_, &streams_, context);
+}
+
 grpc::ServerUnaryReactor* FaceServiceImpl::Analyze(grpc::CallbackServerContext* context,
                                                    const v1::AnalyzeRequest* request,
                                                    v1::AnalyzeResponse* response) {

@@ -35,6 +35,7 @@
 #include "core/identification/identifier.h"
 #include "core/pipeline/face_pipeline.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "server/analyze_stream.h"
 #include "server/call_admission.h"
 
 namespace faceserve {
@@ -58,12 +59,16 @@ class FaceServiceImpl final : public v1::FaceService::CallbackService {
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
                                    v1::VerifyResponse* response) override;
+  // Video: server/analyze_stream.h.
+  grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse>* AnalyzeStream(
+      grpc::CallbackServerContext* context) override;
 
   // Admission of this service's calls, for the other services of the same
   // server to share.
   CallGate* gate() { return &gate_; }
-  // From now on every new call fails with UNAVAILABLE; calls in flight go on.
-  void BeginShutdown() { gate_.BeginShutdown(); }
+  // From now on every new call fails with UNAVAILABLE; calls in flight go on,
+  // and open streams end with UNAVAILABLE / SHUTTING_DOWN.
+  void BeginShutdown();
   // Waits until no call is in flight or `deadline` passes; true when idle.
   bool WaitForIdle(absl::Time deadline) { return gate_.WaitForIdle(deadline); }
   int in_flight() const { return gate_.in_flight(); }
@@ -72,6 +77,7 @@ class FaceServiceImpl final : public v1::FaceService::CallbackService {
   FacePipeline* const pipeline_;
   Identifier* const identifier_;
   CallGate gate_;
+  StreamRegistry streams_;
 };
 
 }  // namespace faceserve

@@ -1,0 +1,396 @@
+#include "server/analyze_stream.h"
+
+#include <algorithm>
+#include <atomic>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/error_reason.h"
+#include "core/invalid_field.h"
+#include "proto/rpc_status.h"
+#include "server/access_policy.h"
+#include "server/metrics.h"
+#include "server/proto_convert.h"
+
+namespace faceserve {
+namespace {
+
+// Responses waiting for the client before frames stop being processed.
+constexpr size_t kMaxReplies = 2;
+
+// Limits of StreamConfig (face_service.proto).
+constexpr int kMaxDetectEvery = 30;
+constexpr int kMaxQueuedFrames = 16;
+constexpr int kMaxLostTtlMs = 60000;
+
+// The frame's tracker input: each detected face's box, score and descriptor.
+std::vector<TrackerDetection> DetectionsOf(const AnalyzeResult& result) {
+  std::vector<TrackerDetection> out;
+  for (const Face& face : result.faces) {
+    TrackerDetection d{face.detection.box, face.detection.score, {}};
+    for (const Prediction& p : face.predictions) {
+      for (const HeadResult& h : p.heads) {
+        if (h.kind == HeadKind::kEmbedding && d.embedding.empty()) d.embedding = h.embedding;
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+void EventsToProto(const std::vector<TrackEvent>& events, v1::StreamResponse* out) {
+  for (const TrackEvent& e : events) {
+    v1::TrackEvent* m = out->add_events();
+    m->set_track_id(e.track_id);
+    switch (e.kind) {
+      case TrackEventKind::kStarted: m->set_kind(v1::TRACK_STARTED); break;
+      case TrackEventKind::kLost: m->set_kind(v1::TRACK_LOST); break;
+      case TrackEventKind::kRelinked: m->set_kind(v1::TRACK_RELINKED); break;
+      case TrackEventKind::kEnded: m->set_kind(v1::TRACK_ENDED); break;
+    }
+  }
+}
+
+void BoxOnly(const Box& box, v1::Face* face) {
+  face->mutable_box()->set_x1(box.x1);
+  face->mutable_box()->set_y1(box.y1);
+  face->mutable_box()->set_x2(box.x2);
+  face->mutable_box()->set_y2(box.y2);
+}
+
+}  // namespace
+
+AnalyzeStream* AnalyzeStream::Start(CallGate* gate, FacePipeline* pipeline,
+                                    StreamRegistry* registry,
+                                    grpc::CallbackServerContext* context) {
+  auto* stream = new AnalyzeStream(gate, pipeline, registry, context);
+  Actions actions;
+  {
+    absl::MutexLock lock(&stream->mu_);
+    absl::StatusOr<Caller> caller = gate->CheckAccess(*context, NeedOf(v1::AnalyzeRequest()));
+    absl::Status admitted = caller.ok() ? gate->AdmitStream() : caller.status();
+    if (!admitted.ok()) {
+      stream->FailLocked(admitted, &actions);
+    } else {
+      stream->admitted_ = true;
+    }
+    stream->Plan(&actions);
+  }
+  if (stream->admitted_) registry->Add(stream);
+  stream->Run(std::move(actions));
+  return stream;
+}
+
+AnalyzeStream::AnalyzeStream(CallGate* gate, FacePipeline* pipeline, StreamRegistry* registry,
+                             grpc::CallbackServerContext* context)
+    : gate_(gate), pipeline_(pipeline), registry_(registry), context_(context),
+      start_(absl::Now()), cancel_flag_(std::make_shared<std::atomic<bool>>(false)) {}
+
+void AnalyzeStream::Stop(const absl::Status& status) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    FailLocked(status, &actions);
+    Plan(&actions);
+  }
+  Run(std::move(actions));
+}
+
+void AnalyzeStream::FailLocked(const absl::Status& status, Actions* actions) {
+  (void)actions;
+  if (finishing_) return;
+  finishing_ = true;
+  end_ = status;
+  cancel_flag_->store(true);
+  queue_.clear();
+  // The reply being written stays until OnWriteDone; the others go.
+  while (replies_.size() > (writing_ ? 1u : 0u)) replies_.pop_back();
+}
+
+absl::Status AnalyzeStream::Configure(const v1::StreamConfig& config) {
+  const v1::AnalyzeOptions& o = config.options();
+  if (o.has_identify()) {
+    return InvalidFieldError("config.options.identify",
+                             "identification in streams is not supported yet");
+  }
+  if (o.return_annotated_image() || o.return_face_crops() || o.detect_only()) {
+    return InvalidFieldError("config.options",
+                             "return_annotated_image, return_face_crops and detect_only are "
+                             "not available in streams");
+  }
+  if (config.detect_every() < 0 || config.detect_every() > kMaxDetectEvery) {
+    return InvalidFieldError("config.detect_every",
+                             absl::StrCat("must be in [0, ", kMaxDetectEvery, "]"));
+  }
+  if (config.max_queued_frames() < 0 || config.max_queued_frames() > kMaxQueuedFrames) {
+    return InvalidFieldError("config.max_queued_frames",
+                             absl::StrCat("must be in [0, ", kMaxQueuedFrames, "]"));
+  }
+  if (config.lost_track_ttl_ms() < 0 || config.lost_track_ttl_ms() > kMaxLostTtlMs) {
+    return InvalidFieldError("config.lost_track_ttl_ms",
+                             absl::StrCat("must be in [0, ", kMaxLostTtlMs, "]"));
+  }
+  if (!v1::OverflowPolicy_IsValid(config.overflow())) {
+    return InvalidFieldError("config.overflow", "unknown policy");
+  }
+  // Check the options as Analyze would, on a request with a placeholder image.
+  v1::AnalyzeRequest probe;
+  *probe.mutable_options() = o;
+  probe.mutable_image()->set_encoded("x");
+  if (absl::StatusOr<AnalyzeCall> parsed = AnalyzeCallFromProto(probe); !parsed.ok()) {
+    return parsed.status();
+  }
+  options_ = o;
+  detect_every_ = std::max(1, config.detect_every());
+  drop_oldest_ = config.overflow() != v1::OVERFLOW_BLOCK;
+  max_queued_ = config.max_queued_frames() == 0 ? 2 : config.max_queued_frames();
+  TrackerConfig tracker;
+  if (config.lost_track_ttl_ms() > 0) tracker.lost_ttl = absl::Milliseconds(config.lost_track_ttl_ms());
+  tracker_ = std::make_unique<FaceTracker>(tracker);
+  configured_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status AnalyzeStream::Accept(v1::StreamFrame frame) {
+  if (have_timestamp_ && frame.timestamp_us() <= last_timestamp_us_) {
+    return InvalidFieldError(
+        "frame.timestamp_us",
+        absl::StrCat("must increase: ", frame.timestamp_us(), " after ", last_timestamp_us_));
+  }
+  have_timestamp_ = true;
+  last_timestamp_us_ = frame.timestamp_us();
+  const bool detect = frames_seen_++ % detect_every_ == 0;
+  if (queue_.size() >= max_queued_) {  // only with DROP_OLDEST: BLOCK reads no further
+    skipped_.push_back(queue_.front().message.sequence());
+    queue_.pop_front();
+  }
+  queue_.push_back(Frame{std::move(frame), detect});
+  return absl::OkStatus();
+}
+
+void AnalyzeStream::Plan(Actions* actions) {
+  if (finishing_) {
+    if (!processing_ && !writing_ && !finish_sent_) {
+      finish_sent_ = true;
+      actions->finish = true;
+      actions->status = ToGrpcStatus(end_);
+    }
+    return;
+  }
+  if (!processing_ && !queue_.empty() && replies_.size() < kMaxReplies) {
+    processing_ = true;
+    actions->process = true;
+    actions->frame = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  if (!writing_ && !replies_.empty()) {
+    writing_ = true;
+    actions->write = &replies_.front();
+  }
+  if (!reading_ && !read_closed_ && (drop_oldest_ || queue_.size() < max_queued_)) {
+    reading_ = true;
+    actions->read = true;
+  }
+  if (read_closed_ && queue_.empty() && !processing_ && replies_.empty() && !writing_) {
+    finishing_ = true;
+    end_ = absl::OkStatus();
+    finish_sent_ = true;
+    actions->finish = true;
+    actions->status = grpc::Status::OK;
+  }
+}
+
+void AnalyzeStream::Run(Actions actions) {
+  if (actions.read) StartRead(&read_);
+  if (actions.write != nullptr) StartWrite(actions.write);
+  if (actions.process) Process(std::move(actions.frame));
+  // Last: OnDone() may follow at once and delete this.
+  if (actions.finish) Finish(actions.status);
+}
+
+void AnalyzeStream::OnReadDone(bool ok) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    if (!ok) {
+      read_closed_ = true;
+    } else if (!finishing_) {
+      absl::Status s;
+      if (!configured_) {
+        s = read_.has_config()
+                ? Configure(read_.config())
+                : InvalidFieldError("config", "the first message of a stream must be its config");
+      } else if (read_.has_config()) {
+        s = InvalidFieldError("config", "only the first message of a stream may be a config");
+      } else {
+        s = Accept(std::move(*read_.mutable_frame()));
+      }
+      if (!s.ok()) FailLocked(s, &actions);
+    }
+    Plan(&actions);
+  }
+  Run(std::move(actions));
+}
+
+void AnalyzeStream::OnWriteDone(bool ok) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    replies_.pop_front();
+    if (!ok) FailLocked(absl::CancelledError("the client went away"), &actions);
+    Plan(&actions);
+  }
+  Run(std::move(actions));
+}
+
+void AnalyzeStream::OnCancel() {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    const bool past_deadline = context_->deadline() != std::chrono::system_clock::time_point::max() &&
+                               absl::Now() >= absl::FromChrono(context_->deadline());
+    FailLocked(past_deadline
+                   ? WithReason(absl::DeadlineExceededError("the stream's deadline passed"),
+                                ErrorReason::kDeadlineExceeded)
+                   : WithReason(absl::CancelledError("the client cancelled the stream"),
+                                ErrorReason::kCancelled),
+               &actions);
+    Plan(&actions);
+  }
+  Run(std::move(actions));
+}
+
+void AnalyzeStream::OnDone() {
+  absl::Status end;
+  bool admitted;
+  {
+    absl::MutexLock lock(&mu_);
+    end = end_;
+    admitted = admitted_;
+  }
+  if (admitted) {
+    registry_->Remove(this);
+    if (gate_->metrics() != nullptr) {
+      gate_->metrics()->OnRequest("AnalyzeStream", end.code(), absl::Now() - start_);
+      gate_->metrics()->AddRequestsInFlight(-1);
+    }
+    gate_->ReleaseStream();
+  }
+  delete this;
+}
+
+void AnalyzeStream::Process(Frame frame) {
+  const absl::Duration time = absl::Microseconds(frame.message.timestamp_us());
+  v1::StreamResponse response;
+  response.set_sequence(frame.message.sequence());
+  response.set_timestamp_us(frame.message.timestamp_us());
+  if (!frame.detect) {
+    absl::StatusOr<TrackerFrame> tracked;
+    {
+      absl::MutexLock lock(&mu_);
+      tracked = tracker_->Predict(time);
+    }
+    if (!tracked.ok()) return Done(tracked.status());
+    for (const TrackedFace& f : tracked->faces) {
+      v1::TrackedFace* out = response.add_faces();
+      out->set_track_id(f.track_id);
+      BoxOnly(f.box, out->mutable_face());
+    }
+    EventsToProto(tracked->events, &response);
+    return Done(std::move(response));
+  }
+  v1::AnalyzeRequest request;
+  v1::AnalyzeOptions options;
+  {
+    absl::MutexLock lock(&mu_);
+    options = options_;
+  }
+  const bool return_embeddings = options.return_embeddings();
+  *request.mutable_options() = std::move(options);
+  *request.mutable_image() = std::move(*frame.message.mutable_image());
+  absl::StatusOr<AnalyzeCall> call = AnalyzeCallFromProto(request);
+  if (!call.ok()) return Done(call.status());
+  CallContext context;
+  const auto deadline = context_->deadline();
+  if (deadline != std::chrono::system_clock::time_point::max()) {
+    context.deadline = absl::FromChrono(deadline);
+  }
+  context.is_cancelled = [flag = cancel_flag_] { return flag->load(); };
+  pipeline_->Analyze(
+      std::move(call->image), std::move(call->options), std::move(context),
+      [this, time, return_embeddings,
+       response = std::move(response)](absl::StatusOr<AnalyzeResult> result) mutable {
+        if (!result.ok()) return Done(result.status());
+        v1::AnalyzeResponse analyzed;
+        AnalyzeResultToProto(*result, return_embeddings, &analyzed);
+        absl::StatusOr<TrackerFrame> tracked;
+        {
+          absl::MutexLock lock(&mu_);
+          tracked = tracker_->Update(time, DetectionsOf(*result));
+        }
+        if (!tracked.ok()) return Done(tracked.status());
+        response.set_detected(true);
+        response.set_image_width_px(analyzed.image_width_px());
+        response.set_image_height_px(analyzed.image_height_px());
+        for (const TrackedFace& f : tracked->faces) {
+          v1::TrackedFace* out = response.add_faces();
+          out->set_track_id(f.track_id);
+          if (f.detection >= 0 && f.detection < analyzed.faces_size()) {
+            *out->mutable_face() = std::move(*analyzed.mutable_faces(f.detection));
+          } else {
+            BoxOnly(f.box, out->mutable_face());
+          }
+        }
+        EventsToProto(tracked->events, &response);
+        Done(std::move(response));
+      });
+}
+
+void AnalyzeStream::Done(absl::StatusOr<v1::StreamResponse> response) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    processing_ = false;
+    if (!response.ok()) {
+      FailLocked(response.status(), &actions);
+    } else if (!finishing_) {
+      for (int64_t s : skipped_) response->add_skipped_sequences(s);
+      skipped_.clear();
+      replies_.push_back(*std::move(response));
+    }
+    Plan(&actions);
+  }
+  Run(std::move(actions));
+}
+
+void StreamRegistry::Add(AnalyzeStream* stream) {
+  absl::Status stop;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_) {
+      streams_.push_back(stream);
+      return;
+    }
+    stop = stop_status_;
+  }
+  stream->Stop(stop);
+}
+
+void StreamRegistry::Remove(AnalyzeStream* stream) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(std::remove(streams_.begin(), streams_.end(), stream), streams_.end());
+}
+
+void StreamRegistry::StopAll(const absl::Status& status) {
+  // Under the lock: a stream leaves the registry in its OnDone(), before it
+  // is deleted, so each one here is alive. gRPC runs OnDone() on its own
+  // threads, never inside Finish(), so Stop() cannot wait on this lock.
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+  stop_status_ = status;
+  for (AnalyzeStream* s : streams_) s->Stop(status);
+}
+
+}  // namespace faceserve

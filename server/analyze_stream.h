@@ -1,0 +1,140 @@
+// AnalyzeStream: one video stream's reactor (faceserve.v1.FaceService's
+// bidirectional AnalyzeStream; its contract is in face_service.proto).
+//
+// The life of a stream: admission (API key, then CallGate::AdmitStream:
+// its own budget, server.max_streams); the first message configures it;
+// frames are read one at a time into a bounded queue (max_queued_frames):
+// with OVERFLOW_BLOCK no read is started while the queue is full, so gRPC's
+// flow control holds the client; with OVERFLOW_DROP_OLDEST reading goes on
+// and the oldest waiting frame is skipped (reported in the next response).
+// One frame at a time goes through the pipeline (detection frames: the
+// whole Analyze; the frames between: the tracker's prediction alone), so a
+// stream never holds more than one frame's work, and frames of all streams
+// meet in the same batches. Each result goes through the stream's
+// FaceTracker and out as one response; writes are one at a time, and
+// processing waits while responses pile up, so a client that does not read
+// stops the stream rather than growing its memory.
+//
+// Ends: the client closes its side (the frames held are answered, then OK);
+// an error (INVALID_ARGUMENT for a bad config or frame, the pipeline's
+// errors); cancellation or the deadline; Stop() (SIGTERM: UNAVAILABLE /
+// SHUTTING_DOWN). Every end frees the stream's state and budget.
+//
+// Thread-safety: gRPC and pipeline threads call in; one mutex guards the
+// state, and gRPC operations are started outside it.
+#ifndef FACESERVE_SERVER_ANALYZE_STREAM_H_
+#define FACESERVE_SERVER_ANALYZE_STREAM_H_
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/pipeline/face_pipeline.h"
+#include "core/tracking/face_tracker.h"
+#include "faceserve/v1/face_service.grpc.pb.h"
+#include "server/call_admission.h"
+
+namespace faceserve {
+
+class StreamRegistry;
+
+class AnalyzeStream final
+    : public grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse> {
+ public:
+  // Starts a stream on `context`; the reactor deletes itself in OnDone().
+  static AnalyzeStream* Start(CallGate* gate, FacePipeline* pipeline, StreamRegistry* registry,
+                              grpc::CallbackServerContext* context);
+
+  // Ends the stream with `status` (SIGTERM). Safe from any thread, once.
+  void Stop(const absl::Status& status);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  struct Frame {
+    v1::StreamFrame message;
+    bool detect = true;
+  };
+  // What to do with gRPC once the mutex is released.
+  struct Actions {
+    bool read = false;
+    const v1::StreamResponse* write = nullptr;
+    bool finish = false;
+    grpc::Status status;
+    bool process = false;
+    Frame frame;
+  };
+
+  AnalyzeStream(CallGate* gate, FacePipeline* pipeline, StreamRegistry* registry,
+                grpc::CallbackServerContext* context);
+  void Run(Actions actions);
+  // Decides the next steps from the state.
+  void Plan(Actions* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailLocked(const absl::Status& status, Actions* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Configure(const v1::StreamConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Accept(v1::StreamFrame frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One frame through the pipeline and the tracker; Done() when answered.
+  void Process(Frame frame);
+  void Done(absl::StatusOr<v1::StreamResponse> response);
+
+  CallGate* const gate_;
+  FacePipeline* const pipeline_;
+  StreamRegistry* const registry_;
+  grpc::CallbackServerContext* const context_;
+  const absl::Time start_;
+  v1::StreamRequest read_;  // the read in progress
+
+  absl::Mutex mu_;
+  bool admitted_ ABSL_GUARDED_BY(mu_) = false;
+  bool configured_ ABSL_GUARDED_BY(mu_) = false;
+  v1::AnalyzeOptions options_ ABSL_GUARDED_BY(mu_);
+  int detect_every_ ABSL_GUARDED_BY(mu_) = 1;
+  bool drop_oldest_ ABSL_GUARDED_BY(mu_) = true;
+  size_t max_queued_ ABSL_GUARDED_BY(mu_) = 2;
+  std::unique_ptr<FaceTracker> tracker_ ABSL_GUARDED_BY(mu_);
+  int64_t frames_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  bool have_timestamp_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t last_timestamp_us_ ABSL_GUARDED_BY(mu_) = 0;
+
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;      // a read is outstanding
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // the client closed its side
+  std::deque<Frame> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> skipped_ ABSL_GUARDED_BY(mu_);
+  bool processing_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<v1::StreamResponse> replies_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;    // the end is decided
+  bool finish_sent_ ABSL_GUARDED_BY(mu_) = false;  // Finish() called
+  absl::Status end_ ABSL_GUARDED_BY(mu_);
+  // The pipeline's is_cancelled, shared: it may outlive the stream.
+  const std::shared_ptr<std::atomic<bool>> cancel_flag_;
+};
+
+// The open streams, so that a shutdown can end them all.
+class StreamRegistry {
+ public:
+  void Add(AnalyzeStream* stream);
+  void Remove(AnalyzeStream* stream);
+  // Stops every open stream with `status` (and each one added later).
+  void StopAll(const absl::Status& status);
+
+ private:
+  absl::Mutex mu_;
+  std::vector<AnalyzeStream*> streams_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status stop_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace faceserve
+
+#endif  // FACESERVE_SERVER_ANALYZE_STREAM_H_
