@@ -64,19 +64,17 @@ AnalyzeStream* AnalyzeStream::Start(CallGate* gate, FacePipeline* pipeline,
                                     StreamRegistry* registry,
                                     grpc::CallbackServerContext* context) {
   auto* stream = new AnalyzeStream(gate, pipeline, registry, context);
+  absl::StatusOr<Caller> caller = gate->CheckAccess(*context, NeedOf(v1::AnalyzeRequest()));
+  const absl::Status admitted = caller.ok() ? gate->AdmitStream() : caller.status();
   Actions actions;
   {
     absl::MutexLock lock(&stream->mu_);
-    absl::StatusOr<Caller> caller = gate->CheckAccess(*context, NeedOf(v1::AnalyzeRequest()));
-    absl::Status admitted = caller.ok() ? gate->AdmitStream() : caller.status();
-    if (!admitted.ok()) {
-      stream->FailLocked(admitted, &actions);
-    } else {
-      stream->admitted_ = true;
-    }
+    stream->admitted_ = admitted.ok();
+    if (!admitted.ok()) stream->FailLocked(admitted);
     stream->Plan(&actions);
   }
-  if (stream->admitted_) registry->Add(stream);
+  // Registered before its first read can end it, so that OnDone() finds it.
+  if (admitted.ok()) registry->Add(stream);
   stream->Run(std::move(actions));
   return stream;
 }
@@ -90,14 +88,13 @@ void AnalyzeStream::Stop(const absl::Status& status) {
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
-    FailLocked(status, &actions);
+    FailLocked(status);
     Plan(&actions);
   }
   Run(std::move(actions));
 }
 
-void AnalyzeStream::FailLocked(const absl::Status& status, Actions* actions) {
-  (void)actions;
+void AnalyzeStream::FailLocked(const absl::Status& status) {
   if (finishing_) return;
   finishing_ = true;
   end_ = status;
@@ -226,7 +223,7 @@ void AnalyzeStream::OnReadDone(bool ok) {
       } else {
         s = Accept(std::move(*read_.mutable_frame()));
       }
-      if (!s.ok()) FailLocked(s, &actions);
+      if (!s.ok()) FailLocked(s);
     }
     Plan(&actions);
   }
@@ -239,7 +236,7 @@ void AnalyzeStream::OnWriteDone(bool ok) {
     absl::MutexLock lock(&mu_);
     writing_ = false;
     replies_.pop_front();
-    if (!ok) FailLocked(absl::CancelledError("the client went away"), &actions);
+    if (!ok) FailLocked(absl::CancelledError("the client went away"));
     Plan(&actions);
   }
   Run(std::move(actions));
@@ -255,8 +252,7 @@ void AnalyzeStream::OnCancel() {
                    ? WithReason(absl::DeadlineExceededError("the stream's deadline passed"),
                                 ErrorReason::kDeadlineExceeded)
                    : WithReason(absl::CancelledError("the client cancelled the stream"),
-                                ErrorReason::kCancelled),
-               &actions);
+                                ErrorReason::kCancelled));
     Plan(&actions);
   }
   Run(std::move(actions));
@@ -270,12 +266,12 @@ void AnalyzeStream::OnDone() {
     end = end_;
     admitted = admitted_;
   }
+  if (gate_->metrics() != nullptr) {
+    gate_->metrics()->OnRequest("AnalyzeStream", end.code(), absl::Now() - start_);
+  }
   if (admitted) {
     registry_->Remove(this);
-    if (gate_->metrics() != nullptr) {
-      gate_->metrics()->OnRequest("AnalyzeStream", end.code(), absl::Now() - start_);
-      gate_->metrics()->AddRequestsInFlight(-1);
-    }
+    if (gate_->metrics() != nullptr) gate_->metrics()->AddRequestsInFlight(-1);
     gate_->ReleaseStream();
   }
   delete this;
@@ -354,7 +350,7 @@ void AnalyzeStream::Done(absl::StatusOr<v1::StreamResponse> response) {
     absl::MutexLock lock(&mu_);
     processing_ = false;
     if (!response.ok()) {
-      FailLocked(response.status(), &actions);
+      FailLocked(response.status());
     } else if (!finishing_) {
       for (int64_t s : skipped_) response->add_skipped_sequences(s);
       skipped_.clear();

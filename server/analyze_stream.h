@@ -80,7 +80,8 @@ class AnalyzeStream final
   void Run(Actions actions);
   // Decides the next steps from the state.
   void Plan(Actions* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FailLocked(const absl::Status& status, Actions* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Decides the end: `status`, the frames held dropped.
+  void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Configure(const v1::StreamConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Accept(v1::StreamFrame frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One frame through the pipeline and the tracker; Done() when answered.
