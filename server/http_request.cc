@@ -1,5 +1,7 @@
 #include "server/http_request.h"
 
+#include <cstdint>
+
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -28,6 +30,39 @@ const FieldDescriptor* FieldNamed(const Descriptor* type, const std::string& nam
     if (type->field(i)->json_name() == name) return type->field(i);
   }
   return nullptr;
+}
+
+// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or
+// code points past U+10FFFF). A query is percent-decoded into any bytes;
+// JSON, protobuf strings and error messages need UTF-8.
+bool IsUtf8(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    int more = 0;
+    uint32_t code = 0, min = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      more = 1, code = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      more = 2, code = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      more = 3, code = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + more >= text.size()) return false;  // cut short
+    for (int k = 1; k <= more; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += more + 1;
+  }
+  return true;
 }
 
 // One query value as JSON for a field of `field`'s type.
@@ -99,6 +134,11 @@ absl::Status RequestFromImage(const std::string& body,
   // The query first, as a JSON object, so that protobuf's JSON mapping
   // checks and converts every value as it does for a JSON body.
   nlohmann::json query = nlohmann::json::object();
+  for (const auto& [key, value] : params) {
+    if (!IsUtf8(key) || !IsUtf8(value)) {
+      return InvalidFieldError("query", "parameters must be UTF-8 (percent-encoded as such)");
+    }
+  }
   for (const auto& [key, value] : params) {
     const std::vector<std::string> path = absl::StrSplit(key, '.');
     const Descriptor* at = type;
