@@ -8,6 +8,7 @@
 #include <grpcpp/impl/codegen/proto_utils.h>  // SerializationTraits of any protobuf::Message
 
 #include <chrono>
+#include <exception>
 #include <set>
 #include <utility>
 
@@ -241,6 +242,12 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpConfig& config
                  if (observer) observer(std::string(asset.path), 200, absl::ZeroDuration());
                });
   }
+  // A bug (an exception out of a handler): 500 with a JSON body and nothing
+  // of the exception (httplib's default puts its text in a header).
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                  std::exception_ptr) {
+    ReplyError(res, grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+  });
   // Unknown paths and methods, and httplib's own refusals (413 for a body
   // over the limit), get a JSON body too.
   server.set_error_handler([observer](const httplib::Request& req, httplib::Response& res) {
