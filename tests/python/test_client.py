@@ -220,3 +220,27 @@ def test_tls_and_mutual_tls(tmp_path, demo):
                 client.analyze(photo, detect_only=True)
     finally:
         secure.stop()
+
+
+def test_a_video_stream_keeps_one_track(server, demo):
+    """AnalyzeStream from Python: a real face moved across 20 frames (made
+    here with PIL), detection on every 2nd frame, files mode (no skipping)."""
+    face = Image.open(demo / "sample1.jpg").crop((780, 360, 1090, 720)).resize((150, 174))
+    frames = []
+    for i in range(20):
+        frame = Image.new("RGB", (640, 480), (120, 110, 90))
+        frame.paste(face, (40 + 12 * i, 150))
+        frames.append(frame)
+    with faceserve.Client(server.target) as client:
+        results = list(client.analyze_stream(frames, detect_every=2, overflow="block",
+                                             predictors=["age_gender"]))
+    assert [r.sequence for r in results] == list(range(20))
+    assert [r.detected for r in results] == [i % 2 == 0 for i in range(20)]
+    assert all(len(r.faces) == 1 for r in results)
+    assert len({r.faces[0].track_id for r in results}) == 1
+    assert results[0].events[0][1] == "started"
+    assert results[0].faces[0].face.gender in ("male", "female")
+    assert results[1].faces[0].face.gender is None  # predicted frames: the box alone
+    with faceserve.Client(server.target) as client:
+        with pytest.raises(faceserve.InvalidArgument):
+            list(client.analyze_stream(frames[:2], detect_every=99))

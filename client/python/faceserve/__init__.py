@@ -6,7 +6,8 @@ from faceserve.errors import (AlreadyExists, Cancelled, DeadlineExceeded, Facese
                               PermissionDenied, ResourceExhausted, Unauthenticated, Unavailable)
 from faceserve.images import Pixels
 from faceserve.results import (Analysis, Box, EmbeddedFace, Enrollment, EnrollOutcome, Face,
-                               Gallery, IdentifiedFace, Identity, Match, Subject, Verification)
+                               Gallery, IdentifiedFace, Identity, Match, StreamFrameResult, Subject,
+                               TrackedFace, Verification)
 from faceserve.retry import NO_RETRIES, RetryPolicy
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "Internal", "InvalidArgument", "NotFound", "PermissionDenied", "ResourceExhausted",
     "Unauthenticated", "Unavailable",
     "Analysis", "Box", "EmbeddedFace", "Enrollment", "EnrollOutcome", "Face", "Gallery",
-    "IdentifiedFace", "Identity", "Match", "Subject", "Verification",
+    "IdentifiedFace", "Identity", "Match", "StreamFrameResult", "Subject", "TrackedFace",
+    "Verification",
 ]

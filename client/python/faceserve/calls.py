@@ -148,3 +148,23 @@ def credentials(tls: bool, ca_file: Optional[str], cert_file: Optional[str],
 # Requests up to the server's default limit (server.max_message_bytes, 32 MiB).
 CHANNEL_OPTIONS = [("grpc.max_send_message_length", 32 << 20),
                    ("grpc.max_receive_message_length", 64 << 20)]
+
+
+_OVERFLOW = {"drop_oldest": pb.OVERFLOW_DROP_OLDEST, "block": pb.OVERFLOW_BLOCK}
+
+
+def stream_requests(frames, *, predictors: Sequence[str] = (), embeddings: bool = False,
+                    detect_every: int = 1, overflow: str = "drop_oldest",
+                    max_queued: int = 0, lost_track_ttl_ms: int = 0, fps: float = 25.0):
+    """AnalyzeStream's requests: the config, then each frame. `frames`: images,
+    or (image, timestamp in seconds) pairs; bare images get timestamps at
+    `fps`."""
+    config = pb.StreamConfig(
+        options=pb.AnalyzeOptions(predictors=list(predictors), return_embeddings=embeddings),
+        detect_every=detect_every, overflow=_choice(_OVERFLOW, overflow, "overflow"),
+        max_queued_frames=max_queued, lost_track_ttl_ms=lost_track_ttl_ms)
+    yield pb.StreamRequest(config=config)
+    for sequence, frame in enumerate(frames):
+        image, seconds = frame if isinstance(frame, tuple) else (frame, sequence / fps)
+        yield pb.StreamRequest(frame=pb.StreamFrame(
+            image=to_image(image), timestamp_us=int(round(seconds * 1e6)), sequence=sequence))

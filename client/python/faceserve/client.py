@@ -8,7 +8,7 @@ from typing import Optional
 
 import grpc
 
-from faceserve import calls
+from faceserve import calls, errors, results
 from faceserve.api import Api
 from faceserve.retry import RetryPolicy
 
@@ -46,6 +46,20 @@ class Client(Api):
             if time.monotonic() >= deadline:
                 raise self._not_ready(timeout)
             time.sleep(0.2)
+
+    def analyze_stream(self, frames, *, timeout: Optional[float] = None, **options):
+        """Frames in, tracked faces out (FaceService.AnalyzeStream): yields a
+        results.StreamFrameResult per frame the server processes, in order.
+        `options`: predictors, embeddings, detect_every, overflow
+        ("drop_oldest" for live video, "block" for files), max_queued,
+        lost_track_ttl_ms, fps (timestamps of bare images). Not retried."""
+        responses = self._stubs["face"].AnalyzeStream(
+            calls.stream_requests(frames, **options), timeout=timeout, metadata=self._metadata)
+        try:
+            for response in responses:
+                yield results.StreamFrameResult.of(response)
+        except grpc.RpcError as e:
+            raise errors.from_rpc_error(e) from None
 
     def _invoke(self, call: calls.Call, timeout: Optional[float]):
         method = getattr(self._stubs[call.service], call.method)

@@ -198,3 +198,30 @@ class Subject:
     @staticmethod
     def of(s: gpb.Subject) -> "Subject":
         return Subject(s.subject, dict(s.metadata), [f.face_id for f in s.faces])
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackedFace:
+    track_id: int  # the same for the same person across the stream's frames
+    face: Face     # on frames not detected: only its predicted box
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamFrameResult:
+    sequence: int
+    timestamp_us: int
+    detected: bool             # faces detected on this frame (else predicted)
+    faces: List[TrackedFace]
+    events: List[Tuple[int, str]]  # (track id, "started" | "lost" | "relinked" | "ended")
+    skipped: List[int]         # sequences dropped (drop_oldest) since the last result
+
+    @staticmethod
+    def of(r) -> "StreamFrameResult":
+        from faceserve.v1 import face_service_pb2 as fpb
+        names = {fpb.TRACK_STARTED: "started", fpb.TRACK_LOST: "lost",
+                 fpb.TRACK_RELINKED: "relinked", fpb.TRACK_ENDED: "ended"}
+        return StreamFrameResult(
+            r.sequence, r.timestamp_us, r.detected,
+            [TrackedFace(f.track_id, Face.of(f.face)) for f in r.faces],
+            [(e.track_id, names.get(e.kind, "unknown")) for e in r.events],
+            list(r.skipped_sequences))
