@@ -51,12 +51,6 @@ void EventsToProto(const std::vector<TrackEvent>& events, v1::StreamResponse* ou
   }
 }
 
-void BoxOnly(const Box& box, v1::Face* face) {
-  face->mutable_box()->set_x1(box.x1);
-  face->mutable_box()->set_y1(box.y1);
-  face->mutable_box()->set_x2(box.x2);
-  face->mutable_box()->set_y2(box.y2);
-}
 
 }  // namespace
 
@@ -292,7 +286,7 @@ void AnalyzeStream::Process(Frame frame) {
     for (const TrackedFace& f : tracked->faces) {
       v1::TrackedFace* out = response.add_faces();
       out->set_track_id(f.track_id);
-      BoxOnly(f.box, out->mutable_face());
+      BoxToProto(f.box, out->mutable_face()->mutable_box());
     }
     EventsToProto(tracked->events, &response);
     return Done(std::move(response));
@@ -336,7 +330,7 @@ void AnalyzeStream::Process(Frame frame) {
           if (f.detection >= 0 && f.detection < analyzed.faces_size()) {
             *out->mutable_face() = std::move(*analyzed.mutable_faces(f.detection));
           } else {
-            BoxOnly(f.box, out->mutable_face());
+            BoxToProto(f.box, out->mutable_face()->mutable_box());
           }
         }
         EventsToProto(tracked->events, &response);

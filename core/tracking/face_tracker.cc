@@ -1,30 +1,19 @@
 #include "core/tracking/face_tracker.h"
 
 #include <algorithm>
-#include <cmath>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/predictor/head_postprocess.h"
 #include "core/tracking/assignment.h"
 
 namespace faceserve {
 namespace {
 
-std::vector<float> Normalized(const std::vector<float>& v) {
-  double norm = 0;
-  for (float x : v) norm += static_cast<double>(x) * x;
-  if (norm <= 0) return {};
-  std::vector<float> out(v.size());
-  const double scale = 1.0 / std::sqrt(norm);
-  for (size_t i = 0; i < v.size(); ++i) out[i] = static_cast<float>(v[i] * scale);
-  return out;
-}
-
-double Cosine(const std::vector<float>& unit_a, const std::vector<float>& unit_b) {
-  if (unit_a.empty() || unit_a.size() != unit_b.size()) return -1;
-  double dot = 0;
-  for (size_t i = 0; i < unit_a.size(); ++i) dot += static_cast<double>(unit_a[i]) * unit_b[i];
-  return dot;
+// Unit length, as the descriptors are compared (empty stays empty).
+std::vector<float> Normalized(std::vector<float> v) {
+  L2Normalize(&v);
+  return v;
 }
 
 }  // namespace
@@ -78,7 +67,8 @@ int FaceTracker::MostSimilarLost(const std::vector<float>& embedding) const {
   double best_similarity = config_.relink_similarity;
   for (size_t i = 0; i < tracks_.size(); ++i) {
     if (!tracks_[i].lost) continue;
-    const double s = Cosine(embedding, tracks_[i].embedding);
+    if (tracks_[i].embedding.size() != embedding.size()) continue;
+    const double s = CosineSimilarity(embedding, tracks_[i].embedding);
     if (s >= best_similarity) best_similarity = s, best = static_cast<int>(i);
   }
   return best;

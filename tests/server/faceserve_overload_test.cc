@@ -31,16 +31,17 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "tests/server/test_harness.h"
+#include "tests/testing/http_error_reason.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/same_answer.h"
 #include "tests/testing/server_process.h"
 
 namespace faceserve {
 namespace {
+
+using testing::ReasonOf;
 
 using testing::HealthCheck;
 using testing::SameAnswer;
@@ -88,16 +89,6 @@ double MetricSum(const std::string& text, const std::string& name,
   return sum;
 }
 
-// The ErrorInfo reason of an HTTP error body (google.rpc.Status as JSON).
-std::string ReasonOf(const std::string& body) {
-  google::rpc::Status status;
-  if (!google::protobuf::util::JsonStringToMessage(body, &status).ok()) return "";
-  for (const auto& any : status.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
-  }
-  return "";
-}
 
 struct Outcome {
   grpc::Status status;

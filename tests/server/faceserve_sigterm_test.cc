@@ -55,6 +55,20 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// faceserve on config/default.yaml, CPU, a free gRPC port, no metrics or
+// HTTP port, the exported models, and `sets` (--set key=value).
+std::vector<std::string> ServerArgs(const std::vector<std::string>& sets) {
+  std::vector<std::string> args = {FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml"};
+  for (const std::string& set :
+       {std::string("server.listen=127.0.0.1:0"), std::string("metrics.listen="),
+        std::string("http.listen="), std::string("device.device=cpu"),
+        "models_dir=" + kSourceDir + "/models/exported"}) {
+    args.insert(args.end(), {"--set", set});
+  }
+  for (const std::string& set : sets) args.insert(args.end(), {"--set", set});
+  return args;
+}
+
 struct Outcome {
   grpc::Status status;
   v1::AnalyzeResponse response;
@@ -62,11 +76,7 @@ struct Outcome {
 };
 
 TEST(FaceserveSigtermTest, BurstSignalledMidwayGetsFullAnswersOrUnavailableAndExitsZero) {
-  ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
-                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=", "--set",
-                        "device.device=cpu", "--set", "device.preheat=false", "--set",
-                        "models_dir=" + kSourceDir + "/models/exported", "--set",
-                        "server.shutdown_grace_ms=60000"});
+  ServerProcess server(ServerArgs({"device.preheat=false", "server.shutdown_grace_ms=60000"}));
   ASSERT_GT(server.pid(), 0);
   const int port = server.WaitForPort(absl::Seconds(120));
   ASSERT_GT(port, 0) << server.log();
@@ -201,12 +211,8 @@ TEST(FaceserveSigtermTest, BurstSignalledMidwayGetsFullAnswersOrUnavailableAndEx
 // alone would take a minute or more on CPU (every size 1..32).
 TEST(FaceserveSigtermTest, SignalDuringALongPreheatStopsItAndExitsZeroWithinTheGrace) {
   constexpr int kGraceMs = 10000;
-  ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
-                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=", "--set",
-                        "device.device=cpu", "--set", "device.preheat=true", "--set",
-                        "detector.batching.max_batch_size=32", "--set",
-                        "models_dir=" + kSourceDir + "/models/exported", "--set",
-                        absl::StrCat("server.shutdown_grace_ms=", kGraceMs)});
+  ServerProcess server(ServerArgs({"device.preheat=true", "detector.batching.max_batch_size=32",
+                                   absl::StrCat("server.shutdown_grace_ms=", kGraceMs)}));
   ASSERT_GT(server.pid(), 0);
   ASSERT_GT(server.WaitForPort(absl::Seconds(120)), 0) << server.log();
   ASSERT_TRUE(testing::WaitUntil(
@@ -234,10 +240,7 @@ TEST(FaceserveSigtermTest, SignalDuringALongPreheatStopsItAndExitsZeroWithinTheG
 // than main (tgkill): one whose mask leaves it open where there is such a
 // thread, else the newest. It must stop the server gracefully all the same.
 TEST(FaceserveSigtermTest, SignalToAnyThreadStopsGracefully) {
-  ServerProcess server({FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
-                        "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=", "--set",
-                        "device.device=cpu", "--set", "device.preheat=false", "--set",
-                        "models_dir=" + kSourceDir + "/models/exported"});
+  ServerProcess server(ServerArgs({"device.preheat=false"}));
   ASSERT_GT(server.pid(), 0);
   ASSERT_GT(server.WaitForPort(absl::Seconds(120)), 0) << server.log();
   ASSERT_TRUE(testing::WaitUntil(

@@ -68,6 +68,14 @@ v1::StreamRequest FrameRequest(const std::string& jpeg, int64_t sequence) {
   return r;
 }
 
+// Reads what is left of a stream and returns how it ended.
+template <typename Stream>
+grpc::Status Drain(Stream* stream) {
+  for (v1::StreamResponse r; stream->Read(&r);) {
+  }
+  return stream->Finish();
+}
+
 class StreamTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -174,9 +182,7 @@ TEST_F(StreamTest, ProtocolErrorsEndTheStreamWithTheField) {
     auto stream = stub->AnalyzeStream(&ctx);
     stream->Write(FrameRequest(Frame(face, 0), 0));
     stream->WritesDone();
-    for (v1::StreamResponse r; stream->Read(&r);) {
-    }
-    const grpc::Status s = stream->Finish();
+    const grpc::Status s = Drain(stream.get());
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(s.error_message().find("config"), std::string::npos) << s.error_message();
   }
@@ -187,9 +193,7 @@ TEST_F(StreamTest, ProtocolErrorsEndTheStreamWithTheField) {
     stream->Write(FrameRequest(Frame(face, 0), 5));
     stream->Write(FrameRequest(Frame(face, 1), 4));
     stream->WritesDone();
-    for (v1::StreamResponse r; stream->Read(&r);) {
-    }
-    const grpc::Status s = stream->Finish();
+    const grpc::Status s = Drain(stream.get());
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(s.error_message().find("timestamp"), std::string::npos) << s.error_message();
   }
@@ -198,9 +202,7 @@ TEST_F(StreamTest, ProtocolErrorsEndTheStreamWithTheField) {
     auto stream = stub->AnalyzeStream(&ctx);
     stream->Write(Config(31, v1::OVERFLOW_BLOCK));
     stream->WritesDone();
-    for (v1::StreamResponse r; stream->Read(&r);) {
-    }
-    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(Drain(stream.get()).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   }
 }
 
@@ -220,9 +222,7 @@ TEST_F(StreamTest, StreamsHaveTheirOwnBudgetAndEndWithUnavailableOnSigterm) {
   // A third is refused at once; a unary call is still served.
   auto s3 = stub->AnalyzeStream(&ctx3);
   s3->WritesDone();
-  for (v1::StreamResponse r; s3->Read(&r);) {
-  }
-  const grpc::Status refused = s3->Finish();
+  const grpc::Status refused = Drain(s3.get());
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(refused.error_message().find("max_streams"), std::string::npos);
   v1::AnalyzeRequest unary;
@@ -235,9 +235,7 @@ TEST_F(StreamTest, StreamsHaveTheirOwnBudgetAndEndWithUnavailableOnSigterm) {
   // SIGTERM: both open streams end with UNAVAILABLE; the process exits 0.
   ASSERT_EQ(kill(server_->pid(), SIGTERM), 0);
   for (auto* s : {s1.get(), s2.get()}) {
-    for (v1::StreamResponse r; s->Read(&r);) {
-    }
-    const grpc::Status st = s->Finish();
+    const grpc::Status st = Drain(s);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
   }
   ASSERT_TRUE(server_->Exited(absl::Seconds(30))) << server_->log();

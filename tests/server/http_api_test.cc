@@ -26,10 +26,13 @@
 #include "server/http_routes.h"
 #include "server/http_status.h"
 #include "tests/server/test_harness.h"
+#include "tests/testing/http_error_reason.h"
 #include "tests/testing/test_certificates.h"
 
 namespace faceserve {
 namespace {
+
+using testing::ReasonOf;
 
 using ::testing::HasSubstr;
 using testing::AsyncCall;
@@ -69,16 +72,6 @@ std::string AnalyzeJson() {
                       R"("}, "options": {"return_embeddings": true}})");
 }
 
-// The reason of an error body.
-std::string ReasonOf(const std::string& body) {
-  google::rpc::Status status;
-  if (!google::protobuf::util::JsonStringToMessage(body, &status).ok()) return "unparsable: " + body;
-  for (const auto& any : status.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
-  }
-  return "";
-}
 
 TEST(HttpRoutesTest, EveryUnaryRpcGetsItsSnakeCaseRoute) {
   EXPECT_EQ(SnakeCase("Analyze"), "analyze");
