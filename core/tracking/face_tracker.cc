@@ -61,15 +61,44 @@ std::vector<std::pair<int, int>> FaceTracker::Associate(
   return pairs;
 }
 
+void FaceTracker::AddDescriptor(const std::vector<float>& embedding, Track* track) const {
+  if (embedding.empty() || config_.max_descriptors <= 0) return;
+  if (!track->descriptors.empty() && (track->hits - 1) % config_.descriptor_every != 0) return;
+  std::vector<float> unit = Normalized(embedding);
+  if (static_cast<int>(track->descriptors.size()) < config_.max_descriptors) {
+    track->descriptors.push_back(std::move(unit));
+    return;
+  }
+  track->descriptors[track->next_descriptor] = std::move(unit);
+  track->next_descriptor = (track->next_descriptor + 1) % config_.max_descriptors;
+}
+
+double FaceTracker::Similarity(const Track& track, const std::vector<float>& embedding) {
+  double best = -1;
+  for (const std::vector<float>& d : track.descriptors) {
+    if (d.size() == embedding.size()) best = std::max<double>(best, CosineSimilarity(d, embedding));
+  }
+  return best;
+}
+
 int FaceTracker::MostSimilarLost(const std::vector<float>& embedding) const {
   if (config_.relink_similarity <= 0 || embedding.empty()) return -1;
   int best = -1;
-  double best_similarity = config_.relink_similarity;
+  double best_similarity = -1, second = -1;
   for (size_t i = 0; i < tracks_.size(); ++i) {
-    if (!tracks_[i].lost) continue;
-    if (tracks_[i].embedding.size() != embedding.size()) continue;
-    const double s = CosineSimilarity(embedding, tracks_[i].embedding);
-    if (s >= best_similarity) best_similarity = s, best = static_cast<int>(i);
+    if (!tracks_[i].lost || tracks_[i].hits < config_.relink_min_hits) continue;
+    const double s = Similarity(tracks_[i], embedding);
+    if (s > best_similarity) {
+      second = best_similarity;
+      best_similarity = s;
+      best = static_cast<int>(i);
+    } else {
+      second = std::max(second, s);
+    }
+  }
+  if (best_similarity < config_.relink_similarity ||
+      best_similarity - second < config_.relink_margin) {
+    return -1;
   }
   return best;
 }
@@ -86,8 +115,13 @@ absl::StatusOr<TrackerFrame> FaceTracker::Update(absl::Duration time,
       low.push_back(static_cast<int>(d));
     }
   }
-  std::vector<int> all_tracks(tracks_.size());
-  for (size_t i = 0; i < tracks_.size(); ++i) all_tracks[i] = static_cast<int>(i);
+  // Tracks whose predicted box still means something.
+  std::vector<int> all_tracks;
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    if (!tracks_[i].lost || time - tracks_[i].last_seen <= config_.motion_time) {
+      all_tracks.push_back(static_cast<int>(i));
+    }
+  }
 
   // 1. Confident detections against every track.
   std::vector<int> match_of_track(tracks_.size(), -1);
@@ -105,34 +139,79 @@ absl::StatusOr<TrackerFrame> FaceTracker::Update(absl::Duration time,
     match_of_track[t] = d;
     detection_used[d] = true;
   }
-  // Matched tracks take their detection; the others are lost.
+  // Detections overlapping another: their descriptors are not kept.
+  std::vector<char> crowded(detections.size(), false);
+  for (size_t a = 0; a < detections.size(); ++a) {
+    for (size_t b = a + 1; b < detections.size(); ++b) {
+      const Box& x = detections[a].box;
+      const Box& y = detections[b].box;
+      const float w = std::min(x.x2, y.x2) - std::max(x.x1, y.x1);
+      const float h = std::min(x.y2, y.y2) - std::max(x.y1, y.y1);
+      if (w > 0 && h > 0 && w * h > 0.1f * std::min(x.area(), y.area())) {
+        crowded[a] = crowded[b] = true;
+      }
+    }
+  }
+  const auto descriptor_of = [&](int d) -> const std::vector<float>& {
+    static const std::vector<float> kNone;
+    return crowded[d] ? kNone : detections[d].embedding;
+  };
+  // Matched tracks take their detection; the others are lost (a tentative
+  // one is dropped: it was never reported).
   for (size_t i = 0; i < tracks_.size(); ++i) {
     Track& track = tracks_[i];
     const int d = match_of_track[i];
     if (d < 0) {
-      if (!track.lost) frame.events.push_back({track.id, TrackEventKind::kLost});
+      if (!track.lost && !track.tentative) frame.events.push_back({track.id, TrackEventKind::kLost});
       track.lost = true;
       continue;
     }
     track.motion.Update(detections[d].box);
     track.last_seen = time;
     track.lost = false;
-    if (!detections[d].embedding.empty()) track.embedding = Normalized(detections[d].embedding);
+    ++track.hits;
+    AddDescriptor(descriptor_of(d), &track);
   }
-  // 3. Confident detections left: a lost track seen again, or a new track.
-  for (int d : high) {
-    if (detection_used[d] || detections[d].score < config_.new_track_score) continue;
-    const std::vector<float> embedding = Normalized(detections[d].embedding);
-    if (const int t = MostSimilarLost(embedding); t >= 0) {
-      Track& track = tracks_[t];
-      track.motion = KalmanBox(detections[d].box);  // its old motion says nothing now
-      track.last_seen = time;
-      track.lost = false;
-      track.embedding = embedding;
-      match_of_track[t] = d;
-      frame.events.push_back({track.id, TrackEventKind::kRelinked});
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    if (tracks_[i].tentative && tracks_[i].lost) {
+      tracks_.erase(tracks_.begin() + static_cast<std::ptrdiff_t>(i));
+      match_of_track.erase(match_of_track.begin() + static_cast<std::ptrdiff_t>(i));
+      --i;
+    }
+  }
+  // Tentative tracks seen often enough: a lost track back, or someone new.
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    Track& track = tracks_[i];
+    const int d = match_of_track[i];
+    if (!track.tentative || d < 0 || track.hits < 2) continue;
+    const int t = detections[d].embedding.empty()
+                      ? -1
+                      : MostSimilarLost(Normalized(detections[d].embedding));
+    if (t < 0) {
+      if (time - track.first_seen < config_.tentative_time) continue;
+      track.tentative = false;
+      track.id = next_id_++;
+      frame.events.push_back({track.id, TrackEventKind::kStarted});
       continue;
     }
+    Track& old = tracks_[t];
+    frame.events.push_back({old.id, TrackEventKind::kRelinked});
+    old.motion = track.motion;
+    old.last_seen = time;
+    old.lost = false;
+    old.hits += track.hits;
+    AddDescriptor(descriptor_of(d), &old);
+    match_of_track[t] = d;
+    tracks_.erase(tracks_.begin() + static_cast<std::ptrdiff_t>(i));
+    match_of_track.erase(match_of_track.begin() + static_cast<std::ptrdiff_t>(i));
+    --i;  // the next track moved into place i (a lost one taken over is done)
+  }
+  // 3. Confident detections left: new tracks, tentative while one is lost.
+  const bool someone_lost = std::any_of(tracks_.begin(), tracks_.end(), [&](const Track& t) {
+    return t.lost && !t.descriptors.empty() && t.hits >= config_.relink_min_hits;
+  });
+  for (int d : high) {
+    if (detection_used[d] || detections[d].score < config_.new_track_score) continue;
     if (live_tracks() >= config_.max_tracks) {
       // Room from the lost track seen longest ago, if any.
       auto oldest = tracks_.end();
@@ -144,12 +223,16 @@ absl::StatusOr<TrackerFrame> FaceTracker::Update(absl::Duration time,
       match_of_track.erase(match_of_track.begin() + (oldest - tracks_.begin()));
       tracks_.erase(oldest);
     }
-    tracks_.push_back(Track{next_id_++, KalmanBox(detections[d].box), time, false, embedding});
+    const bool tentative = someone_lost && !detections[d].embedding.empty() &&
+                           config_.relink_similarity > 0;
+    tracks_.push_back(Track{tentative ? 0 : next_id_++, KalmanBox(detections[d].box), time, false,
+                            {}, 1, 0, tentative, time});
+    AddDescriptor(descriptor_of(d), &tracks_.back());
     match_of_track.push_back(d);
-    frame.events.push_back({tracks_.back().id, TrackEventKind::kStarted});
+    if (!tentative) frame.events.push_back({tracks_.back().id, TrackEventKind::kStarted});
   }
   for (size_t i = 0; i < tracks_.size(); ++i) {
-    if (tracks_[i].lost) continue;
+    if (tracks_[i].lost || tracks_[i].tentative) continue;
     const int d = match_of_track[i];
     frame.faces.push_back({tracks_[i].id, d >= 0 ? detections[d].box : tracks_[i].motion.box(), d});
   }
@@ -162,7 +245,7 @@ absl::StatusOr<TrackerFrame> FaceTracker::Predict(absl::Duration time) {
   TrackerFrame frame;
   EndExpired(time, &frame.events);
   for (const Track& t : tracks_) {
-    if (!t.lost) frame.faces.push_back({t.id, t.motion.box(), -1});
+    if (!t.lost && !t.tentative) frame.faces.push_back({t.id, t.motion.box(), -1});
   }
   return frame;
 }

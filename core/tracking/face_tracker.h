@@ -7,10 +7,24 @@
 // track (lost ones too) by IoU with the predicted box; then those between
 // `low_score` and `high_score` to the tracks still unmatched and not lost
 // (a face turning away or blurred keeps its track, but never starts one).
-// Appearance: a detection that matches no track and carries a descriptor is
-// compared with the lost tracks' descriptors first, and takes the id of the
-// most similar at `relink_similarity` or more (the same person back after an
-// occlusion or a walk out of the picture); only then does it start a track.
+// Appearance: a confident detection that matches no track starts a track.
+// While some track is lost, the new one is tentative (not reported, no id
+// yet) for `tentative_time`: from its second detection on, its descriptor
+// is compared with the lost tracks'; when one is at `relink_similarity` or
+// more, and ahead of the next by `relink_margin`, the lost track takes it
+// over (the same person back after an occlusion or a walk out of the
+// picture: its old id, relinked); at the end of that time it is a new person
+// and gets an id. Only lost tracks seen `relink_min_hits` times or more are
+// taken up again: a passing false detection (half of a face in a crossing)
+// must not capture somebody's return, and a detection that overlaps another
+// gives its track no descriptor (the crop of a face half behind another is
+// mostly the other face). The wait lets a face that comes out from behind something
+// be seen whole (a half-hidden face's descriptor can be closer to somebody
+// else's), and nobody gets a passing id that would count as a switch. With
+// no track lost, a new face is reported at once. A track keeps a few of its
+// descriptors (`max_descriptors`, taken `descriptor_every` detections
+// apart, the oldest replaced) and a face is as similar to it as to the
+// closest of them.
 //
 // Bounded: at most `max_tracks` live (followed or lost) tracks; a lost track
 // ends `lost_ttl` after it was last seen. Thread-compatible (one per stream).
@@ -42,6 +56,12 @@ struct TrackerConfig {
   // Cosine similarity of face descriptors at which a lost track is taken up
   // again; 0 turns re-linking by appearance off.
   double relink_similarity = 0.9;
+  double relink_margin = 0.03;
+  absl::Duration tentative_time = absl::Milliseconds(300);
+  absl::Duration motion_time = absl::Seconds(1);
+  int relink_min_hits = 5;
+  int max_descriptors = 8;
+  int descriptor_every = 5;
 };
 
 struct TrackerDetection {
@@ -88,8 +108,17 @@ class FaceTracker {
     KalmanBox motion;
     absl::Duration last_seen;
     bool lost = false;
-    std::vector<float> embedding;  // unit length; empty: none yet
+    std::vector<std::vector<float>> descriptors;  // unit length; ring of max_descriptors
+    int hits = 1;                                 // detections matched
+    int next_descriptor = 0;                      // the ring's oldest slot
+    bool tentative = false;                       // not reported yet; id 0
+    absl::Duration first_seen;
   };
+
+  // Keeps a detection's descriptor (the first, then every descriptor_every-th).
+  void AddDescriptor(const std::vector<float>& embedding, Track* track) const;
+  // The track's likeness to a unit `embedding`: the closest of its descriptors.
+  static double Similarity(const Track& track, const std::vector<float>& embedding);
 
   // Moves every track to `time`.
   absl::Status Advance(absl::Duration time);
@@ -101,7 +130,8 @@ class FaceTracker {
                                              const std::vector<TrackerDetection>& detections,
                                              const std::vector<int>& candidates,
                                              double min_iou) const;
-  // The lost track most like `embedding` at relink_similarity or more; -1.
+  // The lost track most like `embedding`, at relink_similarity or more and
+  // relink_margin ahead of the next; -1.
   int MostSimilarLost(const std::vector<float>& embedding) const;
 
   const TrackerConfig config_;

@@ -106,12 +106,43 @@ void CountIdentity(const std::vector<MotFrame>& frames, double min_iou, MotMetri
   m->idr = m->truths == 0 ? 0 : static_cast<double>(idtp) / m->truths;
 }
 
+// The frames without the hypotheses that match ignored boxes.
+std::vector<MotFrame> WithoutIgnored(const std::vector<MotFrame>& frames, double min_iou) {
+  std::vector<MotFrame> out = frames;
+  for (MotFrame& frame : out) {
+    if (frame.ignored.empty() || frame.hypotheses.empty()) continue;
+    const size_t nt = frame.truths.size(), ni = frame.ignored.size();
+    std::vector<std::vector<double>> cost(nt + ni,
+                                          std::vector<double>(frame.hypotheses.size()));
+    for (size_t r = 0; r < nt + ni; ++r) {
+      const Box& box = r < nt ? frame.truths[r].box : frame.ignored[r - nt];
+      for (size_t h = 0; h < frame.hypotheses.size(); ++h) {
+        cost[r][h] = 1.0 - IoU(box, frame.hypotheses[h].box);
+      }
+    }
+    const std::vector<int> assigned =
+        SolveAssignment(cost, 1.0 - min_iou, 1.0 + static_cast<double>(nt + ni));
+    std::vector<char> drop(frame.hypotheses.size(), false);
+    for (size_t r = nt; r < nt + ni; ++r) {
+      if (assigned[r] >= 0) drop[assigned[r]] = true;
+    }
+    std::vector<TrackedBox> kept;
+    for (size_t h = 0; h < frame.hypotheses.size(); ++h) {
+      if (!drop[h]) kept.push_back(frame.hypotheses[h]);
+    }
+    frame.hypotheses = std::move(kept);
+    frame.ignored.clear();
+  }
+  return out;
+}
+
 }  // namespace
 
 MotMetrics EvaluateMot(const std::vector<MotFrame>& frames, double min_iou) {
+  const std::vector<MotFrame> counted = WithoutIgnored(frames, min_iou);
   MotMetrics m;
-  CountClearMot(frames, min_iou, &m);
-  CountIdentity(frames, min_iou, &m);
+  CountClearMot(counted, min_iou, &m);
+  CountIdentity(counted, min_iou, &m);
   return m;
 }
 

@@ -32,6 +32,13 @@ struct TrackedBox {
 struct MotFrame {
   std::vector<TrackedBox> truths;
   std::vector<TrackedBox> hypotheses;
+  // Faces in the picture that no tracker can be asked to find (mostly
+  // hidden): neither a miss when unmatched nor, when a hypothesis matches
+  // one, a false positive. As the MOT Challenge treats its distractors:
+  // truths and ignored boxes are matched to the hypotheses together (one to
+  // one, least total 1 - IoU), and the hypotheses matched to ignored boxes
+  // are left out of every count.
+  std::vector<Box> ignored;
 };
 
 struct MotMetrics {

@@ -62,7 +62,7 @@ TEST(FaceTrackerTest, TwoCrossingFacesKeepTheirIds) {
     const Box a = Square(100 + 6 * f, 200), b = Square(460 - 6 * f, 215);
     absl::StatusOr<TrackerFrame> out = tracker.Update(FrameTime(f), {Seen(a), Seen(b)});
     ASSERT_TRUE(out.ok()) << out.status();
-    MotFrame mot{{{1, a}, {2, b}}, {}};
+    MotFrame mot{{{1, a}, {2, b}}, {}, {}};
     for (const TrackedFace& face : out->faces) mot.hypotheses.push_back({face.track_id, face.box});
     frames.push_back(mot);
   }
@@ -96,25 +96,65 @@ TEST(FaceTrackerTest, AShortOcclusionKeepsTheIdByMotion) {
 
 TEST(FaceTrackerTest, ThePersonBackElsewhereIsRelinkedByAppearance) {
   const std::vector<float> ada = {1, 0, 0.1f}, bob = {0, 1, 0.1f};
-  FaceTracker tracker;
+  FaceTracker tracker;  // relinks from a tentative track's 2nd detection
   absl::StatusOr<TrackerFrame> first = tracker.Update(FrameTime(0), {Seen(Square(100, 100), 0.9, ada)});
   ASSERT_TRUE(first.ok());
   const int64_t id = IdOf(*first, 0);
-  ASSERT_TRUE(tracker.Update(FrameTime(1), {Seen(Square(102, 100), 0.9, ada)}).ok());
-  // Gone for 0.8 s (within the time to live), back on the other side.
-  for (int f = 2; f < 22; ++f) ASSERT_TRUE(tracker.Update(FrameTime(f), {}).ok());
+  for (int f = 1; f < 5; ++f) {  // seen often enough to be taken up again
+    ASSERT_TRUE(tracker.Update(FrameTime(f), {Seen(Square(100 + 2 * f, 100), 0.9, ada)}).ok());
+  }
+  // Gone for 0.7 s (within the time to live), back on the other side:
+  // tentative (unreported) on the first frame, then hers again.
+  for (int f = 5; f < 22; ++f) ASSERT_TRUE(tracker.Update(FrameTime(f), {}).ok());
+  const std::vector<float> ada_again = {0.9f, 0.05f, 0.1f};
   absl::StatusOr<TrackerFrame> back =
-      tracker.Update(FrameTime(22), {Seen(Square(500, 300), 0.9, {0.9f, 0.05f, 0.1f})});
+      tracker.Update(FrameTime(22), {Seen(Square(500, 300), 0.9, ada_again)});
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(IdOf(*back, 0), -1);
+  back = tracker.Update(FrameTime(23), {Seen(Square(502, 300), 0.9, ada_again)});
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(IdOf(*back, 0), id);
   EXPECT_TRUE(Has(*back, TrackEventKind::kRelinked, id));
+  EXPECT_EQ(tracker.live_tracks(), 1);
   // Someone else where she was: a new track.
   absl::StatusOr<TrackerFrame> other =
-      tracker.Update(FrameTime(23), {Seen(Square(502, 300), 0.9, ada), Seen(Square(100, 100), 0.9, bob)});
+      tracker.Update(FrameTime(24), {Seen(Square(506, 300), 0.9, ada), Seen(Square(100, 100), 0.9, bob)});
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(IdOf(*other, 0), id);
   EXPECT_NE(IdOf(*other, 1), id);
   EXPECT_TRUE(Has(*other, TrackEventKind::kStarted, IdOf(*other, 1)));
+}
+
+TEST(FaceTrackerTest, AnAmbiguousLikenessRelinksNobody) {
+  // Two people lost, equally like the face that comes back: no relink.
+  const std::vector<float> ada = {1, 0.1f, 0}, eve = {1, -0.1f, 0}, back_face = {1, 0, 0};
+  FaceTracker tracker;
+  for (int f = 0; f < 5; ++f) {
+    ASSERT_TRUE(tracker.Update(FrameTime(f), {Seen(Square(100, 100), 0.9, ada),
+                                              Seen(Square(400, 100), 0.9, eve)}).ok());
+  }
+  for (int f = 5; f < 10; ++f) ASSERT_TRUE(tracker.Update(FrameTime(f), {}).ok());
+  absl::StatusOr<TrackerFrame> out;
+  for (int f = 10; f < 20; ++f) {  // tentative for 300 ms, then its own
+    out = tracker.Update(FrameTime(f), {Seen(Square(250, 300), 0.9, back_face)});
+    ASSERT_TRUE(out.ok());
+  }
+  EXPECT_EQ(IdOf(*out, 0), 3);  // a track of its own
+  EXPECT_EQ(tracker.live_tracks(), 3);
+}
+
+TEST(FaceTrackerTest, APassingFalseDetectionCapturesNobodysReturn) {
+  // A track seen twice (a half face in a crowd) is not taken up again by
+  // the face it looked like: that face, back, starts its own track.
+  const std::vector<float> ada = {1, 0, 0};
+  FaceTracker tracker;
+  for (int f = 0; f < 2; ++f) {
+    ASSERT_TRUE(tracker.Update(FrameTime(f), {Seen(Square(100, 100), 0.9, ada)}).ok());
+  }
+  for (int f = 2; f < 10; ++f) ASSERT_TRUE(tracker.Update(FrameTime(f), {}).ok());
+  absl::StatusOr<TrackerFrame> out = tracker.Update(FrameTime(10), {Seen(Square(300, 100), 0.9, ada)});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(IdOf(*out, 0), 2);  // reported at once: nobody lost counts
 }
 
 TEST(FaceTrackerTest, WeakDetectionsKeepATrackButNeverStartOne) {

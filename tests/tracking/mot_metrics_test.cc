@@ -12,7 +12,7 @@ namespace {
 Box At(float x, float y, float size = 10) { return Box{x, y, x + size, y + size}; }
 
 MotFrame Frame(std::vector<TrackedBox> truths, std::vector<TrackedBox> hypotheses) {
-  return MotFrame{std::move(truths), std::move(hypotheses)};
+  return MotFrame{std::move(truths), std::move(hypotheses), {}};
 }
 
 TEST(MotMetricsTest, PerfectTrackingScoresOne) {
@@ -101,6 +101,39 @@ TEST(MotMetricsTest, CrossingPeopleMatchedToMakeTheMostPairs) {
   const MotMetrics m = EvaluateMot(
       {Frame({{1, At(0, 0)}, {2, At(6, 0)}}, {{10, At(2, 0)}, {11, At(-3, 0)}})}, 0.4);
   EXPECT_EQ(m.matches, 2);
+  EXPECT_DOUBLE_EQ(m.mota, 1.0);
+}
+
+TEST(MotMetricsTest, AHypothesisOnAnIgnoredFaceCountsNeitherWay) {
+  // Frame 1: truth 1 at x=0 tracked as 10; a mostly hidden face at x=40 is
+  // ignored, and hypothesis 11 on it is left out (no false positive), and an
+  // ignored face nobody found is no miss. Frame 2: hypothesis 12 at x=80
+  // overlaps nothing: a false positive. Counted: 2 truths, 2 matches, 1
+  // false positive: MOTA 1 - 1/2; IDTP 2, IDFP 1: IDF1 4/5.
+  MotFrame first = Frame({{1, At(0, 0)}}, {{10, At(0, 0)}, {11, At(41, 0)}});
+  first.ignored = {At(40, 0), At(120, 0)};
+  MotFrame second = Frame({{1, At(1, 0)}}, {{10, At(1, 0)}, {12, At(80, 0)}});
+  second.ignored = {At(40, 0)};
+  const MotMetrics m = EvaluateMot({first, second});
+  EXPECT_EQ(m.truths, 2);
+  EXPECT_EQ(m.hypotheses, 3);
+  EXPECT_EQ(m.matches, 2);
+  EXPECT_EQ(m.misses, 0);
+  EXPECT_EQ(m.false_positives, 1);
+  EXPECT_DOUBLE_EQ(m.mota, 0.5);
+  EXPECT_EQ(m.idtp, 2);
+  EXPECT_EQ(m.idfp, 1);
+  EXPECT_DOUBLE_EQ(m.idf1, 0.8);
+}
+
+TEST(MotMetricsTest, ATruthTakesItsHypothesisBeforeAnIgnoredFace) {
+  // The hypothesis overlaps both the truth (IoU 1) and an ignored face
+  // (IoU 0.67): it is the truth's match, kept and counted.
+  MotFrame frame = Frame({{1, At(0, 0)}}, {{10, At(0, 0)}});
+  frame.ignored = {At(2, 0)};
+  const MotMetrics m = EvaluateMot({frame}, 0.5);
+  EXPECT_EQ(m.matches, 1);
+  EXPECT_EQ(m.hypotheses, 1);
   EXPECT_DOUBLE_EQ(m.mota, 1.0);
 }
 
