@@ -48,6 +48,7 @@ constexpr Named kNames[] = {
     {ErrorReason::kShuttingDown, "SHUTTING_DOWN"},
     {ErrorReason::kTooManyCalls, "TOO_MANY_CALLS"},
     {ErrorReason::kTooManyStreams, "TOO_MANY_STREAMS"},
+    {ErrorReason::kStreamIdle, "STREAM_IDLE"},
     {ErrorReason::kQueueFull, "QUEUE_FULL"},
     {ErrorReason::kDeadlineExceeded, "DEADLINE_EXCEEDED"},
     {ErrorReason::kCancelled, "CANCELLED"},

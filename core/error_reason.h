@@ -52,6 +52,7 @@ enum class ErrorReason {
   kShuttingDown,        // UNAVAILABLE: draining after SIGTERM
   kTooManyCalls,        // RESOURCE_EXHAUSTED: over server.max_concurrent_calls
   kTooManyStreams,      // RESOURCE_EXHAUSTED: server.max_streams streams open
+  kStreamIdle,          // DEADLINE_EXCEEDED: no message on a stream for the idle timeout
   kQueueFull,           // RESOURCE_EXHAUSTED: a model's batch queue is full
   kDeadlineExceeded,    // DEADLINE_EXCEEDED: the call's deadline passed
   kCancelled,           // CANCELLED: the client went away

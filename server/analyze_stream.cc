@@ -68,7 +68,10 @@ AnalyzeStream* AnalyzeStream::Start(CallGate* gate, FacePipeline* pipeline,
     stream->Plan(&actions);
   }
   // Registered before its first read can end it, so that OnDone() finds it.
-  if (admitted.ok()) registry->Add(stream);
+  if (admitted.ok()) {
+    if (gate->metrics() != nullptr) gate->metrics()->AddActiveStreams(1);
+    registry->Add(stream);
+  }
   stream->Run(std::move(actions));
   return stream;
 }
@@ -83,6 +86,21 @@ void AnalyzeStream::Stop(const absl::Status& status) {
   {
     absl::MutexLock lock(&mu_);
     FailLocked(status);
+    Plan(&actions);
+  }
+  Run(std::move(actions));
+}
+
+void AnalyzeStream::StopIfIdle(absl::Time now, absl::Duration idle_timeout) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finishing_ || !reading_ || now - read_started_ < idle_timeout) return;
+    FailLocked(WithReason(
+        absl::DeadlineExceededError(absl::StrCat("no message on the stream for ",
+                                                 absl::FormatDuration(idle_timeout),
+                                                 " (server.stream_idle_timeout_ms)")),
+        ErrorReason::kStreamIdle));
     Plan(&actions);
   }
   Run(std::move(actions));
@@ -132,10 +150,15 @@ absl::Status AnalyzeStream::Configure(const v1::StreamConfig& config) {
     return parsed.status();
   }
   options_ = o;
+  TrackerConfig tracker;
+  if (absl::StatusOr<EmbeddingModelInfo> d = pipeline_->embedding_model(""); d.ok()) {
+    descriptor_predictor_ = d->predictor;
+    // Re-linking says "the same person": as sure as Verify's match.
+    if (d->verify_threshold > 0) tracker.relink_similarity = d->verify_threshold;
+  }
   detect_every_ = std::max(1, config.detect_every());
   drop_oldest_ = config.overflow() != v1::OVERFLOW_BLOCK;
   max_queued_ = config.max_queued_frames() == 0 ? 2 : config.max_queued_frames();
-  TrackerConfig tracker;
   if (config.lost_track_ttl_ms() > 0) tracker.lost_ttl = absl::Milliseconds(config.lost_track_ttl_ms());
   tracker_ = std::make_unique<FaceTracker>(tracker);
   configured_ = true;
@@ -151,11 +174,14 @@ absl::Status AnalyzeStream::Accept(v1::StreamFrame frame) {
   have_timestamp_ = true;
   last_timestamp_us_ = frame.timestamp_us();
   const bool detect = frames_seen_++ % detect_every_ == 0;
+  Metrics* metrics = gate_->metrics();
+  if (metrics != nullptr) metrics->OnStreamFrames("received", 1);
   if (queue_.size() >= max_queued_) {  // only with DROP_OLDEST: BLOCK reads no further
     skipped_.push_back(queue_.front().message.sequence());
     queue_.pop_front();
+    if (metrics != nullptr) metrics->OnStreamFrames("dropped", 1);
   }
-  queue_.push_back(Frame{std::move(frame), detect});
+  queue_.push_back(Frame{std::move(frame), detect, absl::Now()});
   return absl::OkStatus();
 }
 
@@ -180,6 +206,7 @@ void AnalyzeStream::Plan(Actions* actions) {
   }
   if (!reading_ && !read_closed_ && (drop_oldest_ || queue_.size() < max_queued_)) {
     reading_ = true;
+    read_started_ = absl::Now();
     actions->read = true;
   }
   if (read_closed_ && queue_.empty() && !processing_ && replies_.empty() && !writing_) {
@@ -255,17 +282,22 @@ void AnalyzeStream::OnCancel() {
 void AnalyzeStream::OnDone() {
   absl::Status end;
   bool admitted;
+  int tracks;
   {
     absl::MutexLock lock(&mu_);
     end = end_;
     admitted = admitted_;
+    tracks = reported_tracks_;
   }
-  if (gate_->metrics() != nullptr) {
-    gate_->metrics()->OnRequest("AnalyzeStream", end.code(), absl::Now() - start_);
-  }
+  Metrics* metrics = gate_->metrics();
+  if (metrics != nullptr) metrics->OnRequest("AnalyzeStream", end.code(), absl::Now() - start_);
   if (admitted) {
     registry_->Remove(this);
-    if (gate_->metrics() != nullptr) gate_->metrics()->AddRequestsInFlight(-1);
+    if (metrics != nullptr) {
+      metrics->AddRequestsInFlight(-1);
+      metrics->AddActiveStreams(-1);
+      metrics->AddStreamTracks(-tracks);
+    }
     gate_->ReleaseStream();
   }
   delete this;
@@ -273,6 +305,7 @@ void AnalyzeStream::OnDone() {
 
 void AnalyzeStream::Process(Frame frame) {
   const absl::Duration time = absl::Microseconds(frame.message.timestamp_us());
+  const absl::Time received = frame.received;
   v1::StreamResponse response;
   response.set_sequence(frame.message.sequence());
   response.set_timestamp_us(frame.message.timestamp_us());
@@ -289,19 +322,29 @@ void AnalyzeStream::Process(Frame frame) {
       BoxToProto(f.box, out->mutable_face()->mutable_box());
     }
     EventsToProto(tracked->events, &response);
-    return Done(std::move(response));
+    return Done(std::move(response), received);
   }
   v1::AnalyzeRequest request;
   v1::AnalyzeOptions options;
+  std::string descriptor_predictor;
   {
     absl::MutexLock lock(&mu_);
     options = options_;
+    descriptor_predictor = descriptor_predictor_;
   }
   const bool return_embeddings = options.return_embeddings();
   *request.mutable_options() = std::move(options);
   *request.mutable_image() = std::move(*frame.message.mutable_image());
   absl::StatusOr<AnalyzeCall> call = AnalyzeCallFromProto(request);
   if (!call.ok()) return Done(call.status());
+  // The tracker's descriptors: the embedding predictor runs and keeps its
+  // values whatever the client asked; they leave the answer as it asked.
+  std::vector<std::string>& predictors = call->options.predictors;
+  const bool add_descriptor =
+      !descriptor_predictor.empty() && !predictors.empty() &&
+      std::find(predictors.begin(), predictors.end(), descriptor_predictor) == predictors.end();
+  if (add_descriptor) predictors.push_back(descriptor_predictor);
+  call->options.return_embeddings = true;
   CallContext context;
   const auto deadline = context_->deadline();
   if (deadline != std::chrono::system_clock::time_point::max()) {
@@ -310,15 +353,24 @@ void AnalyzeStream::Process(Frame frame) {
   context.is_cancelled = [flag = cancel_flag_] { return flag->load(); };
   pipeline_->Analyze(
       std::move(call->image), std::move(call->options), std::move(context),
-      [this, time, return_embeddings,
+      [this, time, received, return_embeddings, add_descriptor, descriptor_predictor,
        response = std::move(response)](absl::StatusOr<AnalyzeResult> result) mutable {
         if (!result.ok()) return Done(result.status());
+        const std::vector<TrackerDetection> detections = DetectionsOf(*result);
+        if (add_descriptor) {
+          for (Face& face : result->faces) {
+            auto& p = face.predictions;
+            p.erase(std::remove_if(p.begin(), p.end(),
+                                   [&](const Prediction& x) { return x.predictor == descriptor_predictor; }),
+                    p.end());
+          }
+        }
         v1::AnalyzeResponse analyzed;
         AnalyzeResultToProto(*result, return_embeddings, &analyzed);
         absl::StatusOr<TrackerFrame> tracked;
         {
           absl::MutexLock lock(&mu_);
-          tracked = tracker_->Update(time, DetectionsOf(*result));
+          tracked = tracker_->Update(time, detections);
         }
         if (!tracked.ok()) return Done(tracked.status());
         response.set_detected(true);
@@ -334,25 +386,57 @@ void AnalyzeStream::Process(Frame frame) {
           }
         }
         EventsToProto(tracked->events, &response);
-        Done(std::move(response));
+        Done(std::move(response), received);
       });
 }
 
-void AnalyzeStream::Done(absl::StatusOr<v1::StreamResponse> response) {
+void AnalyzeStream::Done(absl::StatusOr<v1::StreamResponse> response, absl::Time received) {
   Actions actions;
+  Metrics* metrics = gate_->metrics();
   {
     absl::MutexLock lock(&mu_);
     processing_ = false;
+    if (metrics != nullptr && tracker_ != nullptr) {
+      metrics->AddStreamTracks(tracker_->live_tracks() - reported_tracks_);
+      reported_tracks_ = tracker_->live_tracks();
+    }
     if (!response.ok()) {
       FailLocked(response.status());
     } else if (!finishing_) {
       for (int64_t s : skipped_) response->add_skipped_sequences(s);
       skipped_.clear();
       replies_.push_back(*std::move(response));
+      if (metrics != nullptr) {
+        metrics->OnStreamFrames("processed", 1);
+        metrics->OnStreamFrameLatency(absl::Now() - received);
+      }
     }
     Plan(&actions);
   }
   Run(std::move(actions));
+}
+
+StreamRegistry::StreamRegistry(absl::Duration idle_timeout)
+    : idle_timeout_(idle_timeout), sweeper_([this] { Sweep(); }) {}
+
+StreamRegistry::~StreamRegistry() {
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+  }
+  sweeper_.join();
+}
+
+void StreamRegistry::Sweep() {
+  // Often enough that a stream ends within a quarter of its timeout late.
+  const absl::Duration period =
+      std::clamp(idle_timeout_ / 4, absl::Milliseconds(10), absl::Seconds(1));
+  absl::MutexLock lock(&mu_);
+  while (!mu_.AwaitWithTimeout(absl::Condition(&closing_), period)) {
+    const absl::Time now = absl::Now();
+    // Under the lock, as StopAll: each stream here is alive.
+    for (AnalyzeStream* s : streams_) s->StopIfIdle(now, idle_timeout_);
+  }
 }
 
 void StreamRegistry::Add(AnalyzeStream* stream) {

@@ -8,7 +8,8 @@
 // flow control holds the client; with OVERFLOW_DROP_OLDEST reading goes on
 // and the oldest waiting frame is skipped (reported in the next response).
 // One frame at a time goes through the pipeline (detection frames: the
-// whole Analyze; the frames between: the tracker's prediction alone), so a
+// whole Analyze, with the default embedding predictor added for the
+// tracker; the frames between: the tracker's prediction alone), so a
 // stream never holds more than one frame's work, and frames of all streams
 // meet in the same batches. Each result goes through the stream's
 // FaceTracker and out as one response; writes are one at a time, and
@@ -16,7 +17,8 @@
 // stops the stream rather than growing its memory.
 //
 // Ends: the client closes its side (the frames held are answered, then OK);
-// an error (INVALID_ARGUMENT for a bad config or frame, the pipeline's
+// the client sends nothing for server.stream_idle_timeout_ms while a read
+// waits (DEADLINE_EXCEEDED / STREAM_IDLE; the StreamRegistry's sweeper); an error (INVALID_ARGUMENT for a bad config or frame, the pipeline's
 // errors); cancellation or the deadline; Stop() (SIGTERM: UNAVAILABLE /
 // SHUTTING_DOWN). Every end frees the stream's state and budget.
 //
@@ -28,6 +30,7 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -54,6 +57,9 @@ class AnalyzeStream final
 
   // Ends the stream with `status` (SIGTERM). Safe from any thread, once.
   void Stop(const absl::Status& status);
+  // Ends the stream with STREAM_IDLE when a read has waited for the client
+  // since before `now - idle_timeout`.
+  void StopIfIdle(absl::Time now, absl::Duration idle_timeout);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -64,6 +70,7 @@ class AnalyzeStream final
   struct Frame {
     v1::StreamFrame message;
     bool detect = true;
+    absl::Time received;  // for the latency metric
   };
   // What to do with gRPC once the mutex is released.
   struct Actions {
@@ -86,7 +93,9 @@ class AnalyzeStream final
   absl::Status Accept(v1::StreamFrame frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One frame through the pipeline and the tracker; Done() when answered.
   void Process(Frame frame);
-  void Done(absl::StatusOr<v1::StreamResponse> response);
+  // `received`: when the frame arrived.
+  void Done(absl::StatusOr<v1::StreamResponse> response,
+            absl::Time received = absl::InfinitePast());
 
   CallGate* const gate_;
   FacePipeline* const pipeline_;
@@ -99,6 +108,10 @@ class AnalyzeStream final
   bool admitted_ ABSL_GUARDED_BY(mu_) = false;
   bool configured_ ABSL_GUARDED_BY(mu_) = false;
   v1::AnalyzeOptions options_ ABSL_GUARDED_BY(mu_);
+  // The default embedding predictor, run on every detected frame for the
+  // tracker's re-linking even when the client did not ask for it (then left
+  // out of the answers); empty: none configured.
+  std::string descriptor_predictor_ ABSL_GUARDED_BY(mu_);
   int detect_every_ ABSL_GUARDED_BY(mu_) = 1;
   bool drop_oldest_ ABSL_GUARDED_BY(mu_) = true;
   size_t max_queued_ ABSL_GUARDED_BY(mu_) = 2;
@@ -108,6 +121,8 @@ class AnalyzeStream final
   int64_t last_timestamp_us_ ABSL_GUARDED_BY(mu_) = 0;
 
   bool reading_ ABSL_GUARDED_BY(mu_) = false;      // a read is outstanding
+  absl::Time read_started_ ABSL_GUARDED_BY(mu_);  // when it began
+  int reported_tracks_ ABSL_GUARDED_BY(mu_) = 0;  // in faceserve_stream_tracks
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // the client closed its side
   std::deque<Frame> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> skipped_ ABSL_GUARDED_BY(mu_);
@@ -121,19 +136,30 @@ class AnalyzeStream final
   const std::shared_ptr<std::atomic<bool>> cancel_flag_;
 };
 
-// The open streams, so that a shutdown can end them all.
+// The open streams, so that a shutdown can end them all, and a sweeper
+// thread that ends the idle ones.
 class StreamRegistry {
  public:
+  explicit StreamRegistry(absl::Duration idle_timeout);
+  ~StreamRegistry();
+  StreamRegistry(const StreamRegistry&) = delete;
+  StreamRegistry& operator=(const StreamRegistry&) = delete;
+
   void Add(AnalyzeStream* stream);
   void Remove(AnalyzeStream* stream);
   // Stops every open stream with `status` (and each one added later).
   void StopAll(const absl::Status& status);
 
  private:
+  void Sweep();
+
+  const absl::Duration idle_timeout_;
   absl::Mutex mu_;
   std::vector<AnalyzeStream*> streams_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status stop_status_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;  // the destructor runs
+  std::thread sweeper_;
 };
 
 }  // namespace faceserve

@@ -12,7 +12,8 @@ namespace faceserve {
 FaceServiceImpl::FaceServiceImpl(const ServerConfig& config, FacePipeline* pipeline,
                                  Metrics* metrics, Identifier* identifier,
                                  AccessControl* access)
-    : pipeline_(pipeline), identifier_(identifier), gate_(config, pipeline, metrics, access) {}
+    : pipeline_(pipeline), identifier_(identifier), gate_(config, pipeline, metrics, access),
+      streams_(absl::Milliseconds(config.stream_idle_timeout_ms)) {}
 
 FaceServiceImpl::~FaceServiceImpl() = default;
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -169,6 +170,25 @@ struct Metrics::Impl {
                                  .Help("HTTP API request latency by route, from the body "
                                        "read to the answer written.")
                                  .Register(*registry)),
+        streams_active_family(prometheus::BuildGauge()
+                                  .Name("faceserve_streams_active")
+                                  .Help("AnalyzeStream streams open.")
+                                  .Register(*registry)),
+        stream_frames_family(prometheus::BuildCounter()
+                                 .Name("faceserve_stream_frames_total")
+                                 .Help("Video stream frames: received, processed (answered), "
+                                       "dropped (skipped by OVERFLOW_DROP_OLDEST).")
+                                 .Register(*registry)),
+        stream_tracks_family(prometheus::BuildGauge()
+                                 .Name("faceserve_stream_tracks")
+                                 .Help("Live face tracks (followed or lost) of every open "
+                                       "stream.")
+                                 .Register(*registry)),
+        stream_latency_family(prometheus::BuildHistogram()
+                                  .Name("faceserve_stream_frame_latency_seconds")
+                                  .Help("A stream frame's latency, from its arrival to its "
+                                        "answer being queued for the client.")
+                                  .Register(*registry)),
         stage_duration(&stage_duration_family, {"stage", "model"},
                        HistogramFactory(LatencyBuckets())),
         queue_wait(&queue_wait_family, {"model"}, HistogramFactory(LatencyBuckets())),
@@ -190,6 +210,12 @@ struct Metrics::Impl {
         faces_per_image(faces_per_image_family.Add({}, prometheus::Histogram::BucketBoundaries{
                                                            0, 1, 2, 4, 8, 16, 32, 64})),
         in_flight(in_flight_family.Add({})),
+        streams_active(streams_active_family.Add({})),
+        stream_frames_received(stream_frames_family.Add({{"outcome", "received"}})),
+        stream_frames_processed(stream_frames_family.Add({{"outcome", "processed"}})),
+        stream_frames_dropped(stream_frames_family.Add({{"outcome", "dropped"}})),
+        stream_tracks(stream_tracks_family.Add({})),
+        stream_latency(stream_latency_family.Add({}, LatencyBuckets())),
         preheat(preheat_family.Add({})) {
     // Every refusal's series from the start, so that a rate over them exists
     // before the first refusal.
@@ -221,6 +247,10 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& access_refusals_family;
   prometheus::Family<prometheus::Counter>& http_requests_family;
   prometheus::Family<prometheus::Histogram>& http_duration_family;
+  prometheus::Family<prometheus::Gauge>& streams_active_family;
+  prometheus::Family<prometheus::Counter>& stream_frames_family;
+  prometheus::Family<prometheus::Gauge>& stream_tracks_family;
+  prometheus::Family<prometheus::Histogram>& stream_latency_family;
 
   // Internally synchronised.
   LabelCache<prometheus::Histogram> stage_duration;
@@ -241,6 +271,12 @@ struct Metrics::Impl {
   std::map<std::string, prometheus::Gauge*> gallery_faces ABSL_GUARDED_BY(gallery_mu);
   prometheus::Histogram& faces_per_image;
   prometheus::Gauge& in_flight;
+  prometheus::Gauge& streams_active;
+  prometheus::Counter& stream_frames_received;
+  prometheus::Counter& stream_frames_processed;
+  prometheus::Counter& stream_frames_dropped;
+  prometheus::Gauge& stream_tracks;
+  prometheus::Histogram& stream_latency;
   prometheus::Gauge& preheat;
 };
 
@@ -309,6 +345,22 @@ void Metrics::OnEnrollInput(const std::string& outcome) {
 void Metrics::OnHttpRequest(const std::string& route, int status, absl::Duration latency) {
   impl_->http_requests.Get({route, std::to_string(status)}).Increment();
   impl_->http_duration.Get({route}).Observe(absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::AddActiveStreams(int delta) { impl_->streams_active.Increment(delta); }
+
+void Metrics::OnStreamFrames(const char* outcome, int frames) {
+  const std::string_view o(outcome);
+  prometheus::Counter& c = o == "received"    ? impl_->stream_frames_received
+                           : o == "processed" ? impl_->stream_frames_processed
+                                              : impl_->stream_frames_dropped;
+  c.Increment(frames);
+}
+
+void Metrics::AddStreamTracks(int delta) { impl_->stream_tracks.Increment(delta); }
+
+void Metrics::OnStreamFrameLatency(absl::Duration latency) {
+  impl_->stream_latency.Observe(absl::ToDoubleSeconds(latency));
 }
 
 void Metrics::OnAccessRefused(const std::string& reason) {

@@ -28,6 +28,13 @@
 //                                                       refusals by reason
 //   faceserve_http_requests_total{route,status}         counter (HTTP API)
 //   faceserve_http_request_duration_seconds{route}      histogram
+//   faceserve_streams_active                            gauge (AnalyzeStream)
+//   faceserve_stream_frames_total{outcome}              counter: received,
+//                                                       processed, dropped
+//   faceserve_stream_tracks                             gauge: live tracks of
+//                                                       every open stream
+//   faceserve_stream_frame_latency_seconds              histogram: a frame's
+//                                                       arrival to its answer
 // Latency histograms have buckets 100 us * 2^k, k = 0..18 (up to ~26 s).
 //
 // Label children are created on first use and cached, so the hot paths do a
@@ -86,6 +93,12 @@ class Metrics final : public BatchObserver, public StageObserver {
   // An HTTP API request: its route's path ("other" for unknown paths), its
   // HTTP status and its latency.
   void OnHttpRequest(const std::string& route, int status, absl::Duration latency);
+  // Video streams: +1 / -1 open streams; frames by outcome ("received",
+  // "processed", "dropped"); +/- live tracks; one frame's latency.
+  void AddActiveStreams(int delta);
+  void OnStreamFrames(const char* outcome, int frames);
+  void AddStreamTracks(int delta);
+  void OnStreamFrameLatency(absl::Duration latency);
   // A call refused for its API key, by its reason's name (never the key).
   void OnAccessRefused(const std::string& reason);
   // Faces in `gallery` now; RemoveGallery drops its series.

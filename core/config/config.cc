@@ -91,6 +91,8 @@ class Schema {
         .Add("max_concurrent_calls", &ServerConfig::max_concurrent_calls,
              AtLeast(&pool_, 1))
         .Add("max_streams", &ServerConfig::max_streams, AtLeast(&pool_, 1))
+        .Add("stream_idle_timeout_ms", &ServerConfig::stream_idle_timeout_ms,
+             AtLeast<int64_t>(&pool_, 1))
         .Add("request_threads", &ServerConfig::request_threads, AtLeast(&pool_, 1))
         .Add("default_deadline_ms", &ServerConfig::default_deadline_ms,
              AtLeast<int64_t>(&pool_, 1))

@@ -31,6 +31,9 @@ struct ServerConfig {
   int64_t max_message_bytes = 32 << 20;  // gRPC max receive message size
   int max_concurrent_calls = 256;        // beyond this: RESOURCE_EXHAUSTED
   int max_streams = 16;                  // AnalyzeStream streams open at once
+  // A stream whose client sends nothing for this long while the server waits
+  // for its next message ends with STREAM_IDLE (its state and budget freed).
+  int64_t stream_idle_timeout_ms = 30000;
   int request_threads = 2;  // CPU work of requests: decode, crop, NMS, drawing
   int64_t default_deadline_ms = 30000;  // applied when the client sets none
   int64_t shutdown_grace_ms = 10000;    // on SIGTERM: time for calls in flight to finish

@@ -3,7 +3,8 @@
 // face-api's demo photos) across a plain background. Checks one track id
 // for the one person across frames with detection every 3rd frame, the
 // answers in order, the frames skipped under DROP_OLDEST reported, the
-// errors, the stream budget beside unary calls, and the end on SIGTERM.
+// errors, the stream budget beside unary calls, the end on SIGTERM, and the
+// idle timeout (a server of its own).
 //
 // Needs the faceserve binary (FACESERVE_BINARY) and the exported models.
 #include <signal.h>
@@ -20,7 +21,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/error_reason.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
+#include "proto/rpc_status.h"
 #include "gtest/gtest.h"
 #include "tests/server/test_harness.h"
 #include "tests/testing/server_process.h"
@@ -240,6 +243,51 @@ TEST_F(StreamTest, StreamsHaveTheirOwnBudgetAndEndWithUnavailableOnSigterm) {
   }
   ASSERT_TRUE(server_->Exited(absl::Seconds(30))) << server_->log();
   EXPECT_EQ(server_->DescribeExit(), "exit status 0") << server_->log();
+}
+
+TEST(StreamIdleTest, AClientThatSendsNothingIsEndedWithStreamIdle) {
+  ServerProcess server(std::vector<std::string>{
+      FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
+      "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=", "--set",
+      "device.device=cpu", "--set", "device.preheat=false", "--set",
+      "server.stream_idle_timeout_ms=500", "--set",
+      "models_dir=" + kSourceDir + "/models/exported"});
+  const int port = server.WaitForPort(absl::Seconds(120));
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::InsecureChannelCredentials());
+  testing::WaitUntil([&] { return HealthCheck(channel, "") == testing::kServing; },
+                     absl::Seconds(180));
+  auto stub = v1::FaceService::NewStub(channel);
+  const cv::Mat face = FacePatch();
+  grpc::ClientContext ctx;
+  auto stream = stub->AnalyzeStream(&ctx);
+  ASSERT_TRUE(stream->Write(Config(1, v1::OVERFLOW_BLOCK)));
+  ASSERT_TRUE(stream->Write(FrameRequest(Frame(face, 0), 0)));
+  // From here on the server waits for the client's next message.
+  const absl::Time sent = absl::Now();
+  v1::StreamResponse response;
+  ASSERT_TRUE(stream->Read(&response)) << server.log();
+  EXPECT_EQ(response.faces_size(), 1);
+  // Then nothing: the stream ends once the timeout has passed (and within
+  // the sweep after it).
+  const grpc::Status end = Drain(stream.get());
+  const absl::Duration waited = absl::Now() - sent;
+  EXPECT_EQ(end.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << end.error_message();
+  EXPECT_EQ(ReasonOf(FromGrpcStatus(end)), ErrorReason::kStreamIdle) << end.error_message();
+  EXPECT_NE(end.error_message().find("stream_idle_timeout_ms"), std::string::npos);
+  EXPECT_GE(waited, absl::Milliseconds(450));
+  EXPECT_LE(waited, absl::Seconds(5));
+  // Its budget is back: server.max_streams (16) streams open again, each
+  // answered.
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<v1::StreamRequest, v1::StreamResponse>>> open;
+  for (int i = 0; i < 16; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    open.push_back(stub->AnalyzeStream(contexts.back().get()));
+    ASSERT_TRUE(open.back()->Write(Config(1, v1::OVERFLOW_BLOCK)));
+    open.back()->WritesDone();
+  }
+  for (auto& s : open) EXPECT_TRUE(Drain(s.get()).ok());
 }
 
 }  // namespace
