@@ -47,6 +47,9 @@ int RunEnrollDirCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunIdentifyCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunEvalIdentifyCommand(const CommandContext& ctx, const ParsedArgs& args);
 int RunApiKeyCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunStreamCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunMakeClipCommand(const CommandContext& ctx, const ParsedArgs& args);
+int RunEvalTrackCommand(const CommandContext& ctx, const ParsedArgs& args);
 
 }  // namespace faceserve::client
 

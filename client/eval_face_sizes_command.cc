@@ -16,19 +16,6 @@
 namespace faceserve::client {
 namespace {
 
-// RGB, EXIF orientation applied: the server's own reader.
-absl::StatusOr<cv::Mat> ReadRgb(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFileBytes(path);
-  if (!bytes.ok()) return bytes.status();
-  ImageInput input;
-  input.encoded = *std::move(bytes);
-  absl::StatusOr<cv::Mat> rgb = ReadImage(input, ReaderLimits{});
-  if (!rgb.ok()) {
-    return absl::Status(rgb.status().code(), absl::StrCat(path, ": ", rgb.status().message()));
-  }
-  return rgb;
-}
-
 // "a,b,c" as numbers in [min, max].
 template <typename T>
 absl::StatusOr<std::vector<T>> NumberList(const std::vector<std::string>& items, const char* flag,
@@ -82,13 +69,13 @@ int RunEvalFaceSizesCommand(const CommandContext& ctx, const ParsedArgs& args) {
 
   std::vector<SweepPortrait> portraits;
   for (const std::string& path : args.positional) {
-    auto rgb = ReadRgb(path);
+    auto rgb = ReadRgbFile(path);
     if (!rgb.ok()) return ctx.Fail(rgb.status());
     portraits.push_back({path, *rgb});
   }
   std::vector<cv::Mat> backgrounds;
   for (const std::string& path : args.GetList("backgrounds")) {
-    auto rgb = ReadRgb(path);
+    auto rgb = ReadRgbFile(path);
     if (!rgb.ok()) return ctx.Fail(rgb.status());
     backgrounds.push_back(*rgb);
   }

@@ -138,6 +138,73 @@ const std::vector<CommandInfo>& Commands() {
         {"predictors", true}, {"channels", true}, {"json", false},
         {"rate", true}, {"gallery", true}},
        &RunBenchCommand},
+      {"stream",
+       "usage: facectl stream VIDEO [--predictors a,b] [--detect-every N] [--min-score S]\n"
+       "                      [--embeddings] [--live] [--max-frames N] [--jpeg-quality Q]\n"
+       "                      [--draw OUT.mp4] [--summary-only] [--preload] [--fps F]\n"
+       "Decodes VIDEO here and sends its frames over one AnalyzeStream; prints one JSON\n"
+       "object per processed frame ({\"frame\", \"time_s\", \"detected\", \"faces\": [{\"track_id\",\n"
+       "\"box\", ...}], \"events\"}), then {\"summary\": {...}} with each track's first and last\n"
+       "frame. VIDEO may also be a folder of JPEG frames (*.jpg, in name order; make-clip\n"
+       "--frames writes one), sent as they are at --fps F (default 25). The stream has no\n"
+       "deadline (--timeout-ms does not apply).\n"
+       "  --predictors a,b  predictors to run on detected frames (default: every one)\n"
+       "  --detect-every N  detect faces on every Nth frame, tracks predicted between\n"
+       "                    (default: the server's, 1)\n"
+       "  --min-score S     drop faces scoring below S (default: the server's)\n"
+       "  --embeddings      include face embeddings\n"
+       "  --live            send at the video's frame rate; the server skips the oldest\n"
+       "                    frames when it falls behind (default: file mode, no frame\n"
+       "                    skipped, as fast as the server answers)\n"
+       "  --max-frames N    send at most N frames\n"
+       "  --jpeg-quality Q  frames travel as JPEG of quality Q (default 90)\n"
+       "  --draw OUT.mp4    write the video with each track's box and id\n"
+       "  --summary-only    print the summary alone\n"
+       "  --preload         decode and encode every frame before streaming (memory:\n"
+       "                    the whole clip as JPEG), so that sending costs no CPU here\n",
+       {{"predictors", true}, {"detect-every", true}, {"min-score", true}, {"embeddings", false},
+        {"live", false}, {"max-frames", true}, {"jpeg-quality", true}, {"draw", true},
+        {"summary-only", false}, {"preload", false}, {"fps", true}},
+       &RunStreamCommand},
+      {"eval-track",
+       "usage: facectl eval-track --faces DIR --backgrounds IMG,... [--sequences N] [--first K]\n"
+       "                          [--seed S] [--detect-every 1,3] [--predictors a,b]\n"
+       "                          [--max-people N] [--max-photos N] [--lost-ttl-ms MS]\n"
+       "Tracking accuracy on generated sequences (3 people, 10 s at 25 fps, 640x480, with\n"
+       "crossings, a full occlusion, an exit and return in another photo, a 3x scale\n"
+       "change, motion blur, JPEG 60), each streamed in file mode once per --detect-every\n"
+       "value. Prints one JSON line per sequence and setting (idf1, mota, id_switches,\n"
+       "switches_per_1000 truth frames, ...), then the totals of each setting.\n"
+       "  --faces DIR        one folder per person, 2 photos or more each\n"
+       "  --backgrounds I,.. photos without faces\n"
+       "  --sequences N      how many (default 20), from index --first K (default 0)\n"
+       "  --seed S           the set's seed (default 1)\n"
+       "  --detect-every L   the settings to measure (default 1,3)\n"
+       "  --predictors a,b   predictors on detected frames (default: every one; name the\n"
+       "                     embedding predictor alone for speed: it re-links tracks)\n"
+       "  --max-people N     use the first N people only (default: all)\n"
+       "  --max-photos N     photos per person (default 4)\n"
+       "  --lost-ttl-ms MS   the stream's lost_track_ttl_ms (default 10000: longer than\n"
+       "                     the 3 to 4 s a person is away, unseen)\n"
+       "  --dump FILE        append every frame's truths, ignored boxes and tracks to FILE\n"
+       "                     (JSON Lines), to see where tracking went wrong\n",
+       {{"faces", true}, {"backgrounds", true}, {"sequences", true}, {"first", true},
+        {"seed", true}, {"detect-every", true}, {"predictors", true}, {"max-people", true},
+        {"max-photos", true}, {"lost-ttl-ms", true}, {"dump", true}},
+       &RunEvalTrackCommand},
+      {"make-clip",
+       "usage: facectl make-clip PHOTO... --out CLIP.mp4 [--seconds-per-photo S] [--fps F]\n"
+       "                         [--size WxH] [--frames DIR]\n"
+       "Makes a video from still photos: the camera zooms in and pans across each in\n"
+       "turn, so its faces move and grow. Runs here; no server needed.\n"
+       "  --out CLIP.mp4         the video to write (MP4, mp4v)\n"
+       "  --seconds-per-photo S  (default 2)\n"
+       "  --fps F                (default 25)\n"
+       "  --size WxH             (default 640x480)\n"
+       "  --frames DIR           also write every frame as DIR/frame_NNNNN.jpg (JPEG 90)\n",
+       {{"out", true}, {"seconds-per-photo", true}, {"fps", true}, {"size", true},
+        {"frames", true}},
+       &RunMakeClipCommand},
       {"health",
        "usage: facectl health [--service NAME] [--wait S]\n"
        "Checks grpc.health.v1; prints the status and exits 0 only when SERVING.\n"
@@ -179,6 +246,9 @@ std::string FacectlUsage() {
       "  eval-detect  detection recall against hand-drawn face boxes\n"
       "  eval-face-sizes  detection of one face at every size (the face-size sweep)\n"
       "  bench        load test with many concurrent calls\n"
+      "  stream       a video's faces tracked over one AnalyzeStream (JSON Lines)\n"
+      "  make-clip    a video made from still photos (for trying stream)\n"
+      "  eval-track   tracking accuracy (MOTA, IDF1) on generated sequences\n"
       "  health       grpc.health.v1 check\n"
       "  gallery      create, list, delete, export, import galleries\n"
       "  subject      list, show, delete a gallery's subjects\n"

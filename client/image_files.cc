@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "core/reader/image_reader.h"
 
 namespace faceserve::client {
 
@@ -32,6 +33,18 @@ absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
   buffer << in.rdbuf();
   if (in.bad()) return absl::InternalError(absl::StrCat(path, ": read error"));
   return std::move(buffer).str();
+}
+
+absl::StatusOr<cv::Mat> ReadRgbFile(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFileBytes(path);
+  if (!bytes.ok()) return bytes.status();
+  ImageInput input;
+  input.encoded = *std::move(bytes);
+  absl::StatusOr<cv::Mat> rgb = ReadImage(input, ReaderLimits{});
+  if (!rgb.ok()) {
+    return absl::Status(rgb.status().code(), absl::StrCat(path, ": ", rgb.status().message()));
+  }
+  return rgb;
 }
 
 absl::Status WriteFileBytes(const std::string& path, std::string_view bytes) {

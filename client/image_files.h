@@ -8,6 +8,8 @@
 #include <vector>
 #include <string_view>
 
+#include <opencv2/core.hpp>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -16,6 +18,10 @@ namespace faceserve::client {
 // The whole file. NOT_FOUND when it does not exist, FAILED_PRECONDITION when
 // it is not a regular file, INTERNAL on a read error.
 absl::StatusOr<std::string> ReadFileBytes(const std::string& path);
+
+// An image file decoded as the server's reader decodes it: RGB, EXIF
+// orientation applied. Errors name the path.
+absl::StatusOr<cv::Mat> ReadRgbFile(const std::string& path);
 
 // Writes (replaces) the file. The parent folder must exist.
 absl::Status WriteFileBytes(const std::string& path, std::string_view bytes);

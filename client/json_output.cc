@@ -148,6 +148,29 @@ Json IdentifyResponseToJson(const std::string& image_path,
   return out;
 }
 
+Json FaceToJson(const v1::Face& face, bool include_embeddings) {
+  Json f = Json::object();
+  f["box"] = BoxToJson(face.box());
+  f["score"] = CleanFloat(face.detection_score());
+  f["truncated"] = face.truncated();
+  f["landmarks"] = PointsToJson(face.landmarks_5());
+  if (face.landmarks_68_size() > 0) f["landmarks_68"] = PointsToJson(face.landmarks_68());
+  const auto pose_json = [](const v1::HeadPose& pose) {
+    return Json{{"yaw_deg", CleanFloat(pose.yaw_deg())},
+                {"pitch_deg", CleanFloat(pose.pitch_deg())},
+                {"roll_deg", CleanFloat(pose.roll_deg())}};
+  };
+  if (face.has_head_pose()) f["head_pose"] = pose_json(face.head_pose());
+  if (face.has_mesh_head_pose()) f["mesh_head_pose"] = pose_json(face.mesh_head_pose());
+  Json predictions = Json::object();
+  for (const v1::Prediction& p : face.predictions()) {
+    predictions[p.predictor()] = PredictionToJson(p, include_embeddings);
+  }
+  f["predictions"] = std::move(predictions);
+  if (face.has_identity()) IdentityIntoJson(face.identity(), &f);
+  return f;
+}
+
 Json AnalyzeResponseToJson(const std::string& image_path, const v1::AnalyzeResponse& response,
                            const AnalyzeJsonOptions& options) {
   Json out = Json::object();
@@ -156,26 +179,7 @@ Json AnalyzeResponseToJson(const std::string& image_path, const v1::AnalyzeRespo
   out["height"] = response.image_height_px();
   Json faces = Json::array();
   for (int i = 0; i < response.faces_size(); ++i) {
-    const v1::Face& face = response.faces(i);
-    Json f = Json::object();
-    f["box"] = BoxToJson(face.box());
-    f["score"] = CleanFloat(face.detection_score());
-    f["truncated"] = face.truncated();
-    f["landmarks"] = PointsToJson(face.landmarks_5());
-    if (face.landmarks_68_size() > 0) f["landmarks_68"] = PointsToJson(face.landmarks_68());
-    const auto pose_json = [](const v1::HeadPose& pose) {
-      return Json{{"yaw_deg", CleanFloat(pose.yaw_deg())},
-                  {"pitch_deg", CleanFloat(pose.pitch_deg())},
-                  {"roll_deg", CleanFloat(pose.roll_deg())}};
-    };
-    if (face.has_head_pose()) f["head_pose"] = pose_json(face.head_pose());
-    if (face.has_mesh_head_pose()) f["mesh_head_pose"] = pose_json(face.mesh_head_pose());
-    Json predictions = Json::object();
-    for (const v1::Prediction& p : face.predictions()) {
-      predictions[p.predictor()] = PredictionToJson(p, options.include_embeddings);
-    }
-    f["predictions"] = std::move(predictions);
-    if (face.has_identity()) IdentityIntoJson(face.identity(), &f);
+    Json f = FaceToJson(response.faces(i), options.include_embeddings);
     if (static_cast<size_t>(i) < options.crop_paths.size() && !options.crop_paths[i].empty()) {
       f["crop"] = options.crop_paths[i];
     }
@@ -184,6 +188,50 @@ Json AnalyzeResponseToJson(const std::string& image_path, const v1::AnalyzeRespo
   out["faces"] = std::move(faces);
   out["timings"] = TimingsToJson(response.timings());
   if (!options.annotated_path.empty()) out["annotated"] = options.annotated_path;
+  return out;
+}
+
+const char* TrackEventName(v1::TrackEventKind kind) {
+  switch (kind) {
+    case v1::TRACK_STARTED: return "started";
+    case v1::TRACK_LOST: return "lost";
+    case v1::TRACK_RELINKED: return "relinked";
+    case v1::TRACK_ENDED: return "ended";
+    default: return "unspecified";
+  }
+}
+
+Json StreamResponseToJson(const v1::StreamResponse& response, bool include_embeddings) {
+  Json out = Json::object();
+  out["frame"] = response.sequence();
+  out["time_s"] = static_cast<double>(response.timestamp_us()) / 1e6;
+  out["detected"] = response.detected();
+  if (response.detected()) {
+    out["width"] = response.image_width_px();
+    out["height"] = response.image_height_px();
+  }
+  Json faces = Json::array();
+  for (const v1::TrackedFace& tracked : response.faces()) {
+    Json f = Json::object();
+    f["track_id"] = tracked.track_id();
+    if (response.detected() && tracked.face().detection_score() > 0) {
+      f.update(FaceToJson(tracked.face(), include_embeddings));
+    } else {
+      f["box"] = BoxToJson(tracked.face().box());
+      f["predicted"] = true;
+    }
+    faces.push_back(std::move(f));
+  }
+  out["faces"] = std::move(faces);
+  Json events = Json::array();
+  for (const v1::TrackEvent& e : response.events()) {
+    events.push_back(Json{{"track_id", e.track_id()}, {"event", TrackEventName(e.kind())}});
+  }
+  out["events"] = std::move(events);
+  if (response.skipped_sequences_size() > 0) {
+    out["skipped"] = Json(std::vector<int64_t>(response.skipped_sequences().begin(),
+                                               response.skipped_sequences().end()));
+  }
   return out;
 }
 

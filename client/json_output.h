@@ -48,6 +48,10 @@ Json TimingsToJson(const google::protobuf::RepeatedPtrField<faceserve::v1::Stage
 Json PredictorOutputToJson(const faceserve::v1::PredictorOutput& output, bool include_embeddings);
 Json PredictionToJson(const faceserve::v1::Prediction& prediction, bool include_embeddings);
 
+// One face as Analyze prints it: {"box", "score", "truncated", "landmarks",
+// "landmarks_68"?, "head_pose"?, "mesh_head_pose"?, "predictions", identity?}
+Json FaceToJson(const faceserve::v1::Face& face, bool include_embeddings);
+
 struct AnalyzeJsonOptions {
   bool include_embeddings = false;
   std::vector<std::string> crop_paths;  // per face; empty string or missing: no "crop"
@@ -67,6 +71,17 @@ Json IdentifyResponseToJson(const std::string& image_path,
 
 // {"image": path, "faces": [{"box", "score", "truncated", "embedding"}], "model", "model_version", "timings"}
 Json EmbedResponseToJson(const std::string& image_path, const faceserve::v1::EmbedResponse& response);
+
+// AnalyzeStream, one object per processed frame:
+//   {"frame": sequence, "time_s": t, "detected": bool, "width", "height"
+//    (detected frames), "faces": [{"track_id": id, ...FaceToJson...}],
+//    "events": [{"track_id": id, "event": "started"|"lost"|"relinked"|"ended"}],
+//    "skipped": [sequence, ...] (when frames were dropped)}
+// A face on a frame between detections has only "track_id", "box" and
+// "predicted": true.
+Json StreamResponseToJson(const faceserve::v1::StreamResponse& response, bool include_embeddings);
+// "started", "lost", "relinked", "ended".
+const char* TrackEventName(faceserve::v1::TrackEventKind kind);
 
 // {"similarity", "match", "threshold", "model", "model_version", "box_a"?, "box_b"?, "timings"}
 Json VerifyResponseToJson(const faceserve::v1::VerifyResponse& response);

@@ -10,7 +10,8 @@
    `prometheus` on its own loopback port with a temporary storage folder,
    scraping faceserve every second and loading deploy/prometheus/rules.yml.
 2. Loads faceserve with `facectl bench` (Analyze, Embed, and Identify against
-   a gallery with one enrolled face) in the background.
+   a gallery with one enrolled face) and `facectl stream` (a clip made from
+   the photo, at its frame rate) in the background.
 3. Checks a real scrape: every metric family of the issue is there with
    samples, the stages and models are labelled, and `promtool check metrics`
    finds no problem. `promtool check rules` accepts the rules file.
@@ -339,10 +340,20 @@ def main():
                                  "--gallery", "monitoring", "--concurrency", "2", "--duration", "120",
                                  image])
 
+        # Video: a clip made from the photo, streamed at its frame rate.
+        clip = os.path.join(workdir, "clip.mp4")
+        r = subprocess.run([args.facectl, "make-clip", image, "--out", clip, "--seconds-per-photo", "120",
+                            "--fps", "5", "--size", "320x240"], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail("facectl make-clip: " + r.stdout + r.stderr)
+        spawn("stream", [args.facectl, "--server", server, "stream", clip, "--live", "--detect-every", "2",
+                         "--summary-only"])
+
         def scrape_has_load():
             _, text = http_get("http://127.0.0.1:%d/metrics" % metrics_port)
             return re.search(r'^faceserve_requests_total\{code="OK",rpc="Embed"\} [1-9]', text, re.M) and \
-                re.search(r'^faceserve_requests_total\{code="OK",rpc="Analyze"\} [1-9]', text, re.M)
+                re.search(r'^faceserve_requests_total\{code="OK",rpc="Analyze"\} [1-9]', text, re.M) and \
+                re.search(r'^faceserve_stream_frames_total\{outcome="processed"\} [1-9]', text, re.M)
 
         wait_for("successful Analyze and Embed calls", scrape_has_load, 60, procs)
         _, text = http_get("http://127.0.0.1:%d/metrics" % metrics_port)
