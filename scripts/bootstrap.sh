@@ -76,4 +76,10 @@ log "exporting every model to models/exported (face-api, human-models, models/we
 log "building (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
+
+log "a demo clip for the README's video tour (build/demo/faces.mp4, from face-api's demo photos)"
+mkdir -p build/demo
+D=models/reference/node_modules/@vladmandic/face-api/demo
+build/bin/facectl make-clip "$D/sample1.jpg" "$D/sample3.jpg" "$D/sample6.jpg" \
+  --out build/demo/faces.mp4 >/dev/null
 log "done: build/bin/faceserve, build/bin/facectl"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the README's tours word for word: starts the server as the README's
 # set-up command does (config/default.yaml, its default ports), then every
-# command of the first sh block under "Quick tour", "Galleries", "HTTP/JSON"
-# and "Python client", and fails on the first that fails or does not print
+# command of the first sh block under "Quick tour", "Galleries", "HTTP/JSON",
+# "Python client" and "Video streams", and fails on the first that fails or does not print
 # what the README promises. scripts/check_fresh_install.sh calls it on a
 # fresh clone with nothing beside it, so the tour cannot come to need
 # ../shared again.
@@ -23,10 +23,12 @@ tour=$(tour_block "## Quick tour")
 galleries=$(tour_block "## Galleries")
 http=$(tour_block "## HTTP/JSON")
 python=$(tour_block "## Python client")
+stream=$(tour_block "## Video streams")
 [[ -n $tour ]] || { echo "no sh block under '## Quick tour' in README.md" >&2; exit 1; }
 [[ -n $galleries ]] || { echo "no sh block under '## Galleries' in README.md" >&2; exit 1; }
 [[ -n $http ]] || { echo "no sh block under '## HTTP/JSON' in README.md" >&2; exit 1; }
 [[ -n $python ]] || { echo "no sh block under '## Python client' in README.md" >&2; exit 1; }
+[[ -n $stream ]] || { echo "no sh block under '## Video streams' in README.md" >&2; exit 1; }
 # The tour talks to the default addresses; refuse to run against a stranger.
 for port in 50051 8080; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
@@ -92,3 +94,14 @@ grep -q "^\['ada'" "$work/python.out" || promised python "ada identified first"
 grep -qx 'StatusCode.INVALID_ARGUMENT UNSUPPORTED_FORMAT' "$work/python.out" ||
   promised python "the typed error and its reason"
 log "the README's Python tour ran ($(wc -l <"$work/python.out") lines of output)"
+
+rm -f /tmp/faces-tracks.mp4
+run_block stream "$stream"
+# What it promises: frame 0 with a tracked face, a summary with no frame
+# skipped and its tracks, and the drawn clip.
+head -n 1 "$work/stream.out" | grep -q '^{"frame":0,.*"faces":\[{"track_id":1,' ||
+  promised stream "frame 0 with track 1"
+tail -n 1 "$work/stream.out" | grep -q '"frames_skipped":0,.*"tracks":\[{"track_id":1,' ||
+  promised stream "the summary with its tracks"
+[[ -s /tmp/faces-tracks.mp4 ]] || promised stream "the drawn clip /tmp/faces-tracks.mp4"
+log "the README's stream tour ran"
