@@ -1,5 +1,6 @@
 """A faceserve process for the stream benchmarks: started on free loopback
 ports with the default configuration, SERVING before use, stopped at exit."""
+import json
 import os
 import socket
 import subprocess
@@ -48,7 +49,6 @@ class Server:
 
 def run_json_lines(argv):
     """Runs a facectl command; its stdout as a list of JSON objects."""
-    import json
     r = subprocess.run(argv, capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit("%s failed: %s" % (" ".join(argv), r.stderr[-2000:]))

@@ -203,8 +203,9 @@ absl::StatusOr<SyntheticSequence> SyntheticSequence::Make(const std::vector<Pers
 
     // The facts, from the geometry.
     SequenceFacts facts;
-    std::vector<std::vector<SequenceTruth>> truths(kN);
-    for (int f = 0; f < kN; ++f) truths[f] = s.Truths(f);
+    s.truths_.resize(kN);
+    for (int f = 0; f < kN; ++f) s.truths_[f] = s.Truths(f);
+    const std::vector<std::vector<SequenceTruth>>& truths = s.truths_;
     const auto box_of = [&](int f, int64_t id, Box* box) {
       for (const SequenceTruth& t : truths[f]) {
         if (t.id == id) {
@@ -338,7 +339,7 @@ SequenceFrame SyntheticSequence::Render(int f) const {
   SequenceFrame out;
   absl::StatusOr<std::string> jpeg = EncodeJpeg(frame, 60);
   if (jpeg.ok()) out.jpeg = *std::move(jpeg);
-  out.truths = Truths(f);
+  out.truths = truths_[f];
   return out;
 }
 

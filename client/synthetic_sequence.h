@@ -107,6 +107,7 @@ class SyntheticSequence {
   cv::Mat panel_;               // the occluding panel's texture (RGB)
   std::vector<double> panel_x_;  // the panel's centre per frame
   int panel_width_ = 0;
+  std::vector<std::vector<SequenceTruth>> truths_;  // per frame, computed once by Make()
   SequenceFacts facts_;
   std::string description_;
 };

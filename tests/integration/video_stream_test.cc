@@ -161,7 +161,7 @@ TEST_F(VideoStreamTest, StreamsAClipMadeFromTheDemoPhotosAndDrawsIt) {
 
 TEST_F(VideoStreamTest, StreamsARealClip) {
   const fs::path clip = kFaces / "bench" / "video" / "video_facerec_short_hamilton_clip.mp4";
-  if (!fs::exists(clip)) GTEST_SKIP() << "no ../shared/data/faces: the clip is there";
+  if (!fs::exists(clip)) GTEST_SKIP() << "no ../shared/data/faces: the real clip comes from there";
   const FacectlRun run = Facectl({"stream", clip.string(), "--detect-every", "3", "--max-frames", "45",
                            "--predictors", "embedding", "--summary-only"});
   ASSERT_EQ(run.code, 0) << run.err;
