@@ -1,4 +1,5 @@
 #include "core/gallery/sqlite_api_key_store.h"
+#include "core/gallery/sqlite_rows.h"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -15,11 +16,6 @@
 
 namespace faceserve {
 namespace {
-
-absl::Status StorageError(const std::string& what, const SQLite::Exception& e) {
-  return WithReason(absl::InternalError(absl::StrCat(what, ": ", e.what())),
-                    ErrorReason::kStorageError);
-}
 
 // Scopes as their names joined by ','; galleries by '\n' (a gallery name
 // holds no control character).
@@ -55,7 +51,7 @@ absl::StatusOr<std::unique_ptr<SqliteApiKeyStore>> SqliteApiKeyStore::Open(
     }
     return std::unique_ptr<SqliteApiKeyStore>(new SqliteApiKeyStore(std::move(db)));
   } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("cannot open the API key store ", path), e);
+    return SqliteStorageError(absl::StrCat("cannot open the API key store ", path), e);
   }
 }
 
@@ -83,7 +79,7 @@ absl::StatusOr<std::vector<ApiKeyRecord>> SqliteApiKeyStore::ListApiKeys() {
     }
     return keys;
   } catch (const SQLite::Exception& e) {
-    return StorageError("cannot read the API keys", e);
+    return SqliteStorageError("cannot read the API keys", e);
   }
 }
 
@@ -105,7 +101,7 @@ absl::Status SqliteApiKeyStore::AddApiKey(const ApiKeyRecord& key) {
     if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return absl::AlreadyExistsError(absl::StrCat("API key ", key.id, " exists"));
     }
-    return StorageError("cannot store the API key", e);
+    return SqliteStorageError("cannot store the API key", e);
   }
 }
 
@@ -122,7 +118,7 @@ absl::Status SqliteApiKeyStore::RemoveApiKey(const std::string& id) {
     db_->execAndGet("PRAGMA wal_checkpoint(TRUNCATE)");
     return absl::OkStatus();
   } catch (const SQLite::Exception& e) {
-    return StorageError("cannot revoke the API key", e);
+    return SqliteStorageError("cannot revoke the API key", e);
   }
 }
 

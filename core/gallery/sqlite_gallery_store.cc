@@ -22,16 +22,6 @@
 namespace faceserve {
 namespace {
 
-absl::Status StorageError(const std::string& what, const SQLite::Exception& e) {
-  const int code = e.getErrorCode();
-  const std::string message = absl::StrCat(what, ": ", e.what());
-  // A damaged file is data loss, not a passing failure.
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
-    return WithReason(absl::DataLossError(message), ErrorReason::kStorageError);
-  }
-  return WithReason(absl::InternalError(message), ErrorReason::kStorageError);
-}
-
 absl::Status GalleryNotFound(const std::string& name) {
   return WithReason(absl::NotFoundError(absl::StrCat("no gallery '", name, "'")),
                     ErrorReason::kGalleryNotFound);
@@ -99,7 +89,7 @@ absl::StatusOr<std::unique_ptr<SqliteGalleryStore>> SqliteGalleryStore::Open(
     }
     return std::unique_ptr<SqliteGalleryStore>(new SqliteGalleryStore(std::move(db)));
   } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("cannot open the gallery database ", path), e);
+    return SqliteStorageError(absl::StrCat("cannot open the gallery database ", path), e);
   }
 }
 
@@ -116,7 +106,7 @@ Result SqliteGalleryStore::InGallery(const std::string& gallery, const std::stri
     if (!g.ok()) return g.status();
     return body(*db_, *g);
   } catch (const SQLite::Exception& e) {
-    return StorageError(what, e);
+    return SqliteStorageError(what, e);
   }
 }
 
@@ -150,7 +140,7 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::CreateGallery(const std::string&
     info.created = absl::FromUnixMillis(now);
     return info;
   } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("creating gallery '", name, "'"), e);
+    return SqliteStorageError(absl::StrCat("creating gallery '", name, "'"), e);
   }
 }
 
@@ -163,7 +153,7 @@ absl::Status SqliteGalleryStore::DeleteGallery(const std::string& name) {
     CheckpointAfterDelete(*db_);
     return absl::OkStatus();
   } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("deleting gallery '", name, "'"), e);
+    return SqliteStorageError(absl::StrCat("deleting gallery '", name, "'"), e);
   }
 }
 
@@ -200,7 +190,7 @@ absl::StatusOr<std::vector<GalleryInfo>> SqliteGalleryStore::ListGalleries() {
     while (q.executeStep()) galleries.push_back(GalleryInfoFrom(q));
     return galleries;
   } catch (const SQLite::Exception& e) {
-    return StorageError("listing galleries", e);
+    return SqliteStorageError("listing galleries", e);
   }
 }
 
@@ -212,7 +202,7 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::GetGallery(const std::string& na
     if (!q.executeStep()) return GalleryNotFound(name);
     return GalleryInfoFrom(q);
   } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("reading gallery '", name, "'"), e);
+    return SqliteStorageError(absl::StrCat("reading gallery '", name, "'"), e);
   }
 }
 
@@ -449,7 +439,7 @@ absl::StatusOr<int64_t> SqliteGalleryStore::LastChange() {
   try {
     return LastChangeRow(*db_);
   } catch (const SQLite::Exception& e) {
-    return StorageError("reading the change log", e);
+    return SqliteStorageError("reading the change log", e);
   }
 }
 
@@ -485,7 +475,7 @@ absl::StatusOr<std::string> SqliteGalleryStore::ReadPragma(const std::string& na
   try {
     return db_->execAndGet(absl::StrCat("PRAGMA ", name)).getString();
   } catch (const SQLite::Exception& e) {
-    return StorageError(absl::StrCat("PRAGMA ", name), e);
+    return SqliteStorageError(absl::StrCat("PRAGMA ", name), e);
   }
 }
 

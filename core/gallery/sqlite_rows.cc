@@ -1,10 +1,15 @@
 #include "core/gallery/sqlite_rows.h"
 
 #include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
 
 #include <cstring>
 
 #include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/error_reason.h"
 
 namespace faceserve {
 
@@ -31,6 +36,16 @@ Metadata MetadataFromJson(const std::string& text) {
     if (value.is_string()) metadata[key] = value.get<std::string>();
   }
   return metadata;
+}
+
+absl::Status SqliteStorageError(const std::string& what, const SQLite::Exception& e) {
+  const int code = e.getErrorCode();
+  const std::string message = absl::StrCat(what, ": ", e.what());
+  // A damaged file is data loss, not a passing failure.
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+    return WithReason(absl::DataLossError(message), ErrorReason::kStorageError);
+  }
+  return WithReason(absl::InternalError(message), ErrorReason::kStorageError);
 }
 
 }  // namespace faceserve
