@@ -116,6 +116,7 @@ struct Face {
   HeadPose mesh_head_pose;
   std::vector<Prediction> predictions;
   std::string crop_jpeg;  // when requested
+  float sharpness = -1;   // core/utilizer/face_sharpness.h, when requested; -1: not measured
 };
 
 // An embedding predictor and the descriptor it makes (what a gallery is

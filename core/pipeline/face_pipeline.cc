@@ -341,6 +341,7 @@ Stage FacePipelineImpl::Utilize(const AnalyzeOptions& options) {
   UtilizerRequest request;
   request.head_pose = config_.utilizers.head_pose;
   request.face_crops = options.return_face_crops;
+  request.sharpness = options.compute_sharpness;
   request.annotated_image = options.return_annotated_image;
   return [this, request](const JobPtr& job, Continue next) {
     const absl::Time t0 = absl::Now();

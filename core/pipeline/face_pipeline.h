@@ -42,6 +42,7 @@ struct AnalyzeOptions {
   bool return_embeddings = false;
   bool return_annotated_image = false;
   bool return_face_crops = false;
+  bool compute_sharpness = false;  // Face::sharpness (not in the API: streams ask for it)
 };
 
 struct AnalyzeResult {

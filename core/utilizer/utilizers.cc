@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/utilizer/annotator.h"
+#include "core/utilizer/face_sharpness.h"
 #include "core/utilizer/head_pose.h"
 
 namespace faceserve {
@@ -54,6 +55,14 @@ absl::StatusOr<UtilizerResult> RunUtilizers(const cv::Mat& image, const Utilizer
       absl::StatusOr<std::string> jpeg = FaceCropJpeg(image, face.detection.box);
       if (!jpeg.ok()) return jpeg.status();
       face.crop_jpeg = *std::move(jpeg);
+    }
+    result.ran = true;
+  }
+  if (request.sharpness) {
+    for (Face& face : *faces) {
+      // A box outside the image has no pixels to measure: left unmeasured.
+      absl::StatusOr<float> sharpness = FaceSharpness(image, face.detection.box);
+      face.sharpness = sharpness.ok() ? *sharpness : -1;
     }
     result.ran = true;
   }

@@ -1,6 +1,6 @@
 // The utilizer stage: what is computed from a request's faces after the
 // predictors, on the request's image (facetorch's utilizers): head poses,
-// face-crop JPEGs, the annotated image.
+// face-crop JPEGs, sharpness, the annotated image.
 #ifndef FACESERVE_CORE_UTILIZER_UTILIZERS_H_
 #define FACESERVE_CORE_UTILIZER_UTILIZERS_H_
 
@@ -18,6 +18,7 @@ struct UtilizerRequest {
   bool head_pose = false;        // utilizers.head_pose: from 68 landmarks, and from a mesh
   bool face_crops = false;       // AnalyzeRequest.return_face_crops
   bool annotated_image = false;  // AnalyzeRequest.return_annotated_image
+  bool sharpness = false;        // Face::sharpness (streams' best shots)
 };
 
 struct UtilizerResult {
@@ -26,7 +27,7 @@ struct UtilizerResult {
 };
 
 // Runs the requested utilizers on `faces` (found in the RGB `image`), filling
-// their head poses and crop JPEGs. A pose that cannot be fitted is left out,
+// their head poses, crop JPEGs and sharpness. A pose that cannot be fitted is left out,
 // not an error; an image that cannot be encoded is INTERNAL.
 absl::StatusOr<UtilizerResult> RunUtilizers(const cv::Mat& image, const UtilizerRequest& request,
                                             std::vector<Face>* faces);
