@@ -250,4 +250,13 @@ absl::StatusOr<TrackerFrame> FaceTracker::Predict(absl::Duration time) {
   return frame;
 }
 
+std::vector<TrackEvent> FaceTracker::EndAll() {
+  std::vector<TrackEvent> events;
+  for (const Track& t : tracks_) {
+    if (!t.tentative) events.push_back({t.id, TrackEventKind::kEnded});
+  }
+  tracks_.clear();
+  return events;
+}
+
 }  // namespace faceserve

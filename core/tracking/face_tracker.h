@@ -100,6 +100,10 @@ class FaceTracker {
   // puts them.
   absl::StatusOr<TrackerFrame> Predict(absl::Duration time);
 
+  // Ends every track (the stream is over): a kEnded event for each one
+  // reported; the tentative ones go unsaid.
+  std::vector<TrackEvent> EndAll();
+
   int live_tracks() const { return static_cast<int>(tracks_.size()); }
 
  private:
