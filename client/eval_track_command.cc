@@ -166,6 +166,7 @@ int RunEvalTrackCommand(const CommandContext& ctx, const ParsedArgs& args) {
       };
       int64_t answered = 0;
       const ResponseSink on_response = [&](const v1::StreamResponse& response) {
+        if (response.end_of_stream()) return true;  // no frame: the tracks' summaries
         const int64_t f = response.sequence();
         if (f < 0 || f >= static_cast<int64_t>(frames.size())) return false;
         ++answered;

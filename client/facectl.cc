@@ -142,10 +142,13 @@ const std::vector<CommandInfo>& Commands() {
        "usage: facectl stream VIDEO [--predictors a,b] [--detect-every N] [--min-score S]\n"
        "                      [--embeddings] [--live] [--max-frames N] [--jpeg-quality Q]\n"
        "                      [--draw OUT.mp4] [--summary-only] [--preload] [--fps F]\n"
+       "                      [--identify GALLERY] [--best-shots DIR] [--smoothing-ms MS]\n"
+       "                      [--max-queued N]\n"
        "Decodes VIDEO here and sends its frames over one AnalyzeStream; prints one JSON\n"
        "object per processed frame ({\"frame\", \"time_s\", \"detected\", \"faces\": [{\"track_id\",\n"
-       "\"box\", ...}], \"events\"}), then {\"summary\": {...}} with each track's first and last\n"
-       "frame. VIDEO may also be a folder of JPEG frames (*.jpg, in name order; make-clip\n"
+       "\"box\", ...}], \"events\"}), the server's last answer ({\"end_of_stream\": true, the\n"
+       "tracks ended with their summaries}), then {\"summary\": {...}} with each track's first\n"
+       "and last frame, best shot and identity. VIDEO may also be a folder of JPEG frames (*.jpg, in name order; make-clip\n"
        "--frames writes one), sent as they are at --fps F (default 25). The stream has no\n"
        "deadline (--timeout-ms does not apply).\n"
        "  --predictors a,b  predictors to run on detected frames (default: every one)\n"
@@ -161,10 +164,17 @@ const std::vector<CommandInfo>& Commands() {
        "  --draw OUT.mp4    write the video with each track's box and id\n"
        "  --summary-only    print the summary alone\n"
        "  --preload         decode and encode every frame before streaming (memory:\n"
-       "                    the whole clip as JPEG), so that sending costs no CPU here\n",
+       "                    the whole clip as JPEG), so that sending costs no CPU here\n"
+       "  --identify G      name each track from gallery G, decided over several frames\n"
+       "  --best-shots DIR  write each track's best shot as DIR/track_<id>.jpg\n"
+       "  --smoothing-ms MS time constant of the tracks' smoothed attributes (default:\n"
+       "                    the server's, 1000)\n"
+       "  --max-queued N    frames the server holds while one is processed (default:\n"
+       "                    the server's)\n",
        {{"predictors", true}, {"detect-every", true}, {"min-score", true}, {"embeddings", false},
         {"live", false}, {"max-frames", true}, {"jpeg-quality", true}, {"draw", true},
-        {"summary-only", false}, {"preload", false}, {"fps", true}},
+        {"summary-only", false}, {"preload", false}, {"fps", true}, {"identify", true},
+        {"best-shots", true}, {"smoothing-ms", true}, {"max-queued", true}},
        &RunStreamCommand},
       {"eval-track",
        "usage: facectl eval-track --faces DIR --backgrounds IMG,... [--sequences N] [--first K]\n"

@@ -197,14 +197,53 @@ const char* TrackEventName(v1::TrackEventKind kind) {
     case v1::TRACK_LOST: return "lost";
     case v1::TRACK_RELINKED: return "relinked";
     case v1::TRACK_ENDED: return "ended";
+    case v1::TRACK_IDENTIFIED: return "identified";
     default: return "unspecified";
   }
+}
+
+Json TrackIdentityToJson(const v1::TrackIdentity& identity) {
+  return Json{{"subject", identity.subject()},
+              {"similarity", CleanFloat(identity.similarity())},
+              {"votes", identity.votes()},
+              {"window", identity.window()},
+              {"threshold", CleanFloat(identity.threshold())}};
+}
+
+namespace {
+
+Json SmoothedToJson(const google::protobuf::RepeatedPtrField<v1::Prediction>& smoothed) {
+  Json out = Json::object();
+  for (const v1::Prediction& p : smoothed) out[p.predictor()] = PredictionToJson(p, false);
+  return out;
+}
+
+}  // namespace
+
+Json TrackSummaryToJson(const v1::TrackSummary& summary) {
+  Json out = Json::object();
+  out["detected_frames"] = summary.detected_frames();
+  if (summary.has_best_shot()) {
+    const v1::BestShot& shot = summary.best_shot();
+    Json b{{"frame", shot.sequence()},
+           {"time_s", static_cast<double>(shot.timestamp_us()) / 1e6},
+           {"box", BoxToJson(shot.box())},
+           {"quality", CleanFloat(shot.quality())}};
+    if (!shot.crop_jpeg().empty()) b["crop_bytes"] = shot.crop_jpeg().size();
+    out["best_shot"] = std::move(b);
+  }
+  if (summary.smoothed_predictions_size() > 0) {
+    out["smoothed"] = SmoothedToJson(summary.smoothed_predictions());
+  }
+  if (summary.has_identity()) out["identity"] = TrackIdentityToJson(summary.identity());
+  return out;
 }
 
 Json StreamResponseToJson(const v1::StreamResponse& response, bool include_embeddings) {
   Json out = Json::object();
   out["frame"] = response.sequence();
   out["time_s"] = static_cast<double>(response.timestamp_us()) / 1e6;
+  if (response.end_of_stream()) out["end_of_stream"] = true;
   out["detected"] = response.detected();
   if (response.detected()) {
     out["width"] = response.image_width_px();
@@ -220,12 +259,19 @@ Json StreamResponseToJson(const v1::StreamResponse& response, bool include_embed
       f["box"] = BoxToJson(tracked.face().box());
       f["predicted"] = true;
     }
+    if (tracked.has_identity()) f["track_identity"] = TrackIdentityToJson(tracked.identity());
+    if (tracked.smoothed_predictions_size() > 0) {
+      f["smoothed"] = SmoothedToJson(tracked.smoothed_predictions());
+    }
     faces.push_back(std::move(f));
   }
   out["faces"] = std::move(faces);
   Json events = Json::array();
   for (const v1::TrackEvent& e : response.events()) {
-    events.push_back(Json{{"track_id", e.track_id()}, {"event", TrackEventName(e.kind())}});
+    Json event{{"track_id", e.track_id()}, {"event", TrackEventName(e.kind())}};
+    if (e.has_identity()) event["identity"] = TrackIdentityToJson(e.identity());
+    if (e.has_summary()) event["summary"] = TrackSummaryToJson(e.summary());
+    events.push_back(std::move(event));
   }
   out["events"] = std::move(events);
   if (response.skipped_sequences_size() > 0) {

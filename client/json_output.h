@@ -74,13 +74,21 @@ Json EmbedResponseToJson(const std::string& image_path, const faceserve::v1::Emb
 
 // AnalyzeStream, one object per processed frame:
 //   {"frame": sequence, "time_s": t, "detected": bool, "width", "height"
-//    (detected frames), "faces": [{"track_id": id, ...FaceToJson...}],
-//    "events": [{"track_id": id, "event": "started"|"lost"|"relinked"|"ended"}],
+//    (detected frames), "faces": [{"track_id": id, ...FaceToJson...,
+//    "track_identity" (once decided), "smoothed": {predictor: ...}}],
+//    "events": [{"track_id": id, "event": "started"|"lost"|"relinked"|
+//    "ended"|"identified", "identity" (identified), "summary" (ended)}],
 //    "skipped": [sequence, ...] (when frames were dropped)}
-// A face on a frame between detections has only "track_id", "box" and
-// "predicted": true.
+// A face on a frame between detections has "track_id", "box",
+// "predicted": true and the track's "track_identity" and "smoothed". The
+// server's last answer has "end_of_stream": true and no faces.
 Json StreamResponseToJson(const faceserve::v1::StreamResponse& response, bool include_embeddings);
-// "started", "lost", "relinked", "ended".
+// {"subject", "similarity", "votes", "window", "threshold"}
+Json TrackIdentityToJson(const faceserve::v1::TrackIdentity& identity);
+// {"detected_frames", "best_shot": {"frame", "time_s", "box", "quality",
+// "crop_bytes"}, "smoothed", "identity"}
+Json TrackSummaryToJson(const faceserve::v1::TrackSummary& summary);
+// "started", "lost", "relinked", "ended", "identified".
 const char* TrackEventName(faceserve::v1::TrackEventKind kind);
 
 // {"similarity", "match", "threshold", "model", "model_version", "box_a"?, "box_b"?, "timings"}

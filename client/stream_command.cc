@@ -5,6 +5,8 @@
 // per-track summary. With --draw OUT.mp4 the video is written again with each
 // track's box and id. File mode (OVERFLOW_BLOCK, as fast as the server goes)
 // by default; --live sends at the video's frame rate with OVERFLOW_DROP_OLDEST.
+// --identify names tracks from a gallery; --best-shots DIR keeps each
+// track's best shot as a JPEG.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -37,6 +39,8 @@ struct TrackSummary {
   int64_t last_frame = -1;
   int64_t frames = 0;           // frames it was reported in
   int64_t detected_frames = 0;  // of them, those where a detection matched it
+  std::string identity;         // the subject, once the server decided
+  Json ended;                   // the server's summary, when it ended the track
 };
 
 // A colour per track id, the same on every frame.
@@ -137,6 +141,24 @@ int RunStreamCommand(const CommandContext& ctx, const ParsedArgs& args) {
   config.mutable_options()->set_return_embeddings(embeddings);
   config.set_detect_every(static_cast<int32_t>(*detect_every));
   config.set_overflow(live ? v1::OVERFLOW_DROP_OLDEST : v1::OVERFLOW_BLOCK);
+  if (args.Has("identify")) {
+    if (args.Get("identify").empty()) return ctx.UsageError("--identify needs a gallery");
+    config.mutable_options()->mutable_identify()->set_gallery(args.Get("identify"));
+  }
+  const std::string best_shots = args.Get("best-shots");
+  if (args.Has("best-shots")) {
+    if (best_shots.empty()) return ctx.UsageError("--best-shots needs a folder");
+    std::error_code ec;
+    std::filesystem::create_directories(best_shots, ec);
+    if (ec) return ctx.Fail(absl::InvalidArgumentError(absl::StrCat("--best-shots ", best_shots, ": ", ec.message())));
+    config.set_return_best_shots(true);
+  }
+  auto max_queued = args.GetInt("max-queued", 0, 0, 16);
+  if (!max_queued.ok()) return ctx.UsageError(max_queued.status().message());
+  config.set_max_queued_frames(static_cast<int32_t>(*max_queued));
+  auto smoothing_ms = args.GetInt("smoothing-ms", 0, 0, 60000);
+  if (!smoothing_ms.ok()) return ctx.UsageError(smoothing_ms.status().message());
+  config.set_smoothing_ms(static_cast<int32_t>(*smoothing_ms));
 
   // --preload: every frame decoded and encoded before the stream starts, so
   // that sending costs the client nothing (many streams from one machine).
@@ -187,7 +209,31 @@ int RunStreamCommand(const CommandContext& ctx, const ParsedArgs& args) {
   auto last_progress = start;
   absl::Status draw_error;
   std::vector<double> latencies_ms;
+  absl::Status best_shot_error;
+  // What the server says about tracks: identities, and the summaries of
+  // those it ended (best shots written out).
+  auto note_events = [&](const v1::StreamResponse& response) {
+    for (const v1::TrackEvent& e : response.events()) {
+      TrackSummary& s = tracks[e.track_id()];
+      if (e.kind() == v1::TRACK_IDENTIFIED) s.identity = e.identity().subject();
+      if (e.kind() != v1::TRACK_ENDED) continue;
+      s.ended = TrackSummaryToJson(e.summary());
+      if (e.summary().has_identity()) s.identity = e.summary().identity().subject();
+      const std::string& crop = e.summary().best_shot().crop_jpeg();
+      if (!best_shots.empty() && !crop.empty()) {
+        const std::string file =
+            (std::filesystem::path(best_shots) / absl::StrCat("track_", e.track_id(), ".jpg")).string();
+        best_shot_error.Update(WriteFileBytes(file, crop));
+        s.ended["best_shot"]["file"] = file;
+      }
+    }
+  };
   const ResponseSink on_response = [&](const v1::StreamResponse& response) {
+    note_events(response);
+    if (response.end_of_stream()) {  // not a frame: the tracks' last word
+      if (!quiet) *ctx.out << ToJsonLine(StreamResponseToJson(response, embeddings)) << "\n";
+      return true;
+    }
     {
       const auto now = std::chrono::steady_clock::now();
       std::lock_guard<std::mutex> lock(sent_mu);
@@ -253,11 +299,15 @@ int RunStreamCommand(const CommandContext& ctx, const ParsedArgs& args) {
 
   Json summary_tracks = Json::array();
   for (const auto& [id, s] : tracks) {
-    summary_tracks.push_back(Json{{"track_id", id},
-                                  {"first_frame", s.first_frame},
-                                  {"last_frame", s.last_frame},
-                                  {"frames", s.frames},
-                                  {"detected_frames", s.detected_frames}});
+    Json t{{"track_id", id},
+           {"first_frame", s.first_frame},
+           {"last_frame", s.last_frame},
+           {"frames", s.frames},
+           {"detected_frames", s.detected_frames}};
+    if (!s.identity.empty()) t["identity"] = s.identity;
+    if (s.ended.contains("best_shot")) t["best_shot"] = s.ended["best_shot"];
+    if (s.ended.contains("smoothed")) t["smoothed"] = s.ended["smoothed"];
+    summary_tracks.push_back(std::move(t));
   }
   Json summary = Json::object();
   summary["video"] = path;
@@ -277,6 +327,7 @@ int RunStreamCommand(const CommandContext& ctx, const ParsedArgs& args) {
   if (!frame_error.ok()) return ctx.Fail(frame_error);
   if (!status.ok()) return ctx.Fail(status);
   if (!draw_error.ok()) return ctx.Fail(draw_error);
+  if (!best_shot_error.ok()) return ctx.Fail(best_shot_error);
   return 0;
 }
 

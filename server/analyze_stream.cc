@@ -10,7 +10,9 @@
 #include "proto/rpc_status.h"
 #include "server/access_policy.h"
 #include "server/metrics.h"
+#include "server/gallery_convert.h"
 #include "server/proto_convert.h"
+#include "server/stream_convert.h"
 
 namespace faceserve {
 namespace {
@@ -22,6 +24,7 @@ constexpr size_t kMaxReplies = 2;
 constexpr int kMaxDetectEvery = 30;
 constexpr int kMaxQueuedFrames = 16;
 constexpr int kMaxLostTtlMs = 60000;
+constexpr int kMaxSmoothingMs = 60000;
 
 // The frame's tracker input: each detected face's box, score and descriptor.
 std::vector<TrackerDetection> DetectionsOf(const AnalyzeResult& result) {
@@ -38,26 +41,13 @@ std::vector<TrackerDetection> DetectionsOf(const AnalyzeResult& result) {
   return out;
 }
 
-void EventsToProto(const std::vector<TrackEvent>& events, v1::StreamResponse* out) {
-  for (const TrackEvent& e : events) {
-    v1::TrackEvent* m = out->add_events();
-    m->set_track_id(e.track_id);
-    switch (e.kind) {
-      case TrackEventKind::kStarted: m->set_kind(v1::TRACK_STARTED); break;
-      case TrackEventKind::kLost: m->set_kind(v1::TRACK_LOST); break;
-      case TrackEventKind::kRelinked: m->set_kind(v1::TRACK_RELINKED); break;
-      case TrackEventKind::kEnded: m->set_kind(v1::TRACK_ENDED); break;
-    }
-  }
-}
-
 
 }  // namespace
 
 AnalyzeStream* AnalyzeStream::Start(CallGate* gate, FacePipeline* pipeline,
-                                    StreamRegistry* registry,
+                                    Identifier* identifier, StreamRegistry* registry,
                                     grpc::CallbackServerContext* context) {
-  auto* stream = new AnalyzeStream(gate, pipeline, registry, context);
+  auto* stream = new AnalyzeStream(gate, pipeline, identifier, registry, context);
   absl::StatusOr<Caller> caller = gate->CheckAccess(*context, NeedOf(v1::AnalyzeRequest()));
   const absl::Status admitted = caller.ok() ? gate->AdmitStream() : caller.status();
   Actions actions;
@@ -76,9 +66,10 @@ AnalyzeStream* AnalyzeStream::Start(CallGate* gate, FacePipeline* pipeline,
   return stream;
 }
 
-AnalyzeStream::AnalyzeStream(CallGate* gate, FacePipeline* pipeline, StreamRegistry* registry,
-                             grpc::CallbackServerContext* context)
-    : gate_(gate), pipeline_(pipeline), registry_(registry), context_(context),
+AnalyzeStream::AnalyzeStream(CallGate* gate, FacePipeline* pipeline, Identifier* identifier,
+                             StreamRegistry* registry, grpc::CallbackServerContext* context)
+    : gate_(gate), pipeline_(pipeline), identifier_(identifier), registry_(registry),
+      context_(context),
       start_(absl::Now()), cancel_flag_(std::make_shared<std::atomic<bool>>(false)) {}
 
 void AnalyzeStream::Stop(const absl::Status& status) {
@@ -118,10 +109,6 @@ void AnalyzeStream::FailLocked(const absl::Status& status) {
 
 absl::Status AnalyzeStream::Configure(const v1::StreamConfig& config) {
   const v1::AnalyzeOptions& o = config.options();
-  if (o.has_identify()) {
-    return InvalidFieldError("config.options.identify",
-                             "identification in streams is not supported yet");
-  }
   if (o.return_annotated_image() || o.return_face_crops() || o.detect_only()) {
     return InvalidFieldError("config.options",
                              "return_annotated_image, return_face_crops and detect_only are "
@@ -139,6 +126,10 @@ absl::Status AnalyzeStream::Configure(const v1::StreamConfig& config) {
     return InvalidFieldError("config.lost_track_ttl_ms",
                              absl::StrCat("must be in [0, ", kMaxLostTtlMs, "]"));
   }
+  if (config.smoothing_ms() < 0 || config.smoothing_ms() > kMaxSmoothingMs) {
+    return InvalidFieldError("config.smoothing_ms",
+                             absl::StrCat("must be in [0, ", kMaxSmoothingMs, "]"));
+  }
   if (!v1::OverflowPolicy_IsValid(config.overflow())) {
     return InvalidFieldError("config.overflow", "unknown policy");
   }
@@ -146,10 +137,18 @@ absl::Status AnalyzeStream::Configure(const v1::StreamConfig& config) {
   v1::AnalyzeRequest probe;
   *probe.mutable_options() = o;
   probe.mutable_image()->set_encoded("x");
-  if (absl::StatusOr<AnalyzeCall> parsed = AnalyzeCallFromProto(probe); !parsed.ok()) {
-    return parsed.status();
+  absl::StatusOr<AnalyzeCall> parsed = AnalyzeCallFromProto(probe);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->identify.has_value()) {
+    // Refused now rather than on the first detected frame.
+    if (identifier_ == nullptr) return GalleriesOff();
+    if (absl::Status s = identifier_->CheckIdentify(*parsed->identify); !s.ok()) return s;
   }
   options_ = o;
+  best_shots_ = config.return_best_shots();
+  TrackSummaryConfig summary;
+  if (config.smoothing_ms() > 0) summary.smoothing = absl::Milliseconds(config.smoothing_ms());
+  summaries_ = std::make_unique<TrackSummaries>(summary);
   TrackerConfig tracker;
   if (absl::StatusOr<EmbeddingModelInfo> d = pipeline_->embedding_model(""); d.ok()) {
     descriptor_predictor_ = d->predictor;
@@ -200,6 +199,10 @@ void AnalyzeStream::Plan(Actions* actions) {
     actions->frame = std::move(queue_.front());
     queue_.pop_front();
   }
+  if (read_closed_ && configured_ && !end_sent_ && queue_.empty() && !processing_) {
+    end_sent_ = true;
+    replies_.push_back(EndOfStream());
+  }
   if (!writing_ && !replies_.empty()) {
     writing_ = true;
     actions->write = &replies_.front();
@@ -209,7 +212,8 @@ void AnalyzeStream::Plan(Actions* actions) {
     read_started_ = absl::Now();
     actions->read = true;
   }
-  if (read_closed_ && queue_.empty() && !processing_ && replies_.empty() && !writing_) {
+  if (read_closed_ && queue_.empty() && !processing_ && replies_.empty() && !writing_ &&
+      (end_sent_ || !configured_)) {
     finishing_ = true;
     end_ = absl::OkStatus();
     finish_sent_ = true;
@@ -310,84 +314,155 @@ void AnalyzeStream::Process(Frame frame) {
   response.set_sequence(frame.message.sequence());
   response.set_timestamp_us(frame.message.timestamp_us());
   if (!frame.detect) {
-    absl::StatusOr<TrackerFrame> tracked;
+    absl::Status s;
     {
       absl::MutexLock lock(&mu_);
-      tracked = tracker_->Predict(time);
+      absl::StatusOr<TrackerFrame> tracked = tracker_->Predict(time);
+      if (tracked.ok()) {
+        for (const TrackedFace& f : tracked->faces) {
+          v1::TrackedFace* out = response.add_faces();
+          out->set_track_id(f.track_id);
+          BoxToProto(f.box, out->mutable_face()->mutable_box());
+          if (const TrackSummary* summary = summaries_->Find(f.track_id)) TrackStateToProto(*summary, out);
+        }
+        AddEvents(tracked->events, &response);
+      }
+      s = tracked.status();
     }
-    if (!tracked.ok()) return Done(tracked.status());
-    for (const TrackedFace& f : tracked->faces) {
-      v1::TrackedFace* out = response.add_faces();
-      out->set_track_id(f.track_id);
-      BoxToProto(f.box, out->mutable_face()->mutable_box());
-    }
-    EventsToProto(tracked->events, &response);
+    if (!s.ok()) return Done(s);
     return Done(std::move(response), received);
   }
   v1::AnalyzeRequest request;
-  v1::AnalyzeOptions options;
   std::string descriptor_predictor;
+  bool best_shots;
   {
     absl::MutexLock lock(&mu_);
-    options = options_;
+    *request.mutable_options() = options_;
     descriptor_predictor = descriptor_predictor_;
+    best_shots = best_shots_;
   }
-  const bool return_embeddings = options.return_embeddings();
-  *request.mutable_options() = std::move(options);
+  const bool return_embeddings = request.options().return_embeddings();
   *request.mutable_image() = std::move(*frame.message.mutable_image());
   absl::StatusOr<AnalyzeCall> call = AnalyzeCallFromProto(request);
   if (!call.ok()) return Done(call.status());
   // The tracker's descriptors: the embedding predictor runs and keeps its
   // values whatever the client asked; they leave the answer as it asked.
   std::vector<std::string>& predictors = call->options.predictors;
-  const bool add_descriptor =
+  const bool strip_descriptor =
       !descriptor_predictor.empty() && !predictors.empty() &&
       std::find(predictors.begin(), predictors.end(), descriptor_predictor) == predictors.end();
-  if (add_descriptor) predictors.push_back(descriptor_predictor);
+  if (strip_descriptor) predictors.push_back(descriptor_predictor);
   call->options.return_embeddings = true;
+  call->options.compute_sharpness = true;  // the best shot's quality
+  call->options.return_face_crops = best_shots;
   CallContext context;
   const auto deadline = context_->deadline();
   if (deadline != std::chrono::system_clock::time_point::max()) {
     context.deadline = absl::FromChrono(deadline);
   }
   context.is_cancelled = [flag = cancel_flag_] { return flag->load(); };
-  pipeline_->Analyze(
-      std::move(call->image), std::move(call->options), std::move(context),
-      [this, time, received, return_embeddings, add_descriptor, descriptor_predictor,
-       response = std::move(response)](absl::StatusOr<AnalyzeResult> result) mutable {
-        if (!result.ok()) return Done(result.status());
-        const std::vector<TrackerDetection> detections = DetectionsOf(*result);
-        if (add_descriptor) {
-          for (Face& face : result->faces) {
-            auto& p = face.predictions;
-            p.erase(std::remove_if(p.begin(), p.end(),
-                                   [&](const Prediction& x) { return x.predictor == descriptor_predictor; }),
-                    p.end());
-          }
-        }
-        v1::AnalyzeResponse analyzed;
-        AnalyzeResultToProto(*result, return_embeddings, &analyzed);
-        absl::StatusOr<TrackerFrame> tracked;
-        {
-          absl::MutexLock lock(&mu_);
-          tracked = tracker_->Update(time, detections);
-        }
-        if (!tracked.ok()) return Done(tracked.status());
-        response.set_detected(true);
-        response.set_image_width_px(analyzed.image_width_px());
-        response.set_image_height_px(analyzed.image_height_px());
-        for (const TrackedFace& f : tracked->faces) {
-          v1::TrackedFace* out = response.add_faces();
-          out->set_track_id(f.track_id);
-          if (f.detection >= 0 && f.detection < analyzed.faces_size()) {
-            *out->mutable_face() = std::move(*analyzed.mutable_faces(f.detection));
-          } else {
-            BoxToProto(f.box, out->mutable_face()->mutable_box());
-          }
-        }
-        EventsToProto(tracked->events, &response);
-        Done(std::move(response), received);
-      });
+  auto track = [this, time, received, return_embeddings, strip_descriptor, descriptor_predictor,
+                response = std::move(response)](AnalyzeResult result,
+                                                 std::vector<Identity> identities) mutable {
+    absl::Status s = Track(time, std::move(result), std::move(identities), return_embeddings,
+                           descriptor_predictor, strip_descriptor, &response);
+    if (!s.ok()) return Done(s);
+    Done(std::move(response), received);
+  };
+  if (call->identify.has_value() && identifier_ != nullptr) {
+    identifier_->AnalyzeAndIdentify(
+        std::move(call->image), std::move(call->options), *std::move(call->identify),
+        std::move(context),
+        [this, track = std::move(track)](absl::StatusOr<IdentifiedAnalysis> result) mutable {
+          if (!result.ok()) return Done(result.status());
+          track(std::move(result->analysis), std::move(result->identities));
+        });
+    return;
+  }
+  pipeline_->Analyze(std::move(call->image), std::move(call->options), std::move(context),
+                     [this, track = std::move(track)](absl::StatusOr<AnalyzeResult> result) mutable {
+                       if (!result.ok()) return Done(result.status());
+                       track(*std::move(result), {});
+                     });
+}
+
+absl::Status AnalyzeStream::Track(absl::Duration time, AnalyzeResult result,
+                                  std::vector<Identity> identities, bool return_embeddings,
+                                  const std::string& descriptor_predictor, bool strip_descriptor,
+                                  v1::StreamResponse* response) {
+  const std::vector<TrackerDetection> detections = DetectionsOf(result);
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<TrackerFrame> tracked = tracker_->Update(time, detections);
+  if (!tracked.ok()) return tracked.status();
+  // What each followed face adds to its track's summary.
+  std::vector<v1::TrackEvent> identified;
+  for (const TrackedFace& f : tracked->faces) {
+    if (f.detection < 0 || f.detection >= static_cast<int>(result.faces.size())) continue;
+    std::optional<IdentityVote> vote;
+    if (f.detection < static_cast<int>(identities.size())) vote = VoteOf(identities[f.detection]);
+    std::optional<TrackIdentity> decided =
+        summaries_->Observe(f.track_id, time, response->sequence(), response->timestamp_us(),
+                            result.faces[f.detection], vote.has_value() ? &*vote : nullptr);
+    if (decided.has_value()) {
+      v1::TrackEvent& e = identified.emplace_back();
+      e.set_track_id(f.track_id);
+      e.set_kind(v1::TRACK_IDENTIFIED);
+      TrackIdentityToProto(*decided, e.mutable_identity());
+    }
+  }
+  // The answer as the client asked: no crops (the best shot keeps its own),
+  // no descriptor it did not name.
+  for (Face& face : result.faces) {
+    face.crop_jpeg.clear();
+    if (strip_descriptor) {
+      auto& p = face.predictions;
+      p.erase(std::remove_if(p.begin(), p.end(),
+                             [&](const Prediction& x) { return x.predictor == descriptor_predictor; }),
+              p.end());
+    }
+  }
+  v1::AnalyzeResponse analyzed;
+  AnalyzeResultToProto(result, return_embeddings, &analyzed);
+  response->set_detected(true);
+  response->set_image_width_px(analyzed.image_width_px());
+  response->set_image_height_px(analyzed.image_height_px());
+  for (const TrackedFace& f : tracked->faces) {
+    v1::TrackedFace* out = response->add_faces();
+    out->set_track_id(f.track_id);
+    if (f.detection >= 0 && f.detection < analyzed.faces_size()) {
+      *out->mutable_face() = std::move(*analyzed.mutable_faces(f.detection));
+      if (f.detection < static_cast<int>(identities.size())) {
+        IdentityToProto(identities[f.detection], out->mutable_face()->mutable_identity());
+      }
+    } else {
+      BoxToProto(f.box, out->mutable_face()->mutable_box());
+    }
+    if (const TrackSummary* summary = summaries_->Find(f.track_id)) TrackStateToProto(*summary, out);
+  }
+  AddEvents(tracked->events, response);
+  for (v1::TrackEvent& e : identified) *response->add_events() = std::move(e);
+  return absl::OkStatus();
+}
+
+void AnalyzeStream::AddEvents(const std::vector<TrackEvent>& events,
+                              v1::StreamResponse* response) {
+  for (const TrackEvent& e : events) {
+    v1::TrackEvent* m = response->add_events();
+    m->set_track_id(e.track_id);
+    m->set_kind(TrackEventKindToProto(e.kind));
+    if (e.kind == TrackEventKind::kEnded) {
+      TrackSummaryToProto(summaries_->Take(e.track_id), m->mutable_summary());
+    }
+  }
+}
+
+v1::StreamResponse AnalyzeStream::EndOfStream() {
+  v1::StreamResponse response;
+  response.set_end_of_stream(true);
+  response.set_sequence(last_sequence_);
+  response.set_timestamp_us(last_answered_us_);
+  AddEvents(tracker_->EndAll(), &response);
+  return response;
 }
 
 void AnalyzeStream::Done(absl::StatusOr<v1::StreamResponse> response, absl::Time received) {
@@ -405,6 +480,8 @@ void AnalyzeStream::Done(absl::StatusOr<v1::StreamResponse> response, absl::Time
     } else if (!finishing_) {
       for (int64_t s : skipped_) response->add_skipped_sequences(s);
       skipped_.clear();
+      last_sequence_ = response->sequence();
+      last_answered_us_ = response->timestamp_us();
       replies_.push_back(*std::move(response));
       if (metrics != nullptr) {
         metrics->OnStreamFrames("processed", 1);

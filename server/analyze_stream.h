@@ -9,14 +9,18 @@
 // and the oldest waiting frame is skipped (reported in the next response).
 // One frame at a time goes through the pipeline (detection frames: the
 // whole Analyze, with the default embedding predictor added for the
-// tracker; the frames between: the tracker's prediction alone), so a
+// tracker, and the gallery searched when the stream identifies; the frames
+// between: the tracker's prediction alone), so a
 // stream never holds more than one frame's work, and frames of all streams
 // meet in the same batches. Each result goes through the stream's
-// FaceTracker and out as one response; writes are one at a time, and
+// FaceTracker and its TrackSummaries (best shot, smoothed attributes,
+// identity from several frames) and out as one response; writes are one at
+// a time, and
 // processing waits while responses pile up, so a client that does not read
 // stops the stream rather than growing its memory.
 //
-// Ends: the client closes its side (the frames held are answered, then OK);
+// Ends: the client closes its side (the frames held are answered, then an
+// end_of_stream response ends every track with its summary, then OK);
 // the client sends nothing for server.stream_idle_timeout_ms while a read
 // waits (DEADLINE_EXCEEDED / STREAM_IDLE; the StreamRegistry's sweeper); an error (INVALID_ARGUMENT for a bad config or frame, the pipeline's
 // errors); cancellation or the deadline; Stop() (SIGTERM: UNAVAILABLE /
@@ -30,6 +34,8 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -39,8 +45,10 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/identification/identifier.h"
 #include "core/pipeline/face_pipeline.h"
 #include "core/tracking/face_tracker.h"
+#include "core/tracking/track_summary.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
 #include "server/call_admission.h"
 
@@ -52,8 +60,9 @@ class AnalyzeStream final
     : public grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse> {
  public:
   // Starts a stream on `context`; the reactor deletes itself in OnDone().
-  static AnalyzeStream* Start(CallGate* gate, FacePipeline* pipeline, StreamRegistry* registry,
-                              grpc::CallbackServerContext* context);
+  // `identifier`: null when the server has no galleries.
+  static AnalyzeStream* Start(CallGate* gate, FacePipeline* pipeline, Identifier* identifier,
+                              StreamRegistry* registry, grpc::CallbackServerContext* context);
 
   // Ends the stream with `status` (SIGTERM). Safe from any thread, once.
   void Stop(const absl::Status& status);
@@ -82,8 +91,8 @@ class AnalyzeStream final
     Frame frame;
   };
 
-  AnalyzeStream(CallGate* gate, FacePipeline* pipeline, StreamRegistry* registry,
-                grpc::CallbackServerContext* context);
+  AnalyzeStream(CallGate* gate, FacePipeline* pipeline, Identifier* identifier,
+                StreamRegistry* registry, grpc::CallbackServerContext* context);
   void Run(Actions actions);
   // Decides the next steps from the state.
   void Plan(Actions* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -93,12 +102,23 @@ class AnalyzeStream final
   absl::Status Accept(v1::StreamFrame frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One frame through the pipeline and the tracker; Done() when answered.
   void Process(Frame frame);
+  // A detected frame's analysis (with one identity per face when the stream
+  // identifies) through the tracker and the track summaries, into `response`.
+  absl::Status Track(absl::Duration time, AnalyzeResult result, std::vector<Identity> identities,
+                     bool return_embeddings, const std::string& descriptor_predictor,
+                     bool strip_descriptor, v1::StreamResponse* response);
+  // The tracks' events into `response`, each ended one with its summary.
+  void AddEvents(const std::vector<TrackEvent>& events, v1::StreamResponse* response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The last response: every track still live ended, with its summary.
+  v1::StreamResponse EndOfStream() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `received`: when the frame arrived.
   void Done(absl::StatusOr<v1::StreamResponse> response,
             absl::Time received = absl::InfinitePast());
 
   CallGate* const gate_;
   FacePipeline* const pipeline_;
+  Identifier* const identifier_;
   StreamRegistry* const registry_;
   grpc::CallbackServerContext* const context_;
   const absl::Time start_;
@@ -115,7 +135,12 @@ class AnalyzeStream final
   int detect_every_ ABSL_GUARDED_BY(mu_) = 1;
   bool drop_oldest_ ABSL_GUARDED_BY(mu_) = true;
   size_t max_queued_ ABSL_GUARDED_BY(mu_) = 2;
+  bool best_shots_ ABSL_GUARDED_BY(mu_) = false;  // crops for the best shots
   std::unique_ptr<FaceTracker> tracker_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<TrackSummaries> summaries_ ABSL_GUARDED_BY(mu_);
+  bool end_sent_ ABSL_GUARDED_BY(mu_) = false;  // the end_of_stream response is queued
+  int64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;  // of the last frame answered
+  int64_t last_answered_us_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t frames_seen_ ABSL_GUARDED_BY(mu_) = 0;
   bool have_timestamp_ ABSL_GUARDED_BY(mu_) = false;
   int64_t last_timestamp_us_ ABSL_GUARDED_BY(mu_) = 0;

@@ -25,7 +25,7 @@ void FaceServiceImpl::BeginShutdown() {
 
 grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse>* FaceServiceImpl::AnalyzeStream(
     grpc::CallbackServerContext* context) {
-  return ::faceserve::AnalyzeStream::Start(&gate_, pipeline_, &streams_, context);
+  return ::faceserve::AnalyzeStream::Start(&gate_, pipeline_, identifier_, &streams_, context);
 }
 
 grpc::ServerUnaryReactor* FaceServiceImpl::Analyze(grpc::CallbackServerContext* context,

@@ -368,17 +368,21 @@ void FaceToProto(const Face& face, bool return_embeddings, v1::Face* out) {
     pose->set_roll_deg(face.mesh_head_pose.roll_deg);
   }
   for (const Prediction& prediction : face.predictions) {
-    v1::Prediction* pp = out->add_predictions();
-    pp->set_predictor(prediction.predictor);
-    pp->set_model(prediction.model);
-    pp->set_model_version(prediction.model_version);
-    for (const HeadResult& head : prediction.heads) {
-      if (head.kind == HeadKind::kEmbedding && !return_embeddings) continue;
-      HeadResultToProto(head, pp->add_outputs());
-    }
+    PredictionToProto(prediction, return_embeddings, out->add_predictions());
   }
   out->set_detector_model(face.detector_model);
   out->set_crop_jpeg(face.crop_jpeg);
+}
+
+void PredictionToProto(const Prediction& prediction, bool return_embeddings,
+                       v1::Prediction* out) {
+  out->set_predictor(prediction.predictor);
+  out->set_model(prediction.model);
+  out->set_model_version(prediction.model_version);
+  for (const HeadResult& head : prediction.heads) {
+    if (head.kind == HeadKind::kEmbedding && !return_embeddings) continue;
+    HeadResultToProto(head, out->add_outputs());
+  }
 }
 
 void AnalyzeResultToProto(const AnalyzeResult& result, bool return_embeddings,

@@ -69,6 +69,7 @@ void TimingsToProto(const std::vector<StageTiming>& timings,
                     google::protobuf::RepeatedPtrField<v1::StageTiming>* out);
 void HeadResultToProto(const HeadResult& head, v1::PredictorOutput* out);
 // Embedding heads are left out unless `return_embeddings`.
+void PredictionToProto(const Prediction& prediction, bool return_embeddings, v1::Prediction* out);
 void FaceToProto(const Face& face, bool return_embeddings, v1::Face* out);
 void AnalyzeResultToProto(const AnalyzeResult& result, bool return_embeddings,
                           v1::AnalyzeResponse* out);

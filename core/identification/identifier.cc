@@ -66,6 +66,12 @@ absl::StatusOr<EmbeddingModelInfo> Identifier::PredictorFor(const std::string& g
                     ErrorReason::kDescriptorMismatch);
 }
 
+absl::Status Identifier::CheckIdentify(const IdentifyOptions& identify) const {
+  absl::StatusOr<GalleryBinding> binding = galleries_->Binding(identify.gallery);
+  if (!binding.ok()) return binding.status();
+  return PredictorFor(identify.gallery, *binding).status();
+}
+
 void Identifier::Run(ImageInput image, AnalyzeOptions options, IdentifyOptions identify,
                      bool only_embedding, CallContext ctx,
                      std::function<void(absl::StatusOr<IdentifiedAnalysis>)> done) {

@@ -97,6 +97,11 @@ class Identifier {
         std::move(ctx), std::move(done));
   }
 
+  // What AnalyzeAndIdentify would refuse before running a model
+  // (GALLERY_NOT_FOUND, DESCRIPTOR_MISMATCH): a stream checks once, at its
+  // start.
+  absl::Status CheckIdentify(const IdentifyOptions& identify) const;
+
   // `embeddings` searched in `identify.gallery` (of the gallery's model).
   void Search(std::vector<std::vector<float>> embeddings, IdentifyOptions identify,
               std::function<void(absl::StatusOr<std::vector<Identity>>)> done);

@@ -113,7 +113,8 @@ TEST_F(VideoStreamTest, StreamsAClipMadeFromTheDemoPhotosAndDrawsIt) {
   const FacectlRun run = Facectl({"stream", clip.string(), "--detect-every", "3", "--predictors",
                            "embedding", "--draw", drawn.string()});
   ASSERT_EQ(run.code, 0) << run.err;
-  ASSERT_EQ(run.lines.size(), static_cast<size_t>(frames) + 1);  // a line per frame, the summary
+  // A line per frame, the server's end_of_stream, the summary.
+  ASSERT_EQ(run.lines.size(), static_cast<size_t>(frames) + 2);
   // Photo 0 is frames 0-29, photo 1 frames 30-59.
   std::map<int, std::map<int64_t, int>> frames_of_id;  // per photo
   std::map<int, int> most_faces;                       // per photo, on one detected frame
@@ -144,6 +145,19 @@ TEST_F(VideoStreamTest, StreamsAClipMadeFromTheDemoPhotosAndDrawsIt) {
     for (const auto& [id, n] : frames_of_id[photo]) lasting += n >= 10 ? 1 : 0;
     EXPECT_GE(lasting, 1) << "photo " << photo;
     EXPECT_LE(lasting, most_faces[photo]) << "photo " << photo;
+  }
+  // The server's last word ends every track still live, each with its
+  // summary: a best shot on a detected frame, the smoothed descriptor-free
+  // predictions (the embedding is not smoothed).
+  const Json& end = run.lines[frames];
+  EXPECT_TRUE(end.value("end_of_stream", false)) << end.dump();
+  EXPECT_TRUE(end["faces"].empty());
+  ASSERT_FALSE(end["events"].empty());
+  for (const Json& e : end["events"]) {
+    EXPECT_EQ(e["event"], "ended") << e.dump();
+    const Json& shot = e["summary"]["best_shot"];
+    EXPECT_EQ(shot["frame"].get<int64_t>() % 3, 0) << e.dump();
+    EXPECT_GT(shot["quality"].get<double>(), 0) << e.dump();
   }
   const Json& summary = run.lines.back()["summary"];
   EXPECT_EQ(summary["frames_processed"].get<int64_t>(), frames);

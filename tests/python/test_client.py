@@ -4,6 +4,7 @@ typed errors with their reasons, the gallery calls, retries, asyncio and API
 keys."""
 import asyncio
 import concurrent.futures
+import io
 import pathlib
 import subprocess
 
@@ -233,7 +234,9 @@ def test_a_video_stream_keeps_one_track(server, demo):
         frames.append(frame)
     with faceserve.Client(server.target) as client:
         results = list(client.analyze_stream(frames, detect_every=2, overflow="block",
-                                             predictors=["age_gender"]))
+                                             predictors=["age_gender"], best_shots=True))
+    end = results.pop()
+    assert end.end_of_stream and not end.faces
     assert [r.sequence for r in results] == list(range(20))
     assert [r.detected for r in results] == [i % 2 == 0 for i in range(20)]
     assert all(len(r.faces) == 1 for r in results)
@@ -241,6 +244,14 @@ def test_a_video_stream_keeps_one_track(server, demo):
     assert results[0].events[0][1] == "started"
     assert results[0].faces[0].face.gender in ("male", "female")
     assert results[1].faces[0].face.gender is None  # predicted frames: the box alone
+    # The track's smoothed attributes on every frame, and its summary at the end.
+    assert results[1].faces[0].smoothed.gender in ("male", "female")
+    track = results[0].faces[0].track_id
+    summary = end.ended[track]
+    assert summary.detected_frames == 10
+    assert summary.best_shot_sequence % 2 == 0
+    assert Image.open(io.BytesIO(summary.best_shot_jpeg)).size[0] > 50
+    assert summary.smoothed.age == results[-1].faces[0].smoothed.age
     with faceserve.Client(server.target) as client:
         with pytest.raises(faceserve.InvalidArgument):
             list(client.analyze_stream(frames[:2], detect_every=99))

@@ -7,7 +7,7 @@ from faceserve.errors import (AlreadyExists, Cancelled, DeadlineExceeded, Facese
 from faceserve.images import Pixels
 from faceserve.results import (Analysis, Box, EmbeddedFace, Enrollment, EnrollOutcome, Face,
                                Gallery, IdentifiedFace, Identity, Match, StreamFrameResult, Subject,
-                               TrackedFace, Verification)
+                               TrackedFace, TrackIdentity, TrackSummary, Verification)
 from faceserve.retry import NO_RETRIES, RetryPolicy
 
 __all__ = [
@@ -17,5 +17,5 @@ __all__ = [
     "Unauthenticated", "Unavailable",
     "Analysis", "Box", "EmbeddedFace", "Enrollment", "EnrollOutcome", "Face", "Gallery",
     "IdentifiedFace", "Identity", "Match", "StreamFrameResult", "Subject", "TrackedFace",
-    "Verification",
+    "TrackIdentity", "TrackSummary", "Verification",
 ]

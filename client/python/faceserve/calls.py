@@ -155,14 +155,20 @@ _OVERFLOW = {"drop_oldest": pb.OVERFLOW_DROP_OLDEST, "block": pb.OVERFLOW_BLOCK}
 
 def stream_requests(frames, *, predictors: Sequence[str] = (), embeddings: bool = False,
                     detect_every: int = 1, overflow: str = "drop_oldest",
-                    max_queued: int = 0, lost_track_ttl_ms: int = 0, fps: float = 25.0):
+                    max_queued: int = 0, lost_track_ttl_ms: int = 0, fps: float = 25.0,
+                    identify_gallery: str = "", best_shots: bool = False,
+                    smoothing_ms: int = 0):
     """AnalyzeStream's requests: the config, then each frame. `frames`: images,
     or (image, timestamp in seconds) pairs; bare images get timestamps at
     `fps`."""
+    options = pb.AnalyzeOptions(predictors=list(predictors), return_embeddings=embeddings)
+    if identify_gallery:
+        options.identify.CopyFrom(pb.IdentifyOptions(gallery=identify_gallery))
     config = pb.StreamConfig(
-        options=pb.AnalyzeOptions(predictors=list(predictors), return_embeddings=embeddings),
+        options=options,
         detect_every=detect_every, overflow=_choice(_OVERFLOW, overflow, "overflow"),
-        max_queued_frames=max_queued, lost_track_ttl_ms=lost_track_ttl_ms)
+        max_queued_frames=max_queued, lost_track_ttl_ms=lost_track_ttl_ms,
+        return_best_shots=best_shots, smoothing_ms=smoothing_ms)
     yield pb.StreamRequest(config=config)
     for sequence, frame in enumerate(frames):
         image, seconds = frame if isinstance(frame, tuple) else (frame, sequence / fps)

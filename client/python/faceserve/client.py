@@ -49,10 +49,14 @@ class Client(Api):
 
     def analyze_stream(self, frames, *, timeout: Optional[float] = None, **options):
         """Frames in, tracked faces out (FaceService.AnalyzeStream): yields a
-        results.StreamFrameResult per frame the server processes, in order.
+        results.StreamFrameResult per frame the server processes, in order,
+        then one with end_of_stream set whose `ended` holds every track's
+        summary (best shot, smoothed attributes, identity).
         `options`: predictors, embeddings, detect_every, overflow
         ("drop_oldest" for live video, "block" for files), max_queued,
-        lost_track_ttl_ms, fps (timestamps of bare images). Not retried."""
+        lost_track_ttl_ms, fps (timestamps of bare images), identify_gallery
+        (tracks named from a gallery over several frames), best_shots (each
+        summary's best shot with its JPEG), smoothing_ms. Not retried."""
         responses = self._stubs["face"].AnalyzeStream(
             calls.stream_requests(frames, **options), timeout=timeout, metadata=self._metadata)
         try:

@@ -201,9 +201,50 @@ class Subject:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrackIdentity:
+    """Who a track is, decided by the server over several of its frames."""
+    subject: str
+    similarity: float  # mean of the subject's votes, weighted by face quality
+    votes: int         # of the last `window` frames' votes, the subject's
+    window: int
+    threshold: float
+
+    @staticmethod
+    def of(identity) -> Optional["TrackIdentity"]:
+        if not identity.subject:
+            return None
+        return TrackIdentity(identity.subject, identity.similarity, identity.votes,
+                             identity.window, identity.threshold)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackSummary:
+    """What the stream learned about a track, sent when it ended."""
+    detected_frames: int
+    best_shot_sequence: Optional[int]  # the frame of the track's best picture
+    best_shot_quality: float           # size x sharpness x frontality, in [0, 1]
+    best_shot_box: Optional[Box]
+    best_shot_jpeg: bytes              # with best_shots=True
+    smoothed: Face                     # the smoothed attributes (age, gender, ...)
+    identity: Optional[TrackIdentity]
+
+    @staticmethod
+    def of(summary) -> "TrackSummary":
+        shot = summary.best_shot if summary.HasField("best_shot") else None
+        return TrackSummary(
+            summary.detected_frames, shot.sequence if shot else None,
+            shot.quality if shot else 0.0, Box.of(shot.box) if shot else None,
+            shot.crop_jpeg if shot else b"",
+            Face.of(pb.Face(predictions=summary.smoothed_predictions)),
+            TrackIdentity.of(summary.identity))
+
+
+@dataclasses.dataclass(frozen=True)
 class TrackedFace:
     track_id: int  # the same for the same person across the stream's frames
     face: Face     # on frames not detected: only its predicted box
+    identity: Optional[TrackIdentity] = None  # the track's, once decided
+    smoothed: Optional[Face] = None  # the track's attributes smoothed over time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,16 +253,28 @@ class StreamFrameResult:
     timestamp_us: int
     detected: bool             # faces detected on this frame (else predicted)
     faces: List[TrackedFace]
-    events: List[Tuple[int, str]]  # (track id, "started" | "lost" | "relinked" | "ended")
+    # (track id, "started" | "lost" | "relinked" | "ended" | "identified")
+    events: List[Tuple[int, str]]
     skipped: List[int]         # sequences dropped (drop_oldest) since the last result
+    end_of_stream: bool = False  # the server's last answer: no frame, every track ended
+    identified: Dict[int, TrackIdentity] = dataclasses.field(default_factory=dict)
+    ended: Dict[int, TrackSummary] = dataclasses.field(default_factory=dict)
 
     @staticmethod
     def of(r) -> "StreamFrameResult":
         from faceserve.v1 import face_service_pb2 as fpb
         names = {fpb.TRACK_STARTED: "started", fpb.TRACK_LOST: "lost",
-                 fpb.TRACK_RELINKED: "relinked", fpb.TRACK_ENDED: "ended"}
+                 fpb.TRACK_RELINKED: "relinked", fpb.TRACK_ENDED: "ended",
+                 fpb.TRACK_IDENTIFIED: "identified"}
+        faces = [TrackedFace(f.track_id, Face.of(f.face), TrackIdentity.of(f.identity),
+                             Face.of(pb.Face(predictions=f.smoothed_predictions))
+                             if f.smoothed_predictions else None)
+                 for f in r.faces]
         return StreamFrameResult(
-            r.sequence, r.timestamp_us, r.detected,
-            [TrackedFace(f.track_id, Face.of(f.face)) for f in r.faces],
+            r.sequence, r.timestamp_us, r.detected, faces,
             [(e.track_id, names.get(e.kind, "unknown")) for e in r.events],
-            list(r.skipped_sequences))
+            list(r.skipped_sequences), r.end_of_stream,
+            {e.track_id: TrackIdentity.of(e.identity) for e in r.events
+             if e.kind == fpb.TRACK_IDENTIFIED},
+            {e.track_id: TrackSummary.of(e.summary) for e in r.events
+             if e.kind == fpb.TRACK_ENDED})
