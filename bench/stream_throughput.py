@@ -46,8 +46,9 @@ def make_clip(server, path, fps, size, frames_dir=None):
     return run_json_lines(argv)[-1]
 
 
-def streams(server, clip, fps, count, detect_every):
-    """`count` concurrent live streams of `clip`; their summaries and the
+def streams(server, clip, fps, count, detect_every, max_queued=0):
+    """`count` concurrent live streams of `clip` (the server holding
+    `max_queued` frames each; 0: its default); their summaries and the
     server's RSS sampled every second."""
     results, rss = [None] * count, []
     done = threading.Event()
@@ -56,7 +57,7 @@ def streams(server, clip, fps, count, detect_every):
         out = run_json_lines(server.facectl("stream", clip, "--fps", str(fps), "--live", "--preload",
                                             "--detect-every",
                                             str(detect_every), "--predictors", "embedding",
-                                            "--summary-only"))
+                                            "--max-queued", str(max_queued), "--summary-only"))
         results[i] = out[-1]["summary"]
 
     def sample():
@@ -107,6 +108,8 @@ def main():
         rows["4 streams 640x480 10 fps, detect every 3rd"] = streams(server, vga10, 10, 4, 3)
         rows["4 streams 640x480 10 fps, detect every frame"] = streams(server, vga10, 10, 4, 1)
         rows["16 streams 640x480 25 fps, detect every frame"] = streams(server, vga25, 25, 16, 1)
+        rows["16 streams 640x480 25 fps, detect every frame, queue 1"] = streams(
+            server, vga25, 25, 16, 1, max_queued=1)
         rows["1 stream 1280x720 25 fps, detect every 3rd"] = streams(server, hd25, 25, 1, 3)
         unary = run_json_lines(server.facectl(
             "bench", "--rate", "25", "--concurrency", "16", "--duration", "20", "--predictors",
