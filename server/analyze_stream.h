@@ -36,7 +36,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -51,10 +50,9 @@
 #include "core/tracking/track_summary.h"
 #include "faceserve/v1/face_service.grpc.pb.h"
 #include "server/call_admission.h"
+#include "server/stream_registry.h"
 
 namespace faceserve {
-
-class StreamRegistry;
 
 class AnalyzeStream final
     : public grpc::ServerBidiReactor<v1::StreamRequest, v1::StreamResponse> {
@@ -159,32 +157,6 @@ class AnalyzeStream final
   absl::Status end_ ABSL_GUARDED_BY(mu_);
   // The pipeline's is_cancelled, shared: it may outlive the stream.
   const std::shared_ptr<std::atomic<bool>> cancel_flag_;
-};
-
-// The open streams, so that a shutdown can end them all, and a sweeper
-// thread that ends the idle ones.
-class StreamRegistry {
- public:
-  explicit StreamRegistry(absl::Duration idle_timeout);
-  ~StreamRegistry();
-  StreamRegistry(const StreamRegistry&) = delete;
-  StreamRegistry& operator=(const StreamRegistry&) = delete;
-
-  void Add(AnalyzeStream* stream);
-  void Remove(AnalyzeStream* stream);
-  // Stops every open stream with `status` (and each one added later).
-  void StopAll(const absl::Status& status);
-
- private:
-  void Sweep();
-
-  const absl::Duration idle_timeout_;
-  absl::Mutex mu_;
-  std::vector<AnalyzeStream*> streams_ ABSL_GUARDED_BY(mu_);
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status stop_status_ ABSL_GUARDED_BY(mu_);
-  bool closing_ ABSL_GUARDED_BY(mu_) = false;  // the destructor runs
-  std::thread sweeper_;
 };
 
 }  // namespace faceserve
