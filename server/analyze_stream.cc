@@ -54,6 +54,7 @@ AnalyzeStream* AnalyzeStream::Start(CallGate* gate, FacePipeline* pipeline,
   {
     absl::MutexLock lock(&stream->mu_);
     stream->admitted_ = admitted.ok();
+    stream->slot_held_ = admitted.ok();
     if (!admitted.ok()) stream->FailLocked(admitted);
     stream->Plan(&actions);
   }
@@ -189,6 +190,7 @@ void AnalyzeStream::Plan(Actions* actions) {
     if (!processing_ && !writing_ && !finish_sent_) {
       finish_sent_ = true;
       actions->finish = true;
+      actions->release_slot = std::exchange(slot_held_, false);
       actions->status = ToGrpcStatus(end_);
     }
     return;
@@ -218,6 +220,7 @@ void AnalyzeStream::Plan(Actions* actions) {
     end_ = absl::OkStatus();
     finish_sent_ = true;
     actions->finish = true;
+    actions->release_slot = std::exchange(slot_held_, false);
     actions->status = grpc::Status::OK;
   }
 }
@@ -226,6 +229,14 @@ void AnalyzeStream::Run(Actions actions) {
   if (actions.read) StartRead(&read_);
   if (actions.write != nullptr) StartWrite(actions.write);
   if (actions.process) Process(std::move(actions.frame));
+  // No frame is in the pipeline once Finish() is planned: the slot is free.
+  if (actions.release_slot) {
+    if (Metrics* metrics = gate_->metrics(); metrics != nullptr) {
+      metrics->AddRequestsInFlight(-1);
+      metrics->AddActiveStreams(-1);
+    }
+    gate_->ReleaseStream();
+  }
   // Last: OnDone() may follow at once and delete this.
   if (actions.finish) Finish(actions.status);
 }
@@ -297,12 +308,7 @@ void AnalyzeStream::OnDone() {
   if (metrics != nullptr) metrics->OnRequest("AnalyzeStream", end.code(), absl::Now() - start_);
   if (admitted) {
     registry_->Remove(this);
-    if (metrics != nullptr) {
-      metrics->AddRequestsInFlight(-1);
-      metrics->AddActiveStreams(-1);
-      metrics->AddStreamTracks(-tracks);
-    }
-    gate_->ReleaseStream();
+    if (metrics != nullptr) metrics->AddStreamTracks(-tracks);
   }
   delete this;
 }

@@ -84,6 +84,9 @@ class AnalyzeStream final
     bool read = false;
     const v1::StreamResponse* write = nullptr;
     bool finish = false;
+    // Give the stream's slot back before Finish(), so that a client that has
+    // the status may open the next stream at once.
+    bool release_slot = false;
     grpc::Status status;
     bool process = false;
     Frame frame;
@@ -124,6 +127,7 @@ class AnalyzeStream final
 
   absl::Mutex mu_;
   bool admitted_ ABSL_GUARDED_BY(mu_) = false;
+  bool slot_held_ ABSL_GUARDED_BY(mu_) = false;  // admitted, Finish() not yet planned
   bool configured_ ABSL_GUARDED_BY(mu_) = false;
   v1::AnalyzeOptions options_ ABSL_GUARDED_BY(mu_);
   // The default embedding predictor, run on every detected frame for the

@@ -160,9 +160,8 @@ class StreamTest : public ::testing::Test {
     return v1::GalleryService::NewStub(*channel_);
   }
   // Whether server.max_streams (2) streams open and are answered now. A
-  // stream's slot is freed when gRPC is done with it: a moment after its
-  // client has the status, or, cancelled with a frame in the pipeline,
-  // when that frame is done.
+  // stream's slot is freed before its status is sent, but a cancelled
+  // stream with a frame in the pipeline keeps it until that frame is done.
   bool BothStreamsOpen() {
     auto stub = Stub();
     std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
