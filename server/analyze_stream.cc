@@ -26,22 +26,6 @@ constexpr int kMaxQueuedFrames = 16;
 constexpr int kMaxLostTtlMs = 60000;
 constexpr int kMaxSmoothingMs = 60000;
 
-// The frame's tracker input: each detected face's box, score and descriptor.
-std::vector<TrackerDetection> DetectionsOf(const AnalyzeResult& result) {
-  std::vector<TrackerDetection> out;
-  for (const Face& face : result.faces) {
-    TrackerDetection d{face.detection.box, face.detection.score, {}};
-    for (const Prediction& p : face.predictions) {
-      for (const HeadResult& h : p.heads) {
-        if (h.kind == HeadKind::kEmbedding && d.embedding.empty()) d.embedding = h.embedding;
-      }
-    }
-    out.push_back(std::move(d));
-  }
-  return out;
-}
-
-
 }  // namespace
 
 AnalyzeStream* AnalyzeStream::Start(CallGate* gate, FacePipeline* pipeline,
@@ -358,6 +342,17 @@ void AnalyzeStream::Process(Frame frame) {
       !descriptor_predictor.empty() && !predictors.empty() &&
       std::find(predictors.begin(), predictors.end(), descriptor_predictor) == predictors.end();
   if (strip_descriptor) predictors.push_back(descriptor_predictor);
+  // Then it runs only where the tracker will use it (a track's start, every
+  // few detections, a face that may be somebody lost); identification needs
+  // it on every face.
+  if (strip_descriptor && !call->identify.has_value()) {
+    call->options.only_some_faces = {
+        descriptor_predictor, [this, time](const std::vector<Face>& faces) {
+          const std::vector<TrackerDetection> detections = TrackerDetectionsOf(faces);
+          absl::MutexLock lock(&mu_);
+          return tracker_->DescriptorsWanted(time, detections);
+        }};
+  }
   call->options.return_embeddings = true;
   call->options.compute_sharpness = true;  // the best shot's quality
   call->options.return_face_crops = best_shots;
@@ -396,7 +391,7 @@ absl::Status AnalyzeStream::Track(absl::Duration time, AnalyzeResult result,
                                   std::vector<Identity> identities, bool return_embeddings,
                                   const std::string& descriptor_predictor, bool strip_descriptor,
                                   v1::StreamResponse* response) {
-  const std::vector<TrackerDetection> detections = DetectionsOf(result);
+  const std::vector<TrackerDetection> detections = TrackerDetectionsOf(result.faces);
   absl::MutexLock lock(&mu_);
   absl::StatusOr<TrackerFrame> tracked = tracker_->Update(time, detections);
   if (!tracked.ok()) return tracked.status();

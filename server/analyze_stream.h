@@ -130,9 +130,10 @@ class AnalyzeStream final
   bool slot_held_ ABSL_GUARDED_BY(mu_) = false;  // admitted, Finish() not yet planned
   bool configured_ ABSL_GUARDED_BY(mu_) = false;
   v1::AnalyzeOptions options_ ABSL_GUARDED_BY(mu_);
-  // The default embedding predictor, run on every detected frame for the
-  // tracker's re-linking even when the client did not ask for it (then left
-  // out of the answers); empty: none configured.
+  // The default embedding predictor, run for the tracker's re-linking even
+  // when the client did not ask for it (then left out of the answers, and
+  // run only on the faces FaceTracker::DescriptorsWanted names); empty: none
+  // configured.
   std::string descriptor_predictor_ ABSL_GUARDED_BY(mu_);
   int detect_every_ ABSL_GUARDED_BY(mu_) = 1;
   bool drop_oldest_ ABSL_GUARDED_BY(mu_) = true;

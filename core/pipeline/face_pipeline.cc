@@ -117,7 +117,7 @@ class FacePipelineImpl final : public FacePipeline {
   // Embed and Verify: the whole image as the one face, or the detector (and
   // only the largest face for kLargest).
   Stage SelectFaces(FaceSelection selection);
-  Stage Predict(std::vector<const PredictorRuntime*> predictors);
+  Stage Predict(std::vector<const PredictorRuntime*> predictors, FaceFilter filter = {});
   Stage Utilize(const AnalyzeOptions& options);
   void Observe(const std::string& stage, const std::string& model, absl::Duration d) const {
     if (stage_observer_ != nullptr) stage_observer_->OnStage(stage, model, d);
@@ -328,12 +328,17 @@ Stage FacePipelineImpl::SelectFaces(FaceSelection selection) {
   };
 }
 
-Stage FacePipelineImpl::Predict(std::vector<const PredictorRuntime*> predictors) {
-  return [this, predictors = std::move(predictors)](const JobPtr& job, Continue next) {
-    predictor_stage_->Run(job, predictors, [job, next](absl::Status s) {
-      CompactPredictions(&job->faces);
-      next(std::move(s));
-    });
+Stage FacePipelineImpl::Predict(std::vector<const PredictorRuntime*> predictors,
+                                FaceFilter filter) {
+  return [this, predictors = std::move(predictors), filter = std::move(filter)](const JobPtr& job,
+                                                                                Continue next) {
+    predictor_stage_->Run(
+        job, predictors,
+        [job, next](absl::Status s) {
+          CompactPredictions(&job->faces);
+          next(std::move(s));
+        },
+        filter);
   };
 }
 
@@ -374,7 +379,8 @@ void FacePipelineImpl::Analyze(ImageInput image, AnalyzeOptions options, CallCon
   job->ctx = std::move(ctx);
   const bool return_embeddings = options.return_embeddings;
   RunStages(job,
-            {Read(std::move(image)), Detect(min_score, max_faces), Predict(*std::move(requested)),
+            {Read(std::move(image)), Detect(min_score, max_faces),
+             Predict(*std::move(requested), std::move(options.only_some_faces)),
              Utilize(options)},
             [job, return_embeddings, done = std::move(done)](absl::Status s) {
               if (!s.ok()) return done(s);

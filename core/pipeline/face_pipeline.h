@@ -29,6 +29,7 @@
 #include "core/config/config.h"
 #include "core/model_loader.h"
 #include "core/pipeline/call_context.h"
+#include "core/pipeline/face_filter.h"
 #include "core/pipeline/stage_observer.h"
 #include "core/types.h"
 
@@ -43,6 +44,7 @@ struct AnalyzeOptions {
   bool return_annotated_image = false;
   bool return_face_crops = false;
   bool compute_sharpness = false;  // Face::sharpness (not in the API: streams ask for it)
+  FaceFilter only_some_faces;      // not in the API either
 };
 
 struct AnalyzeResult {

@@ -17,6 +17,12 @@ namespace faceserve {
 // Shared by both phases of one Run.
 struct PredictorStage::RunState {
   absl::Duration unifier_time;  // written by one phase at a time, before it submits
+  // The predictor run on some faces only, and which (FaceFilter).
+  std::string filtered;
+  std::vector<bool> keep;
+  bool Skips(const PredictorRuntime* p, size_t face) const {
+    return !filtered.empty() && p->config.name == filtered && face < keep.size() && !keep[face];
+  }
 };
 
 namespace {
@@ -165,9 +171,14 @@ PredictorStage::Phases PredictorStage::Plan(
 }
 
 void PredictorStage::Run(const JobPtr& job, std::vector<const PredictorRuntime*> requested,
-                         Continue next) const {
+                         Continue next, FaceFilter filter) const {
   auto phases = std::make_shared<Phases>(Plan(requested));
   auto run = std::make_shared<RunState>();
+  if (!filter.predictor.empty() && filter.keep) {
+    run->filtered = filter.predictor;
+    run->keep = filter.keep(job->faces);
+    if (run->keep.size() != job->faces.size()) run->keep.clear();  // keeps them all
+  }
   RunStages(job,
             {
                 [this, phases, run](const JobPtr& j, Continue n) {
@@ -207,6 +218,7 @@ void PredictorStage::RunPhase(const JobPtr& job,
   const absl::Time c0 = absl::Now();
   for (size_t f = 0; f < job->faces.size(); ++f) {
     for (const PredictorRuntime* p : predictors) {
+      if (run->Skips(p, f)) continue;
       absl::StatusOr<FaceCrop> crop =
           CropForPredictor(job->image, job->whole_image, job->faces[f], p->config.crop,
                            p->crop_size, p->config.name);
@@ -215,6 +227,7 @@ void PredictorStage::RunPhase(const JobPtr& job,
     }
   }
   run->unifier_time += absl::Now() - c0;
+  if (items.empty()) return next(absl::OkStatus());  // every face filtered out
 
   auto state = std::make_shared<PhaseState>();
   {

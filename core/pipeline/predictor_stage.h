@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/pipeline/face_filter.h"
 #include "core/pipeline/job.h"
 #include "core/pipeline/predictor_runtime.h"
 #include "core/pipeline/stage_observer.h"
@@ -45,10 +46,12 @@ class PredictorStage {
   std::vector<EmbeddingModelInfo> EmbeddingModels() const;
 
   // Runs `requested` (and the landmarks predictor when one of them needs it)
-  // on every face of `job`. Each face gets one Prediction slot per configured
+  // on every face of `job`, but `filter.predictor` only on the faces its
+  // `keep` says. Each face gets one Prediction slot per configured
   // predictor, in configuration order; slots of predictors not run stay
   // empty (Prediction::predictor ""). `next` on a pool or batch thread.
-  void Run(const JobPtr& job, std::vector<const PredictorRuntime*> requested, Continue next) const;
+  void Run(const JobPtr& job, std::vector<const PredictorRuntime*> requested, Continue next,
+           FaceFilter filter = {}) const;
 
  private:
   struct Phases {

@@ -18,6 +18,20 @@ std::vector<float> Normalized(std::vector<float> v) {
 
 }  // namespace
 
+std::vector<TrackerDetection> TrackerDetectionsOf(const std::vector<Face>& faces) {
+  std::vector<TrackerDetection> out;
+  for (const Face& face : faces) {
+    TrackerDetection d{face.detection.box, face.detection.score, {}};
+    for (const Prediction& p : face.predictions) {
+      for (const HeadResult& h : p.heads) {
+        if (h.kind == HeadKind::kEmbedding && d.embedding.empty()) d.embedding = h.embedding;
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 FaceTracker::FaceTracker(TrackerConfig config) : config_(std::move(config)) {}
 
 absl::Status FaceTracker::Advance(absl::Duration time) {
@@ -103,14 +117,13 @@ int FaceTracker::MostSimilarLost(const std::vector<float>& embedding) const {
   return best;
 }
 
-absl::StatusOr<TrackerFrame> FaceTracker::Update(absl::Duration time,
-                                                 const std::vector<TrackerDetection>& detections) {
-  if (absl::Status s = Advance(time); !s.ok()) return s;
-  TrackerFrame frame;
-  std::vector<int> high, low;
+FaceTracker::Matching FaceTracker::Match(absl::Duration time,
+                                         const std::vector<TrackerDetection>& detections) const {
+  Matching m;
+  std::vector<int> low;
   for (size_t d = 0; d < detections.size(); ++d) {
     if (detections[d].score >= config_.high_score) {
-      high.push_back(static_cast<int>(d));
+      m.high.push_back(static_cast<int>(d));
     } else if (detections[d].score >= config_.low_score) {
       low.push_back(static_cast<int>(d));
     }
@@ -122,25 +135,24 @@ absl::StatusOr<TrackerFrame> FaceTracker::Update(absl::Duration time,
       all_tracks.push_back(static_cast<int>(i));
     }
   }
-
   // 1. Confident detections against every track.
-  std::vector<int> match_of_track(tracks_.size(), -1);
-  std::vector<char> detection_used(detections.size(), false);
-  for (auto [t, d] : Associate(all_tracks, detections, high, config_.match_iou)) {
-    match_of_track[t] = d;
-    detection_used[d] = true;
+  m.match_of_track.assign(tracks_.size(), -1);
+  m.detection_used.assign(detections.size(), false);
+  for (auto [t, d] : Associate(all_tracks, detections, m.high, config_.match_iou)) {
+    m.match_of_track[t] = d;
+    m.detection_used[d] = true;
   }
   // 2. Weak detections against the followed tracks left.
   std::vector<int> followed_left;
   for (size_t i = 0; i < tracks_.size(); ++i) {
-    if (match_of_track[i] < 0 && !tracks_[i].lost) followed_left.push_back(static_cast<int>(i));
+    if (m.match_of_track[i] < 0 && !tracks_[i].lost) followed_left.push_back(static_cast<int>(i));
   }
   for (auto [t, d] : Associate(followed_left, detections, low, config_.low_match_iou)) {
-    match_of_track[t] = d;
-    detection_used[d] = true;
+    m.match_of_track[t] = d;
+    m.detection_used[d] = true;
   }
   // Detections overlapping another: their descriptors are not kept.
-  std::vector<char> crowded(detections.size(), false);
+  m.crowded.assign(detections.size(), false);
   for (size_t a = 0; a < detections.size(); ++a) {
     for (size_t b = a + 1; b < detections.size(); ++b) {
       const Box& x = detections[a].box;
@@ -148,10 +160,46 @@ absl::StatusOr<TrackerFrame> FaceTracker::Update(absl::Duration time,
       const float w = std::min(x.x2, y.x2) - std::max(x.x1, y.x1);
       const float h = std::min(x.y2, y.y2) - std::max(x.y1, y.y1);
       if (w > 0 && h > 0 && w * h > 0.1f * std::min(x.area(), y.area())) {
-        crowded[a] = crowded[b] = true;
+        m.crowded[a] = m.crowded[b] = true;
       }
     }
   }
+  return m;
+}
+
+std::vector<bool> FaceTracker::DescriptorsWanted(
+    absl::Duration time, const std::vector<TrackerDetection>& detections) const {
+  FaceTracker trial = *this;  // tracks are values: the trial moves only its own
+  if (!trial.Advance(time).ok()) return std::vector<bool>(detections.size(), true);
+  const Matching m = trial.Match(time, detections);
+  std::vector<bool> wanted(detections.size(), false);
+  // Matched: a tentative track compares its descriptor with the lost ones;
+  // a followed one keeps its first, then every descriptor_every-th (as
+  // AddDescriptor, whose hit count is one more then).
+  for (size_t i = 0; i < trial.tracks_.size(); ++i) {
+    const int d = m.match_of_track[i];
+    if (d < 0) continue;
+    const Track& t = trial.tracks_[i];
+    const bool kept = config_.max_descriptors > 0 && !m.crowded[d] &&
+                      (t.descriptors.empty() || t.hits % config_.descriptor_every == 0);
+    if (kept || (t.tentative && config_.relink_similarity > 0)) wanted[d] = true;
+  }
+  // A track's start: its first descriptor, and tentative or not by it.
+  for (int d : m.high) {
+    if (!m.detection_used[d] && detections[d].score >= config_.new_track_score) wanted[d] = true;
+  }
+  return wanted;
+}
+
+absl::StatusOr<TrackerFrame> FaceTracker::Update(absl::Duration time,
+                                                 const std::vector<TrackerDetection>& detections) {
+  if (absl::Status s = Advance(time); !s.ok()) return s;
+  TrackerFrame frame;
+  Matching m = Match(time, detections);
+  const std::vector<int>& high = m.high;
+  std::vector<int>& match_of_track = m.match_of_track;
+  const std::vector<char>& detection_used = m.detection_used;
+  const std::vector<char>& crowded = m.crowded;
   const auto descriptor_of = [&](int d) -> const std::vector<float>& {
     static const std::vector<float> kNone;
     return crowded[d] ? kNone : detections[d].embedding;

@@ -70,6 +70,10 @@ struct TrackerDetection {
   std::vector<float> embedding;  // the face's descriptor; empty: not computed
 };
 
+// A frame's tracker input from the pipeline's faces: each one's box, score
+// and descriptor (its first embedding head; empty when none ran on it).
+std::vector<TrackerDetection> TrackerDetectionsOf(const std::vector<Face>& faces);
+
 enum class TrackEventKind { kStarted, kLost, kRelinked, kEnded };
 
 struct TrackEvent {
@@ -96,6 +100,14 @@ class FaceTracker {
   // INVALID_ARGUMENT unless later than the frame before).
   absl::StatusOr<TrackerFrame> Update(absl::Duration time,
                                       const std::vector<TrackerDetection>& detections);
+  // Which of `detections` the Update at `time` with them would use the
+  // descriptor of: a track's start, every descriptor_every-th detection of a
+  // followed track, and the faces of tentative tracks (compared with the
+  // lost ones). The others' would go unused, so a caller may skip computing
+  // them: Update with only the wanted descriptors does exactly what it does
+  // with all. Changes nothing.
+  std::vector<bool> DescriptorsWanted(absl::Duration time,
+                                      const std::vector<TrackerDetection>& detections) const;
   // A frame that was not detected: the followed tracks where their motion
   // puts them.
   absl::StatusOr<TrackerFrame> Predict(absl::Duration time);
@@ -118,6 +130,15 @@ class FaceTracker {
     bool tentative = false;                       // not reported yet; id 0
     absl::Duration first_seen;
   };
+
+  // ByteTrack's two stages on the tracks moved to `time`.
+  struct Matching {
+    std::vector<int> high;               // the confident detections
+    std::vector<int> match_of_track;     // per track: its detection, or -1
+    std::vector<char> detection_used;    // per detection: matched
+    std::vector<char> crowded;           // per detection: overlaps another
+  };
+  Matching Match(absl::Duration time, const std::vector<TrackerDetection>& detections) const;
 
   // Keeps a detection's descriptor (the first, then every descriptor_every-th).
   void AddDescriptor(const std::vector<float>& embedding, Track* track) const;

@@ -178,6 +178,46 @@ TEST_F(FacePipelineTest, AnalyzeRunsOnlyTheRequestedPredictorsAndTheirLandmarkSo
   EXPECT_EQ(r->faces[0].predictions[1].predictor, "expression");
 }
 
+TEST_F(FacePipelineTest, AFaceFilterRunsItsPredictorOnTheKeptFacesOnly) {
+  CreateAndPreheat();
+  AnalyzeOptions options;
+  options.min_detection_score = 0.1f;  // the fake detector's 0.9 and 0.2 faces
+  std::vector<float> scores_seen;
+  options.only_some_faces = {"embedding", [&](const std::vector<Face>& faces) {
+                               for (const Face& f : faces) scores_seen.push_back(f.detection.score);
+                               return std::vector<bool>{false, true};
+                             }};
+  int items_before = 0;
+  for (int n : runners_["emb"]->batch_sizes()) items_before += n;
+  absl::StatusOr<AnalyzeResult> r = Analyze(Png(64, 64, {1, 2, 3}), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->faces.size(), 2u);
+  EXPECT_EQ(scores_seen, (std::vector<float>{0.9f, 0.2f}));  // called once, after detection
+  auto predictors_of = [](const Face& face) {
+    std::vector<std::string> names;
+    for (const Prediction& p : face.predictions) names.push_back(p.predictor);
+    return names;
+  };
+  EXPECT_EQ(predictors_of(r->faces[0]), (std::vector<std::string>{"landmarks", "expression"}));
+  EXPECT_EQ(predictors_of(r->faces[1]),
+            (std::vector<std::string>{"landmarks", "expression", "embedding"}));
+  int items_after = 0;
+  for (int n : runners_["emb"]->batch_sizes()) items_after += n;
+  EXPECT_EQ(items_after - items_before, 1);  // one face, not two, went to the model
+
+  // The filtered predictor alone, every face left out: the call still ends.
+  options.predictors = {"embedding"};
+  options.only_some_faces.keep = [](const std::vector<Face>& faces) {
+    return std::vector<bool>(faces.size(), false);
+  };
+  r = Analyze(Png(64, 64, {1, 2, 3}), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->faces.size(), 2u);
+  for (const Face& face : r->faces) {
+    EXPECT_EQ(predictors_of(face), (std::vector<std::string>{"landmarks"}));  // its crop's source
+  }
+}
+
 TEST_F(FacePipelineTest, UnknownPredictorIsInvalidArgumentNamingIt) {
   CreateAndPreheat();
   AnalyzeOptions options;
