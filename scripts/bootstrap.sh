@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf '\n==> %s\n' "$*" >&2; }
+log() { printf '\n==> [%s] %s\n' "$(date -u +%T)" "$*" >&2; }
 
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
@@ -74,7 +74,10 @@ log "exporting every model to models/exported (face-api, human-models, models/we
 /usr/bin/python3 models/export.py --out models/exported
 
 log "building (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# -g1: line tables (stack traces name file and line) without the full debug
+# information, which made every file compile 20 % slower on 2 cores.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
 cmake --build build -j"$(nproc)"
 
 log "a demo clip for the README's video tour (build/demo/faces.mp4, from face-api's demo photos)"

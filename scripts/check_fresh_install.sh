@@ -21,7 +21,7 @@ SHARED=$(cd .. && pwd)/shared
 PORT=${CHECK_PORT:-$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 DEMO=models/reference/node_modules/@vladmandic/face-api/demo/sample1.jpg
 
-log() { printf '\n==> check_fresh_install: %s\n' "$*" >&2; }
+log() { printf '\n==> [%s] check_fresh_install: %s\n' "$(date -u +%T)" "$*" >&2; }
 
 # Inside the namespace (or in the fresh clone): set up, serve, analyze.
 if [[ ${1:-} == --inside ]]; then

@@ -25,7 +25,7 @@ BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=(image_reader request http_request)
 
-log() { printf '\n==> %s\n' "$*" >&2; }
+log() { printf '\n==> [%s] %s\n' "$(date -u +%T)" "$*" >&2; }
 
 command -v clang++ >/dev/null || { echo "clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 

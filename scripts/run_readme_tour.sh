@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf '\n==> run_readme_tour: %s\n' "$*" >&2; }
+log() { printf '\n==> [%s] run_readme_tour: %s\n' "$(date -u +%T)" "$*" >&2; }
 # A tour: the first ```sh block after the heading that starts with $1.
 tour_block() {
   awk -v heading="$1" 'index($0, heading) == 1 { in_section = 1 }

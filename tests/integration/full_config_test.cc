@@ -58,7 +58,10 @@ struct RunningServer {
 
   static RunningServer* Start(const fs::path& config_file, std::vector<std::string> overrides) {
     auto* r = new RunningServer;
-    for (const char* o : {"server.listen=127.0.0.1:0", "metrics.listen=", "device.device=cpu"}) {
+    // No preheat: scripts/check_fresh_install.sh serves config/full.yaml,
+    // preheat and all; here it would be a minute under the sanitizers.
+    for (const char* o : {"server.listen=127.0.0.1:0", "metrics.listen=", "device.device=cpu",
+                          "device.preheat=false"}) {
       overrides.push_back(o);
     }
     overrides.push_back("models_dir=" + kModels.string());

@@ -136,10 +136,13 @@ class StreamTest : public ::testing::Test {
     gallery_db_ = new std::string(
         (std::filesystem::temp_directory_path() / absl::StrCat("faceserve_stream_", getpid(), ".sqlite"))
             .string());
+    // No preheat (not what this suite tests, and a minute under ASan): the
+    // first test warms the models up.
     server_ = new ServerProcess(std::vector<std::string>{
         FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
         "server.listen=127.0.0.1:0", "--set", "metrics.listen=", "--set", "http.listen=",
-        "--set", "device.device=cpu", "--set", "server.max_streams=2", "--set",
+        "--set", "device.device=cpu", "--set", "device.preheat=false", "--set",
+        "server.max_streams=2", "--set",
         absl::StrCat("server.stream_idle_timeout_ms=", kIdleTimeoutMs), "--set",
         "gallery.sqlite.path=" + *gallery_db_, "--set",
         "models_dir=" + kSourceDir + "/models/exported"});
