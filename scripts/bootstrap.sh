@@ -19,6 +19,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev nlohmann-json3-dev
   # galleries: the embedded store (core/gallery)
   libsqlite3-dev libsqlitecpp-dev
+  # galleries shared by replicas (issue 33): libpq, and the server the tests
+  # start a throwaway cluster of (scripts/throwaway_postgres.sh)
+  libpq-dev postgresql-15
   # galleries: the approximate index (header-only hnswlib)
   libhnswlib-dev
   # API keys' SHA-256 (core/auth; gRPC's own OpenSSL) and the HTTP/JSON API

@@ -4,18 +4,9 @@
 #include <SQLiteCpp/Statement.h>
 
 #include "absl/strings/str_cat.h"
-#include "core/error_reason.h"
+#include "core/gallery/store_errors.h"
 
 namespace faceserve {
-namespace {
-
-absl::Status KeyReused(const std::string& key) {
-  return WithReason(absl::AlreadyExistsError(absl::StrCat(
-                        "idempotency key '", key, "' was used for a different Enroll request")),
-                    ErrorReason::kIdempotencyKeyReused);
-}
-
-}  // namespace
 
 absl::StatusOr<std::optional<std::string>> FindReceiptRow(SQLite::Database& db,
                                                           int64_t gallery_id,
@@ -29,7 +20,7 @@ absl::StatusOr<std::optional<std::string>> FindReceiptRow(SQLite::Database& db,
   q.bind(2, key);
   q.bind(3, not_before_unix_ms);
   if (!q.executeStep()) return std::nullopt;
-  if (q.getColumn(0).getString() != request_hash) return KeyReused(key);
+  if (q.getColumn(0).getString() != request_hash) return IdempotencyKeyReusedError(key);
   const SQLite::Column response = q.getColumn(1);
   return std::string(static_cast<const char*>(response.getBlob()),
                      static_cast<size_t>(response.getBytes()));
@@ -51,7 +42,7 @@ absl::Status StoreReceiptRow(SQLite::Database& db, int64_t gallery_id,
   insert.bind(3, receipt.request_hash);
   insert.bind(4, response.data(), static_cast<int>(response.size()));
   insert.bind(5, now_unix_ms);
-  if (insert.exec() == 0) return KeyReused(receipt.key);
+  if (insert.exec() == 0) return IdempotencyKeyReusedError(receipt.key);
   return absl::OkStatus();
 }
 

@@ -18,14 +18,10 @@
 #include "core/gallery/sqlite_enroll_receipts.h"
 #include "core/gallery/sqlite_rows.h"
 #include "core/gallery/sqlite_schema.h"
+#include "core/gallery/store_errors.h"
 
 namespace faceserve {
 namespace {
-
-absl::Status GalleryNotFound(const std::string& name) {
-  return WithReason(absl::NotFoundError(absl::StrCat("no gallery '", name, "'")),
-                    ErrorReason::kGalleryNotFound);
-}
 
 int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -38,7 +34,7 @@ struct GalleryRow {
 absl::StatusOr<GalleryRow> FindGallery(SQLite::Database& db, const std::string& name) {
   SQLite::Statement q(db, "SELECT id, descriptor_model, dimension FROM galleries WHERE name = ?");
   q.bind(1, name);
-  if (!q.executeStep()) return GalleryNotFound(name);
+  if (!q.executeStep()) return GalleryNotFoundError(name);
   return GalleryRow{q.getColumn(0).getInt64(),
                     DescriptorModel{q.getColumn(1).getString(), q.getColumn(2).getInt()}};
 }
@@ -49,11 +45,7 @@ absl::StatusOr<int64_t> FindSubject(SQLite::Database& db, int64_t gallery_id,
   SQLite::Statement q(db, "SELECT id FROM subjects WHERE gallery_id = ? AND name = ?");
   q.bind(1, gallery_id);
   q.bind(2, subject);
-  if (!q.executeStep()) {
-    return WithReason(
-        absl::NotFoundError(absl::StrCat("no subject '", subject, "' in gallery '", gallery, "'")),
-        ErrorReason::kSubjectNotFound);
-  }
+  if (!q.executeStep()) return SubjectNotFoundError(gallery, subject);
   return q.getColumn(0).getInt64();
 }
 
@@ -116,11 +108,7 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::CreateGallery(const std::string&
                                                               IndexKind index) {
   absl::MutexLock lock(&mu_);
   try {
-    if (FindGallery(*db_, name).ok()) {
-      return WithReason(
-          absl::AlreadyExistsError(absl::StrCat("gallery '", name, "' already exists")),
-          ErrorReason::kGalleryExists);
-    }
+    if (FindGallery(*db_, name).ok()) return GalleryExistsError(name);
     const int64_t now = NowUnixMs();
     SQLite::Statement q(*db_,
                         "INSERT INTO galleries (name, descriptor_model, dimension, threshold, "
@@ -149,7 +137,7 @@ absl::Status SqliteGalleryStore::DeleteGallery(const std::string& name) {
   try {
     SQLite::Statement q(*db_, "DELETE FROM galleries WHERE name = ?");
     q.bind(1, name);
-    if (q.exec() == 0) return GalleryNotFound(name);
+    if (q.exec() == 0) return GalleryNotFoundError(name);
     CheckpointAfterDelete(*db_);
     return absl::OkStatus();
   } catch (const SQLite::Exception& e) {
@@ -173,10 +161,7 @@ GalleryInfo GalleryInfoFrom(SQLite::Statement& q) {
   info.created = absl::FromUnixMillis(q.getColumn(4).getInt64());
   info.subjects = q.getColumn(5).getInt64();
   info.faces = q.getColumn(6).getInt64();
-  const std::string kind = q.getColumn(7).getString();
-  info.index = kind == "exact"         ? IndexKind::kExact
-               : kind == "approximate" ? IndexKind::kApproximate
-                                       : IndexKind::kAuto;
+  info.index = IndexKindFromName(q.getColumn(7).getString());
   return info;
 }
 
@@ -199,7 +184,7 @@ absl::StatusOr<GalleryInfo> SqliteGalleryStore::GetGallery(const std::string& na
   try {
     SQLite::Statement q(*db_, absl::StrCat(kGalleryInfoSql, " WHERE g.name = ?"));
     q.bind(1, name);
-    if (!q.executeStep()) return GalleryNotFound(name);
+    if (!q.executeStep()) return GalleryNotFoundError(name);
     return GalleryInfoFrom(q);
   } catch (const SQLite::Exception& e) {
     return SqliteStorageError(absl::StrCat("reading gallery '", name, "'"), e);
@@ -214,21 +199,8 @@ absl::StatusOr<std::vector<int64_t>> SqliteGalleryStore::AddFaces(
   return InGallery<Result>(
       gallery, absl::StrCat("enrolling into gallery '", gallery, "'"),
       [&](SQLite::Database& db, const GalleryRow& g) -> Result {
-        if (model.id != g.model.id || model.dimension != g.model.dimension) {
-          return WithReason(
-              absl::FailedPreconditionError(absl::StrCat(
-                  "gallery '", gallery, "' holds embeddings of ", g.model.id, " (",
-                  g.model.dimension, " values), not of ", model.id, " (", model.dimension, ")")),
-              ErrorReason::kDescriptorMismatch);
-        }
-        for (size_t i = 0; i < embeddings.size(); ++i) {
-          if (static_cast<int>(embeddings[i].size()) != model.dimension) {
-            return WithReason(absl::InvalidArgumentError(absl::StrCat(
-                                  "embedding ", i, " has ", embeddings[i].size(), " values, the ",
-                                  "gallery's model makes ", model.dimension)),
-                              ErrorReason::kInvalidField,
-                              {{"field", absl::StrCat("embeddings.", i)}});
-          }
+        if (absl::Status s = CheckEnrollable(gallery, g.model, model, embeddings); !s.ok()) {
+          return s;
         }
         const int64_t now = NowUnixMs();
         SQLite::Transaction transaction(db);
@@ -384,11 +356,7 @@ absl::Status SqliteGalleryStore::DeleteFace(const std::string& gallery, int64_t 
                             "(SELECT id FROM subjects WHERE gallery_id = ?)");
         q.bind(1, face_id);
         q.bind(2, g.id);
-        if (q.exec() == 0) {
-          return WithReason(
-              absl::NotFoundError(absl::StrCat("no face ", face_id, " in gallery '", gallery, "'")),
-              ErrorReason::kFaceNotFound);
-        }
+        if (q.exec() == 0) return FaceNotFoundError(gallery, face_id);
         LogFaceDeleted(db, g.id, face_id);
         transaction.commit();
         CheckpointAfterDelete(db);

@@ -6,8 +6,6 @@
 
 #include <cstring>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/str_cat.h"
 #include "core/error_reason.h"
 
@@ -20,22 +18,6 @@ std::vector<float> EmbeddingFromBlob(const SQLite::Column& column) {
   std::vector<float> embedding(static_cast<size_t>(column.getBytes()) / sizeof(float));
   if (!embedding.empty()) std::memcpy(embedding.data(), column.getBlob(), embedding.size() * 4);
   return embedding;
-}
-
-std::string MetadataToJson(const Metadata& metadata) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [key, value] : metadata) j[key] = value;
-  return j.dump();
-}
-
-Metadata MetadataFromJson(const std::string& text) {
-  Metadata metadata;
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return metadata;
-  for (const auto& [key, value] : j.items()) {
-    if (value.is_string()) metadata[key] = value.get<std::string>();
-  }
-  return metadata;
 }
 
 absl::Status SqliteStorageError(const std::string& what, const SQLite::Exception& e) {

@@ -1,6 +1,6 @@
-// Column conversions shared by the SQLite gallery store's files: embeddings
-// as float32 blobs, metadata as a JSON object of strings; and the status of
-// a failed SQLite call.
+// Column conversions shared by the SQLite gallery store's files (embeddings
+// as float32 blobs; metadata: core/gallery/metadata_json.h), and the status
+// of a failed SQLite call.
 #ifndef FACESERVE_CORE_GALLERY_SQLITE_ROWS_H_
 #define FACESERVE_CORE_GALLERY_SQLITE_ROWS_H_
 
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/gallery/gallery_store.h"
+#include "core/gallery/metadata_json.h"
 
 #include "absl/status/status.h"
 
@@ -19,9 +20,6 @@ class Exception;
 namespace faceserve {
 
 std::vector<float> EmbeddingFromBlob(const SQLite::Column& column);
-std::string MetadataToJson(const Metadata& metadata);
-// Non-string values and text that is not a JSON object are dropped.
-Metadata MetadataFromJson(const std::string& text);
 
 // STORAGE_ERROR: DATA_LOSS for a damaged file (a corrupt page, not a
 // database), INTERNAL otherwise; `what` says what was being done.

@@ -1,7 +1,9 @@
 // SqliteGalleryStore against a real SQLite file in a temporary folder: the
-// operations, their errors and reasons, durability settings read back from
-// the store's own connection, migrations, erasure (the deleted embedding's
-// bytes are gone from the file and its WAL), and concurrent writers.
+// contract every store keeps (gallery_store_contract_tests.h: operations,
+// errors and reasons, receipts, the change log, concurrent writers), and
+// SQLite's own: durability settings read back from the store's connection,
+// migrations, erasure (the deleted embedding's bytes are gone from the file
+// and its WAL).
 #include "core/gallery/sqlite_gallery_store.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +22,7 @@
 
 #include "core/error_reason.h"
 #include "core/gallery/sqlite_schema.h"
+#include "tests/gallery/gallery_store_contract_tests.h"
 
 namespace faceserve {
 namespace {
@@ -27,6 +30,35 @@ namespace {
 namespace fs = std::filesystem;
 
 const DescriptorModel kModel{"face_recognition@faceapi-1.7.15", 4};
+
+// A database file of its own in a temporary folder, per test.
+class SqliteFile : public StoreUnderTest {
+ public:
+  explicit SqliteFile(const std::string& test_name)
+      : dir_(fs::temp_directory_path() /
+             ("faceserve_contract_" + std::to_string(::getpid()) + "_" + test_name)) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~SqliteFile() override { fs::remove_all(dir_); }
+  absl::StatusOr<std::unique_ptr<GalleryStore>> Open() override {
+    absl::StatusOr<std::unique_ptr<SqliteGalleryStore>> s =
+        SqliteGalleryStore::Open((dir_ / "gallery.db").string());
+    if (!s.ok()) return s.status();
+    return std::unique_ptr<GalleryStore>(*std::move(s));
+  }
+
+ private:
+  const fs::path dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, GalleryStoreContractTest,
+    ::testing::Values(StoreBackend{"Sqlite", [](const std::string& test_name) {
+                                     return std::unique_ptr<StoreUnderTest>(
+                                         std::make_unique<SqliteFile>(test_name));
+                                   }}),
+    [](const ::testing::TestParamInfo<StoreBackend>& info) { return info.param.name; });
 
 class SqliteGalleryStoreTest : public ::testing::Test {
  protected:
@@ -74,106 +106,6 @@ TEST_F(SqliteGalleryStoreTest, DurabilitySettingsReadBackFromTheStoresConnection
             std::to_string(CurrentSchemaVersion()));
 }
 
-TEST_F(SqliteGalleryStoreTest, GalleriesAreCreatedListedAndDeletedWithTheirReasons) {
-  ASSERT_TRUE(store_->CreateGallery("staff", kModel, 0.925f, IndexKind::kAuto).ok());
-  ASSERT_TRUE(store_->CreateGallery("visitors", kModel, 0.95f, IndexKind::kAuto).ok());
-  const absl::StatusOr<GalleryInfo> again = store_->CreateGallery("staff", kModel, 0.9f, IndexKind::kAuto);
-  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(ReasonOf(again.status()), ErrorReason::kGalleryExists);
-
-  absl::StatusOr<std::vector<GalleryInfo>> all = store_->ListGalleries();
-  ASSERT_TRUE(all.ok()) << all.status();
-  ASSERT_EQ(all->size(), 2u);
-  EXPECT_EQ((*all)[0].name, "staff");
-  EXPECT_EQ((*all)[0].model.id, kModel.id);
-  EXPECT_EQ((*all)[0].model.dimension, 4);
-  EXPECT_FLOAT_EQ((*all)[0].threshold, 0.925f);
-
-  ASSERT_TRUE(store_->DeleteGallery("visitors").ok());
-  const absl::Status gone = store_->DeleteGallery("visitors");
-  EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ReasonOf(gone), ErrorReason::kGalleryNotFound);
-  EXPECT_EQ(store_->ListGalleries()->size(), 1u);
-}
-
-TEST_F(SqliteGalleryStoreTest, FacesAreAddedInOneTransactionAndSurviveAReopen) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  absl::StatusOr<std::vector<int64_t>> ids =
-      store_->AddFaces("g", "alice", {{"team", "red"}}, kModel, {{1, 0, 0, 0}, {0.9f, 0.1f, 0, 0}}, nullptr);
-  ASSERT_TRUE(ids.ok()) << ids.status();
-  ASSERT_EQ(ids->size(), 2u);
-  EXPECT_LT((*ids)[0], (*ids)[1]);
-  ASSERT_TRUE(store_->AddFaces("g", "bob", {}, kModel, {{0, 1, 0, 0}}, nullptr).ok());
-  // A wrong-length embedding in a batch rejects the whole batch.
-  const absl::StatusOr<std::vector<int64_t>> bad =
-      store_->AddFaces("g", "carol", {}, kModel, {{0, 0, 1, 0}, {1, 2, 3}}, nullptr);
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MetadataOf(bad.status()).at("field"), "embeddings.1");
-
-  Reopen();
-  absl::StatusOr<GalleryInfo> info = store_->GetGallery("g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->subjects, 2);
-  EXPECT_EQ(info->faces, 3);
-  absl::StatusOr<SubjectInfo> alice = store_->GetSubject("g", "alice", false);
-  ASSERT_TRUE(alice.ok()) << alice.status();
-  EXPECT_EQ(alice->face_ids, *ids);
-  EXPECT_EQ(alice->metadata.at("team"), "red");
-  absl::StatusOr<std::vector<StoredFace>> faces = store_->LoadFaces("g");
-  ASSERT_TRUE(faces.ok()) << faces.status();
-  ASSERT_EQ(faces->size(), 3u);
-  EXPECT_EQ((*faces)[0].subject, "alice");
-  EXPECT_EQ((*faces)[0].embedding, (std::vector<float>{1, 0, 0, 0}));
-  EXPECT_EQ((*faces)[1].embedding, (std::vector<float>{0.9f, 0.1f, 0, 0}));
-  EXPECT_EQ((*faces)[2].subject, "bob");
-}
-
-TEST_F(SqliteGalleryStoreTest, AnotherDescriptorModelIsRefusedNamingBoth) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  const DescriptorModel other{"hm_faceres@3.0.4", 4};
-  const absl::StatusOr<std::vector<int64_t>> r =
-      store_->AddFaces("g", "a", {}, other, {{1, 0, 0, 0}}, nullptr);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ReasonOf(r.status()), ErrorReason::kDescriptorMismatch);
-  EXPECT_NE(r.status().message().find(kModel.id), absl::string_view::npos) << r.status();
-  EXPECT_NE(r.status().message().find(other.id), absl::string_view::npos) << r.status();
-}
-
-TEST_F(SqliteGalleryStoreTest, SubjectsPageInNameOrder) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  for (const char* name : {"e", "a", "d", "b", "c"}) {
-    ASSERT_TRUE(store_->AddFaces("g", name, {}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
-  }
-  std::vector<std::string> seen;
-  std::string token;
-  int pages = 0;
-  do {
-    absl::StatusOr<SubjectPage> page = store_->ListSubjects("g", token, 2);
-    ASSERT_TRUE(page.ok()) << page.status();
-    for (const SubjectInfo& s : page->subjects) {
-      seen.push_back(s.subject);
-      EXPECT_EQ(s.face_ids.size(), 1u);
-    }
-    token = page->next_page_token;
-    ++pages;
-  } while (!token.empty() && pages < 10);
-  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
-  EXPECT_EQ(pages, 3);
-  EXPECT_EQ(store_->ListSubjects("g", "", 0).status().code(), absl::StatusCode::kInvalidArgument);
-}
-
-TEST_F(SqliteGalleryStoreTest, MetadataIsReplacedAndMissingSubjectsAreNamed) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  ASSERT_TRUE(store_->AddFaces("g", "a", {{"k", "1"}}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
-  ASSERT_TRUE(store_->UpdateMetadata("g", "a", {{"k", "2"}, {"x", "y"}}).ok());
-  EXPECT_EQ(store_->GetSubject("g", "a", false)->metadata, (Metadata{{"k", "2"}, {"x", "y"}}));
-  const absl::Status missing = store_->UpdateMetadata("g", "zed", {});
-  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ReasonOf(missing), ErrorReason::kSubjectNotFound);
-  EXPECT_EQ(ReasonOf(store_->GetSubject("nope", "a", false).status()), ErrorReason::kGalleryNotFound);
-  EXPECT_EQ(ReasonOf(store_->DeleteFace("g", 999999)), ErrorReason::kFaceNotFound);
-}
-
 // Erasure: after DeleteSubject neither the database file nor its WAL holds
 // the embedding's bytes (secure_delete and the checkpoint after deletes).
 TEST_F(SqliteGalleryStoreTest, DeletingASubjectErasesItsEmbeddingFromFileAndWal) {
@@ -189,79 +121,6 @@ TEST_F(SqliteGalleryStoreTest, DeletingASubjectErasesItsEmbeddingFromFileAndWal)
   EXPECT_EQ(store_->GetGallery("g")->faces, 1);
   store_.reset();  // and after close
   EXPECT_EQ(FileBytes().find(needle), std::string::npos);
-}
-
-TEST_F(SqliteGalleryStoreTest, DeletingAGalleryDeletesItsSubjectsAndFaces) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  ASSERT_TRUE(store_->AddFaces("g", "a", {}, kModel, {{1, 0, 0, 0}}, nullptr).ok());
-  ASSERT_TRUE(store_->DeleteGallery("g").ok());
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  EXPECT_EQ(store_->GetGallery("g")->faces, 0);
-  EXPECT_EQ(store_->GetGallery("g")->subjects, 0);
-}
-
-// Concurrent writers and readers on one store: every acknowledged face is
-// there afterwards, once.
-TEST_F(SqliteGalleryStoreTest, ConcurrentEnrollmentsAllLand) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  constexpr int kThreads = 4, kPerThread = 25;
-  std::vector<std::thread> threads;
-  std::vector<std::vector<int64_t>> acked(kThreads);
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        absl::StatusOr<std::vector<int64_t>> ids = store_->AddFaces(
-            "g", "s" + std::to_string(t), {}, kModel, {{static_cast<float>(i), 1, 0, 0}}, nullptr);
-        if (ids.ok()) acked[t].push_back(ids->front());
-        (void)store_->LoadFaces("g");  // a reader in between
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  absl::StatusOr<std::vector<StoredFace>> faces = store_->LoadFaces("g");
-  ASSERT_TRUE(faces.ok()) << faces.status();
-  EXPECT_EQ(faces->size(), static_cast<size_t>(kThreads * kPerThread));
-  for (const auto& ids : acked) EXPECT_EQ(ids.size(), static_cast<size_t>(kPerThread));
-}
-
-// Idempotency: the receipt is stored with the faces in one transaction; the
-// same key with another fingerprint is refused and enrolls nothing.
-TEST_F(SqliteGalleryStoreTest, AnEnrollReceiptReplaysAndRefusesAnotherRequest) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  EnrollReceipt receipt{"key-1", "hash-a", [](const std::vector<int64_t>& ids) {
-                          return "response for " + std::to_string(ids.front());
-                        }};
-  absl::StatusOr<std::optional<std::string>> none = store_->FindReceipt("g", "key-1", "hash-a");
-  ASSERT_TRUE(none.ok()) << none.status();
-  EXPECT_FALSE(none->has_value());
-  absl::StatusOr<std::vector<int64_t>> ids =
-      store_->AddFaces("g", "a", {}, kModel, {{1, 0, 0, 0}}, &receipt);
-  ASSERT_TRUE(ids.ok()) << ids.status();
-  absl::StatusOr<std::optional<std::string>> found = store_->FindReceipt("g", "key-1", "hash-a");
-  ASSERT_TRUE(found.ok() && found->has_value());
-  EXPECT_EQ(**found, "response for " + std::to_string(ids->front()));
-  EXPECT_EQ(ReasonOf(store_->FindReceipt("g", "key-1", "hash-b").status()),
-            ErrorReason::kIdempotencyKeyReused);
-  // A second enrollment under the same key (a retry racing the first) rolls
-  // back: no second face.
-  EXPECT_EQ(ReasonOf(store_->AddFaces("g", "a", {}, kModel, {{0, 1, 0, 0}}, &receipt).status()),
-            ErrorReason::kIdempotencyKeyReused);
-  EXPECT_EQ(store_->GetSubject("g", "a", false)->face_ids.size(), 1u);
-  // Keys are per gallery.
-  ASSERT_TRUE(store_->CreateGallery("h", kModel, 0.9f, IndexKind::kAuto).ok());
-  EXPECT_FALSE(store_->FindReceipt("h", "key-1", "hash-b")->has_value());
-}
-
-TEST_F(SqliteGalleryStoreTest, GetSubjectReturnsTheEmbeddingsWhenAsked) {
-  ASSERT_TRUE(store_->CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
-  ASSERT_TRUE(store_->AddFaces("g", "a", {}, kModel, {{1, 2, 3, 4}, {4, 3, 2, 1}}, nullptr).ok());
-  absl::StatusOr<SubjectInfo> without = store_->GetSubject("g", "a", false);
-  ASSERT_TRUE(without.ok());
-  EXPECT_TRUE(without->embeddings.empty());
-  absl::StatusOr<SubjectInfo> with = store_->GetSubject("g", "a", true);
-  ASSERT_TRUE(with.ok());
-  ASSERT_EQ(with->embeddings.size(), 2u);
-  EXPECT_EQ(with->embeddings[1], (std::vector<float>{4, 3, 2, 1}));
 }
 
 // A database written by a newer faceserve is refused, not misread.
