@@ -185,19 +185,6 @@ absl::Status PgConnection::RunScript(const std::string& sql) {
 
 int PgConnection::backend_pid() const { return PQbackendPID(conn_); }
 
-int PgConnection::socket() const { return PQsocket(conn_); }
-
-absl::StatusOr<std::vector<std::string>> PgConnection::TakeNotifications() {
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
-  if (PQconsumeInput(conn_) == 0) return Unavailable(PQerrorMessage(conn_));
-  std::vector<std::string> channels;
-  while (PGnotify* n = PQnotifies(conn_)) {
-    channels.emplace_back(n->relname);
-    PQfreemem(n);
-  }
-  return channels;
-}
-
 absl::StatusOr<PgTransaction> PgTransaction::Begin(PgConnection* connection) {
   if (absl::Status s = connection->Run("BEGIN"); !s.ok()) return s;
   return PgTransaction(connection);

@@ -85,11 +85,6 @@ class PgConnection {
   // The server's process id for this connection (pg_backend_pid), so a test
   // can end it from another connection.
   int backend_pid() const;
-  // The socket, for waiting on notifications (LISTEN), and the ones that came.
-  int socket() const;
-  // Reads what arrived on the socket; the channel names of the notifications
-  // received (empty: none). UNAVAILABLE when the connection is lost.
-  absl::StatusOr<std::vector<std::string>> TakeNotifications();
 
  private:
   PgConnection(std::string dsn, pg_conn* conn) : dsn_(std::move(dsn)), conn_(conn) {}

@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/error_reason.h"
+#include "core/gallery/face_id_list.h"
 #include "core/gallery/metadata_json.h"
 #include "core/gallery/pg_change_log.h"
 #include "core/gallery/pg_schema.h"
@@ -287,12 +286,7 @@ absl::StatusOr<SubjectPage> PgGalleryStore::ListSubjects(const std::string& gall
       info.subject = r->Text(row, 0);
       info.metadata = MetadataFromJson(r->Text(row, 1));
       info.created = absl::FromUnixMillis(r->Int(row, 2));
-      const std::string ids = r->IsNull(row, 3) ? "" : r->Text(row, 3);
-      for (absl::string_view id : absl::StrSplit(ids, ',', absl::SkipEmpty())) {
-        int64_t v = 0;
-        if (absl::SimpleAtoi(id, &v)) info.face_ids.push_back(v);
-      }
-      std::sort(info.face_ids.begin(), info.face_ids.end());
+      if (!r->IsNull(row, 3)) info.face_ids = FaceIdsFromList(r->Bytes(row, 3));
       page.subjects.push_back(std::move(info));
     }
     return page;

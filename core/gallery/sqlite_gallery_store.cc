@@ -9,11 +9,10 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/error_reason.h"
+#include "core/gallery/face_id_list.h"
 #include "core/gallery/sqlite_change_log.h"
 #include "core/gallery/sqlite_enroll_receipts.h"
 #include "core/gallery/sqlite_rows.h"
@@ -318,12 +317,7 @@ absl::StatusOr<SubjectPage> SqliteGalleryStore::ListSubjects(const std::string& 
           info.subject = q.getColumn(0).getString();
           info.metadata = MetadataFromJson(q.getColumn(1).getString());
           info.created = absl::FromUnixMillis(q.getColumn(2).getInt64());
-          const std::string ids = q.getColumn(3).isNull() ? "" : q.getColumn(3).getString();
-          for (absl::string_view id : absl::StrSplit(ids, ',', absl::SkipEmpty())) {
-            int64_t v = 0;
-            if (absl::SimpleAtoi(id, &v)) info.face_ids.push_back(v);
-          }
-          std::sort(info.face_ids.begin(), info.face_ids.end());
+          if (!q.getColumn(3).isNull()) info.face_ids = FaceIdsFromList(q.getColumn(3).getString());
           page.subjects.push_back(std::move(info));
         }
         return page;

@@ -29,28 +29,6 @@
 namespace faceserve {
 namespace {
 
-// Keeps only the predictions that ran (slots of predictors not run are empty).
-void CompactPredictions(std::vector<Face>* faces) {
-  for (Face& face : *faces) {
-    std::vector<Prediction> kept;
-    for (Prediction& p : face.predictions) {
-      if (!p.predictor.empty()) kept.push_back(std::move(p));
-    }
-    face.predictions = std::move(kept);
-  }
-}
-
-// The embedding head's result of `face` for predictor `p`, or null.
-const HeadResult* EmbeddingOf(const Face& face, const PredictorRuntime* p) {
-  for (const Prediction& pred : face.predictions) {
-    if (pred.predictor == p->config.name &&
-        p->embedding_head < static_cast<int>(pred.heads.size())) {
-      return &pred.heads[p->embedding_head];
-    }
-  }
-  return nullptr;
-}
-
 class FacePipelineImpl final : public FacePipeline {
  public:
   FacePipelineImpl(const Config& config, StageObserver* stage_observer)

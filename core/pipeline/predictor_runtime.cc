@@ -51,4 +51,14 @@ absl::StatusOr<std::unique_ptr<PredictorRuntime>> ResolvePredictor(const Predict
   return p;
 }
 
+const HeadResult* EmbeddingOf(const Face& face, const PredictorRuntime* p) {
+  for (const Prediction& pred : face.predictions) {
+    if (pred.predictor == p->config.name &&
+        p->embedding_head < static_cast<int>(pred.heads.size())) {
+      return &pred.heads[p->embedding_head];
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace faceserve

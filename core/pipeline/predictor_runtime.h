@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "core/config/config.h"
 #include "core/pipeline/loaded_model.h"
+#include "core/types.h"
 
 namespace faceserve {
 
@@ -27,6 +28,9 @@ struct PredictorRuntime {
 
 // What `p` (a predictor with an embedding head) makes, for galleries.
 EmbeddingModelInfo DescribeEmbedding(const PredictorRuntime& p);
+
+// The embedding head's result of `face` for predictor `p`, or null.
+const HeadResult* EmbeddingOf(const Face& face, const PredictorRuntime* p);
 
 // Checks `config` against the card of `model` (square input of crop.size,
 // head outputs that exist, one label per class) and fills what the card

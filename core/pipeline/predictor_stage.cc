@@ -294,4 +294,14 @@ void PredictorStage::DeriveLandmarks(Job* job) const {
   }
 }
 
+void CompactPredictions(std::vector<Face>* faces) {
+  for (Face& face : *faces) {
+    std::vector<Prediction> kept;
+    for (Prediction& p : face.predictions) {
+      if (!p.predictor.empty()) kept.push_back(std::move(p));
+    }
+    face.predictions = std::move(kept);
+  }
+}
+
 }  // namespace faceserve

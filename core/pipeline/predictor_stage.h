@@ -77,6 +77,10 @@ class PredictorStage {
   StageObserver* const observer_;
 };
 
+// After PredictorStage::Run: keeps only the predictions that ran (the slots
+// of predictors not run are empty).
+void CompactPredictions(std::vector<Face>* faces);
+
 }  // namespace faceserve
 
 #endif  // FACESERVE_CORE_PIPELINE_PREDICTOR_STAGE_H_
