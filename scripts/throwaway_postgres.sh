@@ -8,6 +8,10 @@
 #                                             writes its libpq connection string
 #                                             to DIR/dsn
 #   scripts/throwaway_postgres.sh stop DIR    stops it and removes DIR/
+#   scripts/throwaway_postgres.sh halt DIR    stops the server, keeps its data
+#   scripts/throwaway_postgres.sh resume DIR  starts it again on the same port
+#                                             (the fault tests: PostgreSQL away
+#                                             and back)
 #
 # Environment: PG_BINDIR (default: Debian's /usr/lib/postgresql/15/bin).
 set -euo pipefail
@@ -15,7 +19,7 @@ set -euo pipefail
 BIN=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 cmd=${1:-}
 dir=${2:-}
-[[ -n $cmd && -n $dir ]] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+[[ -n $cmd && -n $dir ]] || { echo "usage: $0 start|stop|halt|resume DIR" >&2; exit 2; }
 
 as_owner() {
   if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -34,12 +38,20 @@ case $cmd in
     # in its own directory; fsync stays on (the tests kill -9 writers).
     as_owner "$BIN/initdb" -D "$dir/data" -U faceserve -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; exit 1; }
-    as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null ||
-      { cat "$dir/server.log" >&2; exit 1; }
+    echo "$port" >"$dir/port"
+    "$0" resume "$dir"
     echo "host=127.0.0.1 port=$port user=faceserve dbname=postgres" >"$dir/dsn"
     chmod 644 "$dir/dsn"
     echo "PostgreSQL on 127.0.0.1:$port ($dir)"
+    ;;
+  resume)
+    port=$(cat "$dir/port")
+    as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null ||
+      { cat "$dir/server.log" >&2; exit 1; }
+    ;;
+  halt)
+    as_owner "$BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
   stop)
     if [[ -d $dir/data ]]; then
@@ -48,7 +60,7 @@ case $cmd in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|halt|resume DIR" >&2
     exit 2
     ;;
 esac

@@ -189,6 +189,22 @@ struct Metrics::Impl {
                                   .Help("A stream frame's latency, from its arrival to its "
                                         "answer being queued for the client.")
                                   .Register(*registry)),
+        store_in_step_family(prometheus::BuildGauge()
+                                 .Name("faceserve_gallery_store_in_step")
+                                 .Help("1 while the last read of the shared gallery store's "
+                                       "change log succeeded; 0: searches answer from memory, "
+                                       "which may be stale.")
+                                 .Register(*registry)),
+        store_last_read_family(prometheus::BuildGauge()
+                                   .Name("faceserve_gallery_store_last_read_timestamp_seconds")
+                                   .Help("When the shared gallery store's change log was last "
+                                         "read (Unix time; staleness: time() minus this).")
+                                   .Register(*registry)),
+        store_change_family(prometheus::BuildGauge()
+                                .Name("faceserve_gallery_store_change")
+                                .Help("The last change of the shared gallery store applied "
+                                      "in this replica's memory.")
+                                .Register(*registry)),
         stage_duration(&stage_duration_family, {"stage", "model"},
                        HistogramFactory(LatencyBuckets())),
         queue_wait(&queue_wait_family, {"model"}, HistogramFactory(LatencyBuckets())),
@@ -251,6 +267,9 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& stream_frames_family;
   prometheus::Family<prometheus::Gauge>& stream_tracks_family;
   prometheus::Family<prometheus::Histogram>& stream_latency_family;
+  prometheus::Family<prometheus::Gauge>& store_in_step_family;
+  prometheus::Family<prometheus::Gauge>& store_last_read_family;
+  prometheus::Family<prometheus::Gauge>& store_change_family;
 
   // Internally synchronised.
   LabelCache<prometheus::Histogram> stage_duration;
@@ -269,6 +288,10 @@ struct Metrics::Impl {
   prometheus::Histogram& gallery_queries;
   absl::Mutex gallery_mu;
   std::map<std::string, prometheus::Gauge*> gallery_faces ABSL_GUARDED_BY(gallery_mu);
+  // Created by the first OnGalleryStoreRead (a shared store only).
+  prometheus::Gauge* store_in_step ABSL_GUARDED_BY(gallery_mu) = nullptr;
+  prometheus::Gauge* store_last_read ABSL_GUARDED_BY(gallery_mu) = nullptr;
+  prometheus::Gauge* store_change ABSL_GUARDED_BY(gallery_mu) = nullptr;
   prometheus::Histogram& faces_per_image;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& streams_active;
@@ -380,6 +403,35 @@ void Metrics::RemoveGallery(const std::string& gallery) {
   if (it == impl_->gallery_faces.end()) return;
   impl_->gallery_faces_family.Remove(it->second);
   impl_->gallery_faces.erase(it);
+}
+
+void Metrics::OnGalleryStoreRead(bool in_step, absl::Time last_read, int64_t change) {
+  absl::MutexLock lock(&impl_->gallery_mu);
+  if (impl_->store_in_step == nullptr) {
+    impl_->store_in_step = &impl_->store_in_step_family.Add({});
+    impl_->store_last_read = &impl_->store_last_read_family.Add({});
+    impl_->store_change = &impl_->store_change_family.Add({});
+  }
+  impl_->store_in_step->Set(in_step ? 1 : 0);
+  impl_->store_last_read->Set(absl::ToDoubleSeconds(last_read - absl::UnixEpoch()));
+  impl_->store_change->Set(static_cast<double>(change));
+}
+
+void Metrics::SyncGalleryFaces(const std::map<std::string, int64_t>& faces) {
+  absl::MutexLock lock(&impl_->gallery_mu);
+  for (auto it = impl_->gallery_faces.begin(); it != impl_->gallery_faces.end();) {
+    if (faces.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    impl_->gallery_faces_family.Remove(it->second);
+    it = impl_->gallery_faces.erase(it);
+  }
+  for (const auto& [gallery, n] : faces) {
+    prometheus::Gauge*& gauge = impl_->gallery_faces[gallery];
+    if (gauge == nullptr) gauge = &impl_->gallery_faces_family.Add({{"gallery", gallery}});
+    gauge->Set(static_cast<double>(n));
+  }
 }
 
 void Metrics::SetPreheatDuration(absl::Duration duration) {

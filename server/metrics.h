@@ -24,6 +24,9 @@
 //   faceserve_gallery_search_queries_per_pass           histogram 1..256
 //   faceserve_gallery_enroll_inputs_total{outcome}      counter: accepted, or
 //                                                       the gate's rule
+//   faceserve_gallery_store_in_step                     gauge 1/0 (a shared
+//   faceserve_gallery_store_last_read_timestamp_seconds gauge  store's change
+//   faceserve_gallery_store_change                      gauge  log; issue 33)
 //   faceserve_access_refusals_total{reason}             counter: API key
 //                                                       refusals by reason
 //   faceserve_http_requests_total{route,status}         counter (HTTP API)
@@ -45,6 +48,7 @@
 #ifndef FACESERVE_SERVER_METRICS_H_
 #define FACESERVE_SERVER_METRICS_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -104,6 +108,11 @@ class Metrics final : public BatchObserver, public StageObserver {
   // Faces in `gallery` now; RemoveGallery drops its series.
   void SetGalleryFaces(const std::string& gallery, int64_t faces);
   void RemoveGallery(const std::string& gallery);
+  // Every gallery's faces at once: series of galleries not in `faces` go
+  // (galleries another replica deleted).
+  void SyncGalleryFaces(const std::map<std::string, int64_t>& faces);
+  // A shared store's change log was read (in_step) or could not be.
+  void OnGalleryStoreRead(bool in_step, absl::Time last_read, int64_t change);
 
   // Process facts, set once.
   void SetPreheatDuration(absl::Duration duration);

@@ -29,11 +29,13 @@ absl::StatusOr<std::unique_ptr<ProbeServer>> ProbeServer::Start(const std::strin
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
-  server.Get("/readyz", [ready = std::move(handlers.ready)](const httplib::Request&,
-                                                            httplib::Response& res) {
+  server.Get("/readyz", [ready = std::move(handlers.ready), detail = std::move(handlers.detail)](
+                           const httplib::Request&, httplib::Response& res) {
     const bool is_ready = ready();
     res.status = is_ready ? 200 : 503;
-    res.set_content(is_ready ? "ready\n" : "not ready\n", "text/plain");
+    std::string body = is_ready ? "ready\n" : "not ready\n";
+    if (detail) body += detail();
+    res.set_content(body, "text/plain");
   });
   // A known path with another method: 405, as HTTP says (httplib answers 404).
   const auto not_allowed = [](const httplib::Request&, httplib::Response& res) {

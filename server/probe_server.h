@@ -5,7 +5,8 @@
 //   GET /metrics  the Prometheus text format
 //   GET /healthz  200 "ok" while the process runs (liveness)
 //   GET /readyz   200 "ready" while `ready()` says so, else 503 "not ready"
-//                 (readiness: models preheated, not shutting down)
+//                 (readiness: models preheated, not shutting down), then
+//                 `detail()`'s lines
 //
 // Other paths: 404; other methods: 405. Plain HTTP (scrapers and kubelets
 // reach it inside the cluster; the API and gRPC carry server.tls).
@@ -27,6 +28,9 @@ namespace faceserve {
 struct ProbeHandlers {
   std::function<std::string()> metrics;  // the scrape's body
   std::function<bool()> ready;           // readiness
+  // Lines after /readyz's first (may be empty): what an operator should
+  // know that does not make the replica unready, e.g. stale galleries.
+  std::function<std::string()> detail;
 };
 
 class ProbeServer {

@@ -37,12 +37,9 @@
 #include "server/metrics.h"
 #include "server/stop_signal.h"
 #include "core/auth/access_control.h"
+#include "server/gallery_stores.h"
 #include "server/http_api.h"
 #include "server/probe_server.h"
-#ifdef FACESERVE_WITH_SQLITE
-#include "core/gallery/sqlite_api_key_store.h"
-#include "core/gallery/sqlite_gallery_store.h"
-#endif
 
 #ifndef FACESERVE_VERSION
 #define FACESERVE_VERSION "unknown"
@@ -118,63 +115,16 @@ std::string ExportHint(const std::string& models_dir, const std::string& stem) {
       models_dir, " --only ", stem, " (scripts/bootstrap.sh exports every model faceserve ships)");
 }
 
-// The galleries of `config.gallery`, loaded into memory; null with backend
-// none. `metrics` sees every search pass.
-absl::StatusOr<std::unique_ptr<Galleries>> OpenGalleries(const GalleryConfig& config,
-                                                         Metrics* metrics) {
-  if (config.backend == "none") return nullptr;
-#ifdef FACESERVE_WITH_SQLITE
-  const std::filesystem::path path(config.sqlite.path);
-  std::error_code error;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), error);
-  absl::StatusOr<std::unique_ptr<SqliteGalleryStore>> store = SqliteGalleryStore::Open(path);
-  if (!store.ok()) return store.status();
-  SearchBatchingOptions search;
-  search.window = absl::Microseconds(config.search_window_us);
-  search.max_queries = config.search_max_queries;
-  search.max_pending = config.search_max_pending;
-  IndexingOptions indexing;
-  indexing.approximate_from_faces = config.index.approximate_from_faces;
-  indexing.hnsw = HnswOptions{config.index.hnsw.m, config.index.hnsw.ef_construction,
-                              config.index.hnsw.ef_search, config.index.hnsw.half_precision};
-  indexing.search_threads = config.index.search_threads;
-  indexing.build_threads = config.index.build_threads;
-  indexing.snapshot_dir =
-      config.index.snapshot_dir.empty() ? config.sqlite.path + ".index" : config.index.snapshot_dir;
-  indexing.snapshot_interval = absl::Seconds(config.index.snapshot_interval_s);
-  indexing.log = [](const std::string& line) { LogEvent(line); };
-  return Galleries::Open(*std::move(store), search, std::move(indexing),
-                         [metrics](int queries, absl::Duration took) {
-                           metrics->OnGallerySearchPass(queries, took);
-                         });
-#else
-  return absl::FailedPreconditionError(
-      "gallery.backend: sqlite, but this build has no SQLite (libsqlitecpp-dev); set "
-      "gallery.backend: none");
-#endif
-}
-
-// The API keys' store: the gallery database (null with gallery.backend
-// none: keys come from auth.keys_file alone).
-absl::StatusOr<std::unique_ptr<ApiKeyStore>> OpenApiKeyStore(const GalleryConfig& config) {
-  if (config.backend == "none") return nullptr;
-#ifdef FACESERVE_WITH_SQLITE
-  absl::StatusOr<std::unique_ptr<SqliteApiKeyStore>> store =
-      SqliteApiKeyStore::Open(config.sqlite.path);
-  if (!store.ok()) return store.status();
-  return std::unique_ptr<ApiKeyStore>(*std::move(store));
-#else
-  return nullptr;
-#endif
-}
-
 // Who may call what: AccessControl over the key store and auth.keys_file.
+// A `shared_store` (PostgreSQL) is re-read for other replicas' keys.
 absl::StatusOr<std::unique_ptr<AccessControl>> OpenAccessControl(const AuthConfig& config,
-                                                                 ApiKeyStore* store) {
+                                                                 ApiKeyStore* store,
+                                                                 bool shared_store) {
   AccessOptions options;
   options.required = config.required;
   options.keys_file = config.keys_file;
   options.keys_file_poll = absl::Milliseconds(config.keys_file_poll_ms);
+  if (shared_store) options.store_poll = absl::Milliseconds(config.store_poll_ms);
   options.log = [](const std::string& line) { LogEvent(line); };
   absl::StatusOr<std::unique_ptr<AccessControl>> access =
       AccessControl::Create(std::move(options), store);
@@ -214,12 +164,17 @@ absl::StatusOr<std::unique_ptr<HttpApi>> StartHttp(const Config& config, FaceSer
 }
 
 // /metrics, /healthz and /readyz on metrics.listen; null when it is empty.
-absl::StatusOr<std::unique_ptr<ProbeServer>> StartProbes(const Config& config, Metrics* metrics,
-                                                         const std::atomic<bool>* ready) {
+// /readyz's detail says when `galleries` (set once loaded) may be stale.
+absl::StatusOr<std::unique_ptr<ProbeServer>> StartProbes(
+    const Config& config, Metrics* metrics, const std::atomic<bool>* ready,
+    const std::atomic<const Galleries*>* galleries) {
   if (config.metrics.listen.empty()) return nullptr;
   absl::StatusOr<std::unique_ptr<ProbeServer>> probes = ProbeServer::Start(
       config.metrics.listen,
-      ProbeHandlers{[metrics] { return metrics->Scrape(); }, [ready] { return ready->load(); }});
+      ProbeHandlers{[metrics] { return metrics->Scrape(); }, [ready] { return ready->load(); },
+                    [galleries, gallery = config.gallery] {
+                      return GalleryStalenessDetail(galleries->load(), gallery);
+                    }});
   if (!probes.ok()) return probes.status();
   LogEvent(absl::StrCat("metrics on ", config.metrics.listen, " (port ", (*probes)->port(),
                         ") at /metrics; probes at /healthz, /readyz"));
@@ -272,7 +227,9 @@ int Run(int argc, char** argv) {
   metrics->SetBuildInfo(FACESERVE_VERSION, TorchVersion(), grpc::Version());
   // Ready: preheated and not stopping; /readyz reads it from the start.
   std::atomic<bool> ready{false};
-  absl::StatusOr<std::unique_ptr<ProbeServer>> probes = StartProbes(*config, metrics.get(), &ready);
+  std::atomic<const Galleries*> probed_galleries{nullptr};
+  absl::StatusOr<std::unique_ptr<ProbeServer>> probes =
+      StartProbes(*config, metrics.get(), &ready, &probed_galleries);
   if (!probes.ok()) {
     LogEvent(absl::StrCat("cannot start metrics: ", probes.status().ToString()));
     return 1;
@@ -308,6 +265,7 @@ int Run(int argc, char** argv) {
     (*pipeline)->Shutdown();
     return 1;
   }
+  probed_galleries.store(galleries->get());
   std::unique_ptr<Identifier> identifier;
   if (*galleries != nullptr) {
     identifier = std::make_unique<Identifier>(pipeline->get(), galleries->get(),
@@ -316,13 +274,14 @@ int Run(int argc, char** argv) {
     const auto counts = (*galleries)->FaceCounts();
     for (const auto& [name, n] : counts) faces += n;
     LogEvent(absl::StrCat("galleries: ", counts.size(), " with ", faces, " faces loaded from ",
-                          config->gallery.sqlite.path, " in ",
+                          GalleryStoreName(config->gallery), " in ",
                           absl::FormatDuration(absl::Now() - galleries_start)));
   }
 
   absl::StatusOr<std::unique_ptr<ApiKeyStore>> key_store = OpenApiKeyStore(config->gallery);
   absl::StatusOr<std::unique_ptr<AccessControl>> access =
-      key_store.ok() ? OpenAccessControl(config->auth, key_store->get())
+      key_store.ok() ? OpenAccessControl(config->auth, key_store->get(),
+                                         config->gallery.backend == "postgres")
                      : absl::StatusOr<std::unique_ptr<AccessControl>>(key_store.status());
   if (!access.ok()) {
     LogEvent(absl::StrCat("cannot read the API keys: ", access.status().ToString()));
@@ -410,6 +369,7 @@ int Run(int argc, char** argv) {
   access->reset();
   key_store->reset();
   identifier.reset();
+  probed_galleries.store(nullptr);
   galleries->reset();
   pipeline->reset();
   LogEvent(absl::StrCat("exiting with status ", exit_code));

@@ -50,21 +50,27 @@ absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::Create(AccessOptio
   std::unique_ptr<AccessControl> access(new AccessControl(std::move(options), store));
   if (absl::Status s = access->LoadStoreKeys(); !s.ok()) return s;
   if (absl::Status s = access->LoadKeysFile(); !s.ok()) return s;
-  if (!access->options_.keys_file.empty()) {
-    access->poller_ = std::thread([raw = access.get()] { raw->PollKeysFile(); });
+  if (!access->options_.keys_file.empty() ||
+      (store != nullptr && access->options_.store_poll > absl::ZeroDuration())) {
+    access->poller_ = std::thread([raw = access.get()] { raw->Poll(); });
   }
   return access;
 }
 
 absl::Status AccessControl::LoadStoreKeys() {
   if (store_ == nullptr) return absl::OkStatus();
+  // Not while a key is made or revoked: a list read before its store write
+  // would drop it from the map until the next read.
+  absl::MutexLock manage(&manage_mu_);
   absl::StatusOr<std::vector<ApiKeyRecord>> stored = store_->ListApiKeys();
   if (!stored.ok()) return stored.status();
-  absl::MutexLock lock(&mu_);
+  KeyMap keys;
   for (ApiKeyRecord& key : *stored) {
     const std::string id = key.id;
-    store_keys_[id] = std::make_shared<const ApiKeyRecord>(std::move(key));
+    keys[id] = std::make_shared<const ApiKeyRecord>(std::move(key));
   }
+  absl::MutexLock lock(&mu_);
+  store_keys_.swap(keys);
   return absl::OkStatus();
 }
 
@@ -285,9 +291,24 @@ void AccessControl::ReloadKeysFileIfChanged() {
   Log(absl::StrCat("auth.keys_file re-read: ", count, " key(s)"));
 }
 
-void AccessControl::PollKeysFile() {
-  while (!stop_.WaitForNotificationWithTimeout(options_.keys_file_poll)) {
+void AccessControl::Poll() {
+  const bool poll_store = store_ != nullptr && options_.store_poll > absl::ZeroDuration();
+  absl::Duration every = options_.keys_file.empty() ? options_.store_poll : options_.keys_file_poll;
+  if (poll_store) every = std::min(every, options_.store_poll);
+  absl::Time store_read = absl::Now();
+  bool store_readable = true;
+  while (!stop_.WaitForNotificationWithTimeout(every)) {
     ReloadKeysFileIfChanged();
+    if (!poll_store || absl::Now() - store_read < options_.store_poll) continue;
+    store_read = absl::Now();
+    // Unreadable (the database away): the keys read before stay valid.
+    const absl::Status s = LoadStoreKeys();
+    if (s.ok() != store_readable) {
+      Log(s.ok() ? std::string("API keys re-read from the store")
+                 : absl::StrCat("cannot re-read the API keys (", s.message(),
+                                "); keeping the keys read before"));
+      store_readable = s.ok();
+    }
   }
 }
 

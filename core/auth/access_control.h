@@ -7,7 +7,8 @@
 // and keys cannot be managed: the server behaves as it did before keys.
 //
 // Keys take effect at once: a key made or revoked through this object is
-// honoured or refused from the next call on. Keys in the file are re-read
+// honoured or refused from the next call on; one made or revoked through
+// another replica sharing the store, after at most store_poll. Keys in the file are re-read
 // when the file changes (read every keys_file_poll); a file that cannot
 // be read or parsed then keeps the keys read before, and says so in the log.
 //
@@ -46,6 +47,9 @@ struct AccessOptions {
   bool required = false;  // auth.required
   std::string keys_file;  // auth.keys_file; empty: none
   absl::Duration keys_file_poll = absl::Seconds(1);
+  // Re-read the store's keys this often, for a store that other replicas
+  // write too (PostgreSQL); zero: never (only this object writes it).
+  absl::Duration store_poll = absl::ZeroDuration();
   std::function<void(const std::string&)> log;  // may be empty
 };
 
@@ -105,7 +109,8 @@ class AccessControl {
   absl::Status LoadKeysFile();
   absl::Status ManagementAvailable() const;
   void Log(const std::string& line) const;
-  void PollKeysFile();
+  // Re-reads the file when it changed and the store every store_poll.
+  void Poll();
 
   const AccessOptions options_;
   ApiKeyStore* const store_;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "core/auth/access_scope.h"
 
 namespace faceserve {
@@ -34,6 +35,15 @@ struct ApiKeyRecord {
   bool Grants(const std::string& gallery) const;
   bool GrantsAllGalleries() const;
 };
+
+// How the key stores (SQLite, PostgreSQL) keep a record's lists in text
+// columns: scopes by name joined by ','; galleries by '\n' (a gallery name
+// holds no control character). A scope this build does not know (a newer
+// faceserve's) reads as nothing: it grants nothing.
+std::string ScopesColumn(const std::vector<Scope>& scopes);
+std::vector<Scope> ScopesFromColumn(absl::string_view text);
+std::string GalleriesColumn(const std::vector<std::string>& galleries);
+std::vector<std::string> GalleriesFromColumn(absl::string_view text);
 
 }  // namespace faceserve
 

@@ -188,6 +188,13 @@ class Schema {
              InRange(&pool_, 0, true, 1, true));
     auto* sqlite = Own(new StructBinder<SqliteGalleryConfig>());
     sqlite->Add("path", &SqliteGalleryConfig::path, nonempty_str);
+    auto* postgres = Own(new StructBinder<PostgresGalleryConfig>());
+    postgres->Add("dsn", &PostgresGalleryConfig::dsn, str)
+        .Add("poll_ms", &PostgresGalleryConfig::poll_ms, AtLeast<int64_t>(&pool_, 10))
+        .Add("change_retention_s", &PostgresGalleryConfig::change_retention_s,
+             AtLeast<int64_t>(&pool_, 60))
+        .Add("stale_after_ms", &PostgresGalleryConfig::stale_after_ms,
+             AtLeast<int64_t>(&pool_, 100));
     auto* hnsw = Own(new StructBinder<HnswConfig>());
     hnsw->Add("m", &HnswConfig::m, InRange(&pool_, 2, true, 128, true))
         .Add("ef_construction", &HnswConfig::ef_construction, AtLeast(&pool_, 1))
@@ -207,10 +214,13 @@ class Schema {
     gallery
         ->Add("backend", &GalleryConfig::backend,
               Own(new ScalarBinder<std::string>(
-                  "(sqlite or none)", [](const std::string& v) -> std::string {
-                    return v == "sqlite" || v == "none" ? "" : "expected sqlite or none";
+                  "(sqlite, postgres or none)", [](const std::string& v) -> std::string {
+                    return v == "sqlite" || v == "postgres" || v == "none"
+                               ? ""
+                               : "expected sqlite, postgres or none";
                   })))
         .Add("sqlite", &GalleryConfig::sqlite, sqlite)
+        .Add("postgres", &GalleryConfig::postgres, postgres)
         .Add("search_window_us", &GalleryConfig::search_window_us, AtLeast<int64_t>(&pool_, 0))
         .Add("search_max_queries", &GalleryConfig::search_max_queries, AtLeast(&pool_, 1))
         .Add("search_max_pending", &GalleryConfig::search_max_pending, AtLeast(&pool_, 1))
@@ -227,7 +237,8 @@ class Schema {
     auto* auth = Own(new StructBinder<AuthConfig>());
     auth->Add("required", &AuthConfig::required, boolean)
         .Add("keys_file", &AuthConfig::keys_file, str)
-        .Add("keys_file_poll_ms", &AuthConfig::keys_file_poll_ms, AtLeast<int64_t>(&pool_, 10));
+        .Add("keys_file_poll_ms", &AuthConfig::keys_file_poll_ms, AtLeast<int64_t>(&pool_, 10))
+        .Add("store_poll_ms", &AuthConfig::store_poll_ms, AtLeast<int64_t>(&pool_, 10));
     auto* root = Own(new StructBinder<Config>());
     root->Add("server", &Config::server, server)
         .Add("http", &Config::http, http)
@@ -328,6 +339,12 @@ absl::Status ValidateAcrossKeys(const Config& config, const ErrorContext& ctx) {
                        absl::StrCat("default_embedding_predictor: predictor '", def,
                                     "' has no head of kind embedding"));
     }
+  }
+  if (config.gallery.backend == "postgres" && config.gallery.postgres.dsn.empty()) {
+    return ctx.Error("gallery.postgres.dsn",
+                     "gallery.postgres.dsn: gallery.backend is postgres, so a libpq connection "
+                     "string is needed (e.g. \"host=db dbname=faceserve user=faceserve\"; the "
+                     "password from PGPASSWORD or a passfile)");
   }
   if (config.auth.required && config.auth.keys_file.empty() && config.gallery.backend == "none") {
     return ctx.Error("auth.required",

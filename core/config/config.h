@@ -152,6 +152,24 @@ struct SqliteGalleryConfig {
   std::string path = "var/galleries.sqlite";  // created with its folder when missing
 };
 
+// gallery.backend: postgres (issue 33): galleries shared by several replicas.
+struct PostgresGalleryConfig {
+  // A libpq connection string ("host=db dbname=faceserve user=faceserve", or
+  // a postgresql:// URI). The password is best left out of it: libpq reads
+  // PGPASSWORD or a passfile (PGPASSFILE, ~/.pgpass) itself.
+  std::string dsn;
+  // The longest a replica waits for a NOTIFY before reading the change log
+  // anyway (a lost notification delays a change by at most this).
+  int64_t poll_ms = 1000;
+  // Changes stay in the log this long: a replica away for longer reloads
+  // every gallery when it is back.
+  int64_t change_retention_s = 86400;
+  // A replica whose last read of the log is older than this reports its
+  // galleries as possibly stale (metrics, /readyz stays ready: searches
+  // answer from memory).
+  int64_t stale_after_ms = 5000;
+};
+
 // The approximate index's graph (hnswlib's parameters; issue 28).
 struct HnswConfig {
   int m = 32;
@@ -168,15 +186,17 @@ struct GalleryIndexConfig {
   HnswConfig hnsw;
   int search_threads = 2;  // approximate searches run at once on these
   int build_threads = 2;   // threads linking a new graph
-  // Graph snapshots; empty: beside the SQLite file, "<sqlite.path>.index".
+  // Graph snapshots; empty: beside the SQLite file, "<sqlite.path>.index"
+  // (with postgres: none, graphs are built from the database at start).
   std::string snapshot_dir;
   int64_t snapshot_interval_s = 60;
 };
 
 // Galleries and 1:N identification (GalleryService).
 struct GalleryConfig {
-  std::string backend = "sqlite";  // sqlite | none (no GalleryService)
+  std::string backend = "sqlite";  // sqlite | postgres | none (no GalleryService)
   SqliteGalleryConfig sqlite;
+  PostgresGalleryConfig postgres;
   // Searches of concurrent requests share one pass over a gallery: a pass
   // starts this long after the oldest waiting search arrived, or when
   // search_max_queries wait.
@@ -212,6 +232,9 @@ struct AuthConfig {
   // none. Re-read when it changes.
   std::string keys_file;
   int64_t keys_file_poll_ms = 1000;
+  // With gallery.backend postgres: the keys other replicas make or revoke
+  // hold here after at most this long.
+  int64_t store_poll_ms = 1000;
 };
 
 struct Config {

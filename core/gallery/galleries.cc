@@ -131,8 +131,12 @@ std::optional<Galleries::Indexes> Galleries::IndexesAfterWrite(const std::string
   }
   // Only a graph records change numbers (exact galleries skip the query).
   // One the store cannot read back is only a snapshot's label: the next
-  // snapshot then claims less than it holds, and replays more.
-  if (indexes.approximate) {
+  // snapshot then claims less than it holds, and replays more. A shared
+  // store's later numbers may be other replicas' changes not applied yet:
+  // the write is labelled with what the follower covers.
+  if (indexes.approximate && store_->Shared()) {
+    indexes.change = followed_;
+  } else if (indexes.approximate) {
     absl::StatusOr<int64_t> change = store_->LastChange();
     indexes.change = change.ok() ? *change : 0;
   }
@@ -168,16 +172,20 @@ absl::StatusOr<std::vector<int64_t>> Galleries::AddFaces(
       (void)indexes->exact->Add((*ids)[i], subject, embeddings[i]);
     }
   }
-  if (indexes->exact && indexes->exact->size() >= indexing_.approximate_from_faces) {
-    absl::MutexLock lock(&mu_);
-    absl::StatusOr<Loaded*> loaded = Find(gallery);
-    if (loaded.ok() && (*loaded)->kind == IndexKind::kAuto && !(*loaded)->building) {
-      (*loaded)->building = true;  // the maintenance thread builds its graph
-      Log(absl::StrCat("gallery '", gallery, "' reached ", indexing_.approximate_from_faces,
-                       " faces: building its approximate index in the background"));
-    }
-  }
+  if (indexes->exact) BuildGraphIfGrown(gallery, indexes->exact->size());
   return ids;
+}
+
+void Galleries::BuildGraphIfGrown(const std::string& gallery, int64_t size) {
+  if (size < indexing_.approximate_from_faces) return;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Loaded*> loaded = Find(gallery);
+  if (loaded.ok() && (*loaded)->kind == IndexKind::kAuto && (*loaded)->exact &&
+      !(*loaded)->building) {
+    (*loaded)->building = true;  // the maintenance thread builds its graph
+    Log(absl::StrCat("gallery '", gallery, "' reached ", indexing_.approximate_from_faces,
+                     " faces: building its approximate index in the background"));
+  }
 }
 
 absl::Status Galleries::DeleteFace(const std::string& gallery, int64_t face_id) {

@@ -16,6 +16,14 @@
 // the store lost or misses one it kept; a change is visible to the next
 // search. Searches take no writer lock.
 //
+// A shared store (PostgreSQL, issue 33) is written by other replicas too: a
+// follower thread reads its log after each NOTIFY (and every `poll` in any
+// case) and applies the other replicas' changes, galleries created and
+// deleted included, from the last change it applied, so none is missed
+// when a notification is. While the store cannot be read, searches go on
+// from memory and follow_state() says how long it has been. A replica that
+// fell behind the log's retention reloads every gallery.
+//
 // A maintenance thread saves approximate galleries' snapshots every
 // `snapshot_interval` when they changed (holding the writer lock: enrolls
 // wait for the save, searches do not), compacts the change log, and
@@ -48,6 +56,25 @@
 
 namespace faceserve {
 
+// Following a shared store's log (gallery.postgres.*).
+struct FollowState {
+  bool shared = false;       // the store is shared: the rest means something
+  bool in_step = true;       // the last pass read the log
+  absl::Time last_in_step;   // when a pass last read it
+  int64_t change = 0;        // the last change applied
+  std::string error;         // why the last pass failed
+};
+
+struct FollowOptions {
+  // The longest wait for a NOTIFY before reading the log anyway.
+  absl::Duration poll = absl::Seconds(1);
+  // Changes stay in the log this long, for replicas that were away.
+  absl::Duration change_retention = absl::Hours(24);
+  absl::Duration compact_every = absl::Minutes(10);
+  // After each pass, on the follower thread.
+  std::function<void(const FollowState&)> on_pass;
+};
+
 // gallery.index.* (docs/configuration.md).
 struct IndexingOptions {
   int64_t approximate_from_faces = 20000;  // kAuto galleries: HNSW from here
@@ -58,6 +85,7 @@ struct IndexingOptions {
   absl::Duration snapshot_interval = absl::Seconds(60);
   // Where loads, builds and snapshots are reported (one line each).
   std::function<void(const std::string&)> log;
+  FollowOptions follow;  // a shared store's
 };
 
 // What a search needs to know about a gallery, from memory.
@@ -133,6 +161,11 @@ class Galleries {
   // last one (what the maintenance thread does every snapshot_interval).
   absl::Status SaveSnapshots();
 
+  // A shared store: applies the changes other replicas committed since the
+  // last pass (what the follower thread does after each wake-up).
+  absl::Status FollowStore();
+  FollowState follow_state() const;
+
  private:
   struct Loaded {
     GalleryBinding binding;
@@ -169,6 +202,16 @@ class Galleries {
   absl::Status SaveSnapshot(const std::string& gallery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The maintenance thread's work: snapshots, log compaction, (re)builds.
   void Maintain();
+  // The follower thread's loop, and what a pass applies.
+  void Follow();
+  absl::Status ApplyStoreChange(StoreChange& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Loads, reloads or drops `gallery` as the store has it now.
+  absl::Status SyncGallery(const std::string& gallery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Every gallery again, when the log no longer holds what was missed.
+  absl::Status ReloadAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // An auto gallery's exact index grown to `size`: marks it for a graph.
+  void BuildGraphIfGrown(const std::string& gallery, int64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Stopping, or a graph to build.
   bool MaintenanceDue() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Builds the graph of a gallery marked `building` and swaps it in.
@@ -185,12 +228,18 @@ class Galleries {
   mutable absl::Mutex mu_;
   std::map<std::string, Loaded> loaded_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // A shared store: the last change of its log applied here. Own writes
+  // are applied at once and again when the log reaches them (idempotent).
+  int64_t followed_ ABSL_GUARDED_BY(write_mu_) = 0;
+  mutable absl::Mutex follow_mu_;
+  FollowState follow_state_ ABSL_GUARDED_BY(follow_mu_);
   std::atomic<int> approximate_pending_{0};  // queries queued on search_pool_
   const SearchBatchingOptions search_;
   const SearchPassObserver observer_;
   SearchBatcher batcher_;
   ThreadPool search_pool_;
-  std::thread maintenance_;  // last: stops before the rest goes
+  std::thread maintenance_;  // last: stop before the rest goes
+  std::thread follower_;
 };
 
 }  // namespace faceserve

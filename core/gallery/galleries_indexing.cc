@@ -22,10 +22,22 @@ absl::StatusOr<std::unique_ptr<Galleries>> Galleries::Open(std::unique_ptr<Galle
                                                            SearchBatchingOptions search,
                                                            IndexingOptions indexing,
                                                            SearchPassObserver observer) {
+  // A shared store's log is followed from before the load: what lands
+  // meanwhile is applied again (idempotent).
+  int64_t followed = 0;
+  if (store->Shared()) {
+    absl::StatusOr<int64_t> last = store->LastChange();
+    if (!last.ok()) return last.status();
+    followed = *last;
+  }
   absl::StatusOr<std::vector<GalleryInfo>> infos = store->ListGalleries();
   if (!infos.ok()) return infos.status();
   std::unique_ptr<Galleries> galleries(
       new Galleries(std::move(store), search, std::move(indexing), std::move(observer)));
+  {
+    absl::MutexLock write(&galleries->write_mu_);
+    galleries->followed_ = followed;
+  }
   for (const GalleryInfo& info : *infos) {
     absl::StatusOr<Loaded> loaded = galleries->LoadGallery(info);
     if (!loaded.ok()) return loaded.status();
@@ -38,6 +50,13 @@ absl::StatusOr<std::unique_ptr<Galleries>> Galleries::Open(std::unique_ptr<Galle
     galleries->Log(absl::StrCat("saving index snapshots: ", s.message()));
   }
   galleries->maintenance_ = std::thread([g = galleries.get()] { g->Maintain(); });
+  if (galleries->store_->Shared()) {
+    {
+      absl::MutexLock lock(&galleries->follow_mu_);
+      galleries->follow_state_ = FollowState{true, true, absl::Now(), followed, ""};
+    }
+    galleries->follower_ = std::thread([g = galleries.get()] { g->Follow(); });
+  }
   return galleries;
 }
 
@@ -47,6 +66,7 @@ Galleries::~Galleries() {
     stopping_ = true;
   }
   if (maintenance_.joinable()) maintenance_.join();
+  if (follower_.joinable()) follower_.join();
   if (absl::Status s = SaveSnapshots(); !s.ok()) {
     Log(absl::StrCat("saving index snapshots at shutdown: ", s.message()));
   }
@@ -79,7 +99,8 @@ absl::StatusOr<Galleries::Loaded> Galleries::LoadGallery(const GalleryInfo& info
                         ErrorReason::kStorageError);
     }
   }
-  if (last.ok()) (void)store_->ForgetChanges(info.name, *last);
+  // A shared store's log is compacted by age (other replicas read it).
+  if (last.ok() && !store_->Shared()) (void)store_->ForgetChanges(info.name, *last);
   snapshots_.Remove(info.name);  // from when it was approximate
   return loaded;
 }
@@ -180,7 +201,10 @@ absl::Status Galleries::SaveSnapshot(const std::string& gallery) {
     saved = (*loaded)->saved_change;
   }
   // Without snapshots nothing replays the log: a restart rebuilds.
-  if (!snapshots_.enabled()) return store_->ForgetChanges(gallery, index->applied_change());
+  if (!snapshots_.enabled()) {
+    return store_->Shared() ? absl::OkStatus()
+                            : store_->ForgetChanges(gallery, index->applied_change());
+  }
   if (index->applied_change() == saved) return absl::OkStatus();
   const absl::Time start = absl::Now();
   absl::StatusOr<IndexSnapshots::Found> found = snapshots_.Write(gallery, created_ms, *index);
@@ -193,7 +217,7 @@ absl::Status Galleries::SaveSnapshot(const std::string& gallery) {
   }
   Log(absl::StrCat("gallery '", gallery, "': saved its approximate index (", index->size(),
                    " faces, change ", found->change, ") in ", Seconds(absl::Now() - start)));
-  return store_->ForgetChanges(gallery, found->change);
+  return store_->Shared() ? absl::OkStatus() : store_->ForgetChanges(gallery, found->change);
 }
 
 absl::Status Galleries::SaveSnapshots() {
@@ -247,7 +271,7 @@ void Galleries::Maintain() {
     // A gallery that starts building after `last` was read keeps what it
     // needs: its build reads the store's last change itself, later.
     for (const std::string& name : exact) {
-      if (last.ok()) (void)store_->ForgetChanges(name, *last);
+      if (last.ok() && !store_->Shared()) (void)store_->ForgetChanges(name, *last);
     }
   }
 }

@@ -2,7 +2,8 @@
 // subjects (a person, by the client's id, with a metadata map) and the faces
 // enrolled for each (an embedding of one descriptor model). The interface
 // the server's gallery service and the in-memory index are written against;
-// SqliteGalleryStore is the embedded default (a PostgreSQL one can follow).
+// SqliteGalleryStore is the embedded default, PgGalleryStore the one several
+// replicas share (issue 33).
 //
 // Every write is durable when it returns OK (the implementation commits it
 // before returning). Errors carry ErrorReasons (core/error_reason.h):
@@ -66,6 +67,17 @@ struct FaceChange {
   bool added = false;
   std::string subject;
   std::vector<float> embedding;
+};
+
+// One change of the whole store, for a replica that follows what other
+// processes write to a shared store (issue 33): a face added or deleted
+// (`face`), or a gallery created or deleted (look it up again by name).
+struct StoreChange {
+  enum class Kind { kFace, kGalleryCreated, kGalleryDeleted };
+  int64_t change = 0;
+  Kind kind = Kind::kFace;
+  std::string gallery;
+  FaceChange face;  // kFace
 };
 
 struct StoredFace {
@@ -166,6 +178,23 @@ class GalleryStore {
   // Every face's subject, without embeddings (what a loaded snapshot lacks).
   virtual absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> FaceSubjects(
       const std::string& gallery) = 0;
+
+  // Following a shared store (issue 33). Whether other processes write
+  // this store too: then Galleries follows its log, and leaves compacting
+  // the log to CompactChanges (another replica may still need a change).
+  virtual bool Shared() const { return false; }
+  // The whole store's changes after `after`, in order, at most `limit`.
+  // OUT_OF_RANGE when some of them were compacted away: reload in full.
+  virtual absl::StatusOr<std::vector<StoreChange>> StoreChangesSince(int64_t /*after*/,
+                                                                     int /*limit*/) {
+    return absl::UnimplementedError("this gallery store is not shared");
+  }
+  // Returns true when a change may have been committed (PostgreSQL's
+  // NOTIFY, or a lost connection: read the log to find out), false after
+  // `timeout` without one.
+  virtual bool AwaitChanges(absl::Duration /*timeout*/) { return false; }
+  // Drops changes logged more than `retention` ago; how many.
+  virtual absl::StatusOr<int64_t> CompactChanges(absl::Duration /*retention*/) { return 0; }
 };
 
 }  // namespace faceserve

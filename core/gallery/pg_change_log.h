@@ -30,11 +30,19 @@ absl::Status LogPgFaceChanges(PgConnection* db, int64_t gallery_id,
 // Logs the deletion of every face of subject row `subject_id` (before it is
 // deleted).
 absl::Status LogPgSubjectDeleted(PgConnection* db, int64_t gallery_id, int64_t subject_id);
+// Logs gallery `name` as created (or deleted).
+absl::Status LogPgGalleryChange(PgConnection* db, const std::string& name, bool created);
 
 // The last change number handed out (0 before any).
 absl::StatusOr<int64_t> LastPgChange(PgConnection* db);
+// OUT_OF_RANGE (both) when changes after `after` were compacted away.
 absl::StatusOr<std::vector<FaceChange>> PgChangesSince(PgConnection* db, int64_t gallery_id,
                                                       int64_t after);
+absl::StatusOr<std::vector<StoreChange>> PgStoreChangesSince(PgConnection* db, int64_t after,
+                                                            int limit);
+// Drops the changes logged before `before_unix_ms` and raises the horizon
+// below which nobody can catch up; how many went.
+absl::StatusOr<int64_t> CompactPgChanges(PgConnection* db, int64_t before_unix_ms);
 absl::Status ForgetPgChanges(PgConnection* db, int64_t gallery_id, int64_t up_to);
 absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> PgFaceSubjects(PgConnection* db,
                                                                             int64_t gallery_id);

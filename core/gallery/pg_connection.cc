@@ -2,6 +2,7 @@
 
 #include <endian.h>
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cstring>
 #include <utility>
@@ -136,6 +137,9 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::s
     PQfinish(conn);
     return s;
   }
+  // NOTICEs ("... already exists, skipping") are not for the server's log;
+  // errors and warnings that matter come back as results.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(dsn, conn));
 }
 
@@ -184,6 +188,28 @@ absl::Status PgConnection::RunScript(const std::string& sql) {
 }
 
 int PgConnection::backend_pid() const { return PQbackendPID(conn_); }
+
+absl::StatusOr<bool> PgConnection::AwaitNotification(absl::Duration timeout) {
+  if (PQstatus(conn_) != CONNECTION_OK) return Unavailable(PQerrorMessage(conn_));
+  // Notifications that arrived with an earlier result are already read.
+  bool notified = false;
+  for (PGnotify* n; (n = PQnotifies(conn_)) != nullptr;) {
+    PQfreemem(n);
+    notified = true;
+  }
+  if (notified) return true;
+  pollfd fd{PQsocket(conn_), POLLIN, 0};
+  const int ready = poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (ready <= 0) return false;  // timed out (or a signal): the caller looks anyway
+  if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
+    return Unavailable(PQerrorMessage(conn_));
+  }
+  for (PGnotify* n; (n = PQnotifies(conn_)) != nullptr;) {
+    PQfreemem(n);
+    notified = true;
+  }
+  return notified;
+}
 
 absl::StatusOr<PgTransaction> PgTransaction::Begin(PgConnection* connection) {
   if (absl::Status s = connection->Run("BEGIN"); !s.ok()) return s;

@@ -14,11 +14,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 struct pg_conn;
 struct pg_result;
@@ -85,6 +86,12 @@ class PgConnection {
   // The server's process id for this connection (pg_backend_pid), so a test
   // can end it from another connection.
   int backend_pid() const;
+
+  // After LISTEN on this connection: waits up to `timeout` for a
+  // notification; true when one (or more) arrived, all of them consumed.
+  // UNAVAILABLE when the connection is lost (LISTEN again after the next
+  // call reconnects).
+  absl::StatusOr<bool> AwaitNotification(absl::Duration timeout);
 
  private:
   PgConnection(std::string dsn, pg_conn* conn) : dsn_(std::move(dsn)), conn_(conn) {}

@@ -80,7 +80,7 @@ absl::StatusOr<std::unique_ptr<PgGalleryStore>> PgGalleryStore::Open(const std::
   if (absl::Status s = MigratePgSchema(db->get()); !s.ok()) {
     return While("migrating the gallery database", s);
   }
-  return std::unique_ptr<PgGalleryStore>(new PgGalleryStore(*std::move(db)));
+  return std::unique_ptr<PgGalleryStore>(new PgGalleryStore(dsn, *std::move(db)));
 }
 
 int PgGalleryStore::backend_pid() {
@@ -100,14 +100,21 @@ absl::StatusOr<GalleryInfo> PgGalleryStore::CreateGallery(const std::string& nam
                                                           const DescriptorModel& model,
                                                           float threshold, IndexKind index) {
   absl::MutexLock lock(&mu_);
+  const std::string what = absl::StrCat("creating gallery '", name, "'");
   const int64_t now = NowUnixMs();
+  absl::StatusOr<PgTransaction> t = PgTransaction::Begin(db_.get());
+  if (!t.ok()) return While(what, t.status());
   absl::StatusOr<PgResult> r = db_->Exec(
       "INSERT INTO galleries (name, descriptor_model, dimension, threshold, created_unix_ms, "
       "index_kind) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
       {PgParam::Text(name), PgParam::Text(model.id), PgParam::Int(model.dimension),
        PgParam::Real(threshold), PgParam::Int(now), PgParam::Text(IndexKindName(index))});
-  if (!r.ok()) return While(absl::StrCat("creating gallery '", name, "'"), r.status());
+  if (!r.ok()) return While(what, r.status());
   if (r->affected() == 0) return GalleryExistsError(name);
+  if (absl::Status s = LogPgGalleryChange(db_.get(), name, /*created=*/true); !s.ok()) {
+    return While(what, s);
+  }
+  if (absl::Status s = t->Commit(); !s.ok()) return While(what, s);
   GalleryInfo info;
   info.name = name;
   info.model = model;
@@ -119,10 +126,17 @@ absl::StatusOr<GalleryInfo> PgGalleryStore::CreateGallery(const std::string& nam
 
 absl::Status PgGalleryStore::DeleteGallery(const std::string& name) {
   absl::MutexLock lock(&mu_);
+  const std::string what = absl::StrCat("deleting gallery '", name, "'");
+  absl::StatusOr<PgTransaction> t = PgTransaction::Begin(db_.get());
+  if (!t.ok()) return While(what, t.status());
   absl::StatusOr<PgResult> r =
       db_->Exec("DELETE FROM galleries WHERE name = $1", {PgParam::Text(name)});
-  if (!r.ok()) return While(absl::StrCat("deleting gallery '", name, "'"), r.status());
-  return r->affected() == 0 ? GalleryNotFoundError(name) : absl::OkStatus();
+  if (!r.ok()) return While(what, r.status());
+  if (r->affected() == 0) return GalleryNotFoundError(name);
+  if (absl::Status s = LogPgGalleryChange(db_.get(), name, /*created=*/false); !s.ok()) {
+    return While(what, s);
+  }
+  return While(what, t->Commit());
 }
 
 absl::StatusOr<std::vector<GalleryInfo>> PgGalleryStore::ListGalleries() {
@@ -399,6 +413,44 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> PgGalleryStore::Fac
                                  rows.status());
     return rows;
   });
+}
+
+absl::StatusOr<std::vector<StoreChange>> PgGalleryStore::StoreChangesSince(int64_t after,
+                                                                           int limit) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<std::vector<StoreChange>> changes = PgStoreChangesSince(db_.get(), after, limit);
+  if (!changes.ok()) return While("reading the change log", changes.status());
+  return changes;
+}
+
+bool PgGalleryStore::AwaitChanges(absl::Duration timeout) {
+  absl::MutexLock lock(&listen_mu_);
+  // LISTEN on a connection of its own (the store's is busy with requests).
+  // Once it listens, say so at once: the caller then reads the log, so
+  // nothing committed before LISTEN is missed either.
+  if (!listening_) {
+    if (listener_ == nullptr) {
+      absl::StatusOr<std::unique_ptr<PgConnection>> conn = PgConnection::Connect(dsn_);
+      if (conn.ok()) listener_ = *std::move(conn);
+    }
+    listening_ = listener_ != nullptr &&
+                 listener_->Run(absl::StrCat("LISTEN ", kPgChangesChannel)).ok();
+    if (listening_) return true;
+    absl::SleepFor(timeout);  // the server is away: the caller polls
+    return false;
+  }
+  absl::StatusOr<bool> notified = listener_->AwaitNotification(timeout);
+  if (notified.ok()) return *notified;
+  listening_ = false;  // LISTEN again once reconnected
+  return true;
+}
+
+absl::StatusOr<int64_t> PgGalleryStore::CompactChanges(absl::Duration retention) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<int64_t> gone =
+      CompactPgChanges(db_.get(), NowUnixMs() - absl::ToInt64Milliseconds(retention));
+  if (!gone.ok()) return While("compacting the change log", gone.status());
+  return gone;
 }
 
 }  // namespace faceserve

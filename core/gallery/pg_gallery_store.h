@@ -12,7 +12,8 @@
 // time; `VACUUM faces` for at once). The schema is versioned and migrated at
 // open under an advisory lock (pg_schema.h).
 //
-// Thread-safety: one connection, used under a mutex.
+// Thread-safety: one connection, used under a mutex; AwaitChanges LISTENs
+// on a second one.
 #ifndef FACESERVE_CORE_GALLERY_PG_GALLERY_STORE_H_
 #define FACESERVE_CORE_GALLERY_PG_GALLERY_STORE_H_
 
@@ -62,20 +63,30 @@ class PgGalleryStore final : public GalleryStore {
   absl::Status ForgetChanges(const std::string& gallery, int64_t up_to) override;
   absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> FaceSubjects(
       const std::string& gallery) override;
+  bool Shared() const override { return true; }
+  absl::StatusOr<std::vector<StoreChange>> StoreChangesSince(int64_t after, int limit) override;
+  bool AwaitChanges(absl::Duration timeout) override;
+  absl::StatusOr<int64_t> CompactChanges(absl::Duration retention) override;
 
   // The server process of the store's connection (tests end it to prove a
   // reconnect).
   int backend_pid();
 
  private:
-  explicit PgGalleryStore(std::unique_ptr<PgConnection> db) : db_(std::move(db)) {}
+  PgGalleryStore(std::string dsn, std::unique_ptr<PgConnection> db)
+      : dsn_(std::move(dsn)), db_(std::move(db)) {}
   // Runs `body(db, gallery_row)` under the lock with the gallery found:
   // GALLERY_NOT_FOUND when it is missing. Every per-gallery method is one.
   template <typename Result, typename Body>
   Result InGallery(const std::string& gallery, Body body);
 
+  const std::string dsn_;
   absl::Mutex mu_;
   std::unique_ptr<PgConnection> db_ ABSL_GUARDED_BY(mu_);
+  // AwaitChanges' LISTEN connection, made on its first call.
+  absl::Mutex listen_mu_;
+  std::unique_ptr<PgConnection> listener_ ABSL_GUARDED_BY(listen_mu_);
+  bool listening_ ABSL_GUARDED_BY(listen_mu_) = false;
 };
 
 }  // namespace faceserve

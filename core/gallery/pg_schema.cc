@@ -82,6 +82,28 @@ constexpr const char* kMigrations[] = {
         created_unix_ms bigint NOT NULL
       );
     )sql",
+    // 2: what replicas following the log need (issue 33): galleries created
+    // and deleted, numbered from the same counter as faces' changes (a
+    // deleted gallery's name stays, so no reference to its row); when each
+    // change was logged, so the log is compacted by age; and the newest
+    // change compacted away, below which a replica cannot catch up.
+    R"sql(
+      CREATE TABLE gallery_changes (
+        change bigint PRIMARY KEY,
+        gallery_name text NOT NULL,
+        created boolean NOT NULL,
+        logged_unix_ms bigint NOT NULL
+          DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+      );
+      ALTER TABLE face_changes ADD COLUMN logged_unix_ms bigint NOT NULL
+        DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+      CREATE INDEX face_changes_by_time ON face_changes (logged_unix_ms);
+      CREATE TABLE change_log_horizon (
+        id integer PRIMARY KEY CHECK (id = 1),
+        compacted_up_to bigint NOT NULL
+      );
+      INSERT INTO change_log_horizon VALUES (1, 0);
+    )sql",
 };
 
 absl::Status TooOld(int needed) {

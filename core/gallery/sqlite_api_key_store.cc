@@ -9,32 +9,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "core/error_reason.h"
 #include "core/gallery/sqlite_schema.h"
 
 namespace faceserve {
-namespace {
-
-// Scopes as their names joined by ','; galleries by '\n' (a gallery name
-// holds no control character).
-std::string ScopesText(const std::vector<Scope>& scopes) {
-  std::vector<std::string> names;
-  for (Scope s : scopes) names.emplace_back(ScopeName(s));
-  return absl::StrJoin(names, ",");
-}
-
-std::vector<Scope> ScopesFromText(const std::string& text) {
-  std::vector<Scope> scopes;
-  for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    // A scope this build does not know (a newer faceserve's) grants nothing.
-    if (std::optional<Scope> s = ScopeFromName(name)) scopes.push_back(*s);
-  }
-  return scopes;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteApiKeyStore>> SqliteApiKeyStore::Open(
     const std::string& path) {
@@ -71,8 +49,8 @@ absl::StatusOr<std::vector<ApiKeyRecord>> SqliteApiKeyStore::ListApiKeys() {
       key.id = q.getColumn(0).getString();
       key.name = q.getColumn(1).getString();
       key.sha256_hex = q.getColumn(2).getString();
-      key.scopes = ScopesFromText(q.getColumn(3).getString());
-      key.galleries = absl::StrSplit(q.getColumn(4).getString(), '\n', absl::SkipEmpty());
+      key.scopes = ScopesFromColumn(q.getColumn(3).getString());
+      key.galleries = GalleriesFromColumn(q.getColumn(4).getString());
       key.created_unix_ms = q.getColumn(5).getInt64();
       key.source = ApiKeyRecord::Source::kStore;
       keys.push_back(std::move(key));
@@ -92,8 +70,8 @@ absl::Status SqliteApiKeyStore::AddApiKey(const ApiKeyRecord& key) {
     q.bind(1, key.id);
     q.bind(2, key.name);
     q.bind(3, key.sha256_hex);
-    q.bind(4, ScopesText(key.scopes));
-    q.bind(5, absl::StrJoin(key.galleries, "\n"));
+    q.bind(4, ScopesColumn(key.scopes));
+    q.bind(5, GalleriesColumn(key.galleries));
     q.bind(6, static_cast<int64_t>(key.created_unix_ms));
     q.exec();
     return absl::OkStatus();

@@ -745,6 +745,24 @@ TEST(ConfigErrorTest, ApiKeysRequiredNeedASourceOfKeys) {
   ExpectInvalid(Minimal({"auth.keys_file_poll_ms=0"}), {"auth.keys_file_poll_ms"});
 }
 
+// gallery.backend: postgres (issue 33) needs its connection string; the
+// follower's settings have floors.
+TEST(ConfigTest, APostgresGalleryNeedsItsConnectionString) {
+  ExpectInvalid(Minimal({"gallery.backend=postgres"}),
+                {"gallery.postgres.dsn", "libpq connection string"});
+  absl::StatusOr<Config> config =
+      Minimal({"gallery.backend=postgres", "gallery.postgres.dsn=postgresql://fs@db/faceserve",
+               "gallery.postgres.poll_ms=250"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->gallery.postgres.dsn, "postgresql://fs@db/faceserve");
+  EXPECT_EQ(config->gallery.postgres.poll_ms, 250);
+  EXPECT_EQ(config->gallery.postgres.change_retention_s, 86400);
+  EXPECT_EQ(config->auth.store_poll_ms, 1000);
+  ExpectInvalid(Minimal({"gallery.backend=mysql"}), {"expected sqlite, postgres or none"});
+  ExpectInvalid(Minimal({"gallery.postgres.change_retention_s=1"}),
+                {"gallery.postgres.change_retention_s"});
+}
+
 TEST(ConfigTest, HeadPoseIsOnByDefaultAndCanBeTurnedOff) {
   absl::StatusOr<Config> config = Minimal({});
   ASSERT_TRUE(config.ok()) << config.status();

@@ -17,24 +17,9 @@
 
 #include "core/error_reason.h"
 #include "core/gallery/gallery_store.h"
+#include "tests/gallery/store_under_test.h"
 
 namespace faceserve {
-
-// One database for one test: Open() (again) gives a store on it; the
-// database goes with this object.
-class StoreUnderTest {
- public:
-  virtual ~StoreUnderTest() = default;
-  virtual absl::StatusOr<std::unique_ptr<GalleryStore>> Open() = 0;
-};
-
-struct StoreBackend {
-  std::string name;  // the instantiation's suffix
-  std::function<std::unique_ptr<StoreUnderTest>(const std::string& test_name)> make;
-};
-
-// gtest prints a parameter's bytes unless told otherwise.
-inline void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
 
 inline const DescriptorModel kContractModel{"face_recognition@faceapi-1.7.15", 4};
 

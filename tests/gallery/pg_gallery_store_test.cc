@@ -3,8 +3,9 @@
 // contract every store keeps (gallery_store_contract_tests.h), each test in
 // a database of its own, and PostgreSQL's own: migrations when replicas
 // start together, change numbers in commit order while another writer holds
-// its transaction open, a reconnect after the server ends the connection,
-// and UNAVAILABLE without the password for a server that is not there.
+// its transaction open, the store-wide log replicas follow and its horizon,
+// a reconnect after the server ends the connection, and UNAVAILABLE without
+// the password for a server that is not there.
 #include "core/gallery/pg_gallery_store.h"
 
 #include <gtest/gtest.h>
@@ -26,54 +27,10 @@
 #include "core/gallery/pg_connection.h"
 #include "core/gallery/pg_schema.h"
 #include "tests/gallery/gallery_store_contract_tests.h"
+#include "tests/gallery/pg_test_database.h"
 
 namespace faceserve {
 namespace {
-
-// The throwaway cluster's connection string (written by the ctest fixture).
-std::string ServerDsn() {
-  const char* file = std::getenv("FACESERVE_TEST_PG_DSN_FILE");
-  if (file == nullptr) return "";
-  std::ifstream in(file);
-  std::string dsn;
-  std::getline(in, dsn);
-  return std::string(absl::StripAsciiWhitespace(dsn));
-}
-
-// A database of its own on the cluster, dropped afterwards.
-class PgDatabase : public StoreUnderTest {
- public:
-  explicit PgDatabase(const std::string& test_name) {
-    name_ = absl::AsciiStrToLower(absl::StrCat("t", ::getpid(), "_", test_name)).substr(0, 60);
-    absl::StatusOr<std::unique_ptr<PgConnection>> admin = PgConnection::Connect(ServerDsn());
-    EXPECT_TRUE(admin.ok()) << admin.status()
-                            << " (FACESERVE_TEST_PG_DSN_FILE: run through ctest, which starts "
-                               "the throwaway cluster)";
-    if (!admin.ok()) return;
-    admin_ = *std::move(admin);
-    EXPECT_TRUE(admin_->Run(absl::StrCat("DROP DATABASE IF EXISTS \"", name_, "\"")).ok());
-    const absl::Status created = admin_->Run(absl::StrCat("CREATE DATABASE \"", name_, "\""));
-    EXPECT_TRUE(created.ok()) << created;
-  }
-  ~PgDatabase() override {
-    if (admin_ != nullptr) {
-      admin_->Run(absl::StrCat("DROP DATABASE IF EXISTS \"", name_, "\" WITH (FORCE)"))
-          .IgnoreError();
-    }
-  }
-  // Later keywords win in a libpq connection string.
-  std::string dsn() const { return absl::StrCat(ServerDsn(), " dbname=", name_); }
-  PgConnection* admin() { return admin_.get(); }
-  absl::StatusOr<std::unique_ptr<GalleryStore>> Open() override {
-    absl::StatusOr<std::unique_ptr<PgGalleryStore>> s = PgGalleryStore::Open(dsn());
-    if (!s.ok()) return s.status();
-    return std::unique_ptr<GalleryStore>(*std::move(s));
-  }
-
- private:
-  std::string name_;
-  std::unique_ptr<PgConnection> admin_;
-};
 
 INSTANTIATE_TEST_SUITE_P(
     Postgres, GalleryStoreContractTest,
@@ -150,6 +107,61 @@ TEST(PgGalleryStoreTest, AConnectionEndedByTheServerIsMadeAgain) {
   EXPECT_EQ(ReasonOf(lost), ErrorReason::kStorageError);
   absl::StatusOr<GalleryInfo> again = (*store)->GetGallery("g");
   EXPECT_TRUE(again.ok()) << again.status();
+}
+
+// The whole store's log, what replicas follow: galleries created and
+// deleted among the faces' changes, in order, `limit` at a time; a deleted
+// gallery's face changes go with it. Compacted by age: a reader from before
+// the horizon is told to reload (OUT_OF_RANGE), one from after it is not.
+TEST(PgGalleryStoreTest, TheStoreWideLogOrdersGalleriesAndFacesAndHasAHorizon) {
+  PgDatabase db(TestName());
+  absl::StatusOr<std::unique_ptr<GalleryStore>> opened = db.Open();
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  GalleryStore& store = **opened;
+  EXPECT_TRUE(store.Shared());
+  const int64_t start = store.LastChange().value_or(-1);
+  ASSERT_TRUE(store.CreateGallery("g", kModel, 0.9f, IndexKind::kAuto).ok());
+  absl::StatusOr<std::vector<int64_t>> ids =
+      store.AddFaces("g", "a", {}, kModel, {{1, 0, 0, 0}, {0, 1, 0, 0}}, nullptr);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_TRUE(store.DeleteFace("g", (*ids)[0]).ok());
+  absl::StatusOr<std::vector<StoreChange>> log = store.StoreChangesSince(start, 100);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 4u);
+  EXPECT_EQ((*log)[0].kind, StoreChange::Kind::kGalleryCreated);
+  EXPECT_EQ((*log)[0].gallery, "g");
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ((*log)[i].kind, StoreChange::Kind::kFace);
+    EXPECT_EQ((*log)[i].change, (*log)[i - 1].change + 1);
+  }
+  EXPECT_TRUE((*log)[1].face.added);
+  EXPECT_TRUE((*log)[1].face.embedding.empty());  // deleted since
+  EXPECT_EQ((*log)[2].face.subject, "a");
+  EXPECT_EQ((*log)[2].face.embedding, (std::vector<float>{0, 1, 0, 0}));
+  EXPECT_FALSE((*log)[3].face.added);
+  EXPECT_EQ(store.StoreChangesSince(start, 2)->size(), 2u);
+
+  ASSERT_TRUE(store.DeleteGallery("g").ok());
+  ASSERT_TRUE(store.CreateGallery("h", kModel, 0.9f, IndexKind::kAuto).ok());
+  log = store.StoreChangesSince(start, 100);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ((*log)[1].kind, StoreChange::Kind::kGalleryDeleted);
+  EXPECT_EQ((*log)[1].gallery, "g");
+  EXPECT_EQ((*log)[2].kind, StoreChange::Kind::kGalleryCreated);
+  EXPECT_EQ((*log)[2].gallery, "h");
+
+  absl::SleepFor(absl::Milliseconds(5));  // every change logged before "now"
+  absl::StatusOr<int64_t> gone = store.CompactChanges(absl::ZeroDuration());
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(*gone, 3);
+  const absl::Status behind = store.StoreChangesSince(start, 100).status();
+  EXPECT_EQ(behind.code(), absl::StatusCode::kOutOfRange) << behind;
+  EXPECT_EQ(store.ChangesSince("h", start).status().code(), absl::StatusCode::kOutOfRange);
+  absl::StatusOr<std::vector<StoreChange>> after = store.StoreChangesSince(*store.LastChange(), 100);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->empty());
+  EXPECT_EQ(*store.CompactChanges(absl::Hours(1)), 0);
 }
 
 TEST(PgGalleryStoreTest, AServerThatIsNotThereIsUnavailableWithoutThePassword) {

@@ -30,9 +30,12 @@ using testing::EncodedImage;
 using testing::Harness;
 
 std::unique_ptr<ProbeServer> StartOrDie(const std::string& listen, std::atomic<bool>* ready,
-                                        std::function<std::string()> metrics) {
-  absl::StatusOr<std::unique_ptr<ProbeServer>> probes = ProbeServer::Start(
-      listen, ProbeHandlers{std::move(metrics), [ready] { return ready->load(); }});
+                                        std::function<std::string()> metrics,
+                                        std::function<std::string()> detail = nullptr) {
+  absl::StatusOr<std::unique_ptr<ProbeServer>> probes =
+      ProbeServer::Start(listen, ProbeHandlers{std::move(metrics),
+                                               [ready] { return ready->load(); },
+                                               std::move(detail)});
   EXPECT_TRUE(probes.ok()) << probes.status();
   return probes.ok() ? *std::move(probes) : nullptr;
 }
@@ -70,6 +73,25 @@ TEST(ProbeServerTest, ServesTheScrapeLivenessAndReadiness) {
   EXPECT_EQ(stopping->status, 503);
 }
 
+// Readiness stays what ready() says; the detail (stale galleries, issue 33)
+// follows on the next lines, for an operator reading the probe.
+TEST(ProbeServerTest, ReadyzCarriesTheDetailAfterItsFirstLine) {
+  std::atomic<bool> ready{true};
+  std::string detail = "galleries may be stale: 7.0 s\n";
+  auto probes = StartOrDie("127.0.0.1:0", &ready, [] { return std::string(); },
+                           [&detail] { return detail; });
+  ASSERT_NE(probes, nullptr);
+  httplib::Client client("127.0.0.1", probes->port());
+  httplib::Result stale = client.Get("/readyz");
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->status, 200);
+  EXPECT_EQ(stale->body, "ready\ngalleries may be stale: 7.0 s\n");
+  detail.clear();
+  httplib::Result fresh = client.Get("/readyz");
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->body, "ready\n");
+}
+
 TEST(ProbeServerTest, OtherPathsAreNotFoundAndOtherMethodsNotAllowed) {
   std::atomic<bool> ready{true};
   auto probes = StartOrDie("127.0.0.1:0", &ready, [] { return std::string(); });
@@ -89,16 +111,16 @@ TEST(ProbeServerTest, AddressErrorsNameTheKey) {
   const auto metrics = [] { return std::string(); };
   const auto ready_fn = [&ready] { return ready.load(); };
   for (const char* malformed : {"no-port", "127.0.0.1:99999", "127.0.0.1:x"}) {
-    auto probes = ProbeServer::Start(malformed, ProbeHandlers{metrics, ready_fn});
+    auto probes = ProbeServer::Start(malformed, ProbeHandlers{metrics, ready_fn, nullptr});
     EXPECT_EQ(probes.status().code(), absl::StatusCode::kInvalidArgument) << malformed;
     EXPECT_THAT(std::string(probes.status().message()), HasSubstr("metrics.listen"));
   }
-  auto foreign = ProbeServer::Start("192.0.2.1:9464", ProbeHandlers{metrics, ready_fn});  // TEST-NET
+  auto foreign = ProbeServer::Start("192.0.2.1:9464", ProbeHandlers{metrics, ready_fn, nullptr});  // TEST-NET
   EXPECT_EQ(foreign.status().code(), absl::StatusCode::kUnavailable) << foreign.status();
   auto first = StartOrDie("127.0.0.1:0", &ready, metrics);
   ASSERT_NE(first, nullptr);
   auto taken = ProbeServer::Start(absl::StrCat("127.0.0.1:", first->port()),
-                                  ProbeHandlers{metrics, ready_fn});
+                                  ProbeHandlers{metrics, ready_fn, nullptr});
   EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable) << taken.status();
 }
 

@@ -57,7 +57,7 @@ class RealServer {
       absl::StatusOr<std::unique_ptr<ProbeServer>> probes = ProbeServer::Start(
           config_.metrics.listen,
           ProbeHandlers{[m = metrics_.get()] { return m->Scrape(); },
-                        [this] { return ready_.load(); }});
+                        [this] { return ready_.load(); }, nullptr});
       if (!probes.ok()) {
         error = probes.status().ToString();
         return;

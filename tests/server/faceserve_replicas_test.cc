@@ -1,0 +1,224 @@
+// Two faceserve processes on one real PostgreSQL (issue 33): gRPC over
+// loopback to each, real models, the throwaway cluster of the ctest
+// fixture postgres.start (a database of each test's own).
+//
+//  * a gallery made and a person enrolled through replica A (from a photo)
+//    is identified through replica B, from another photo, within a second;
+//    B's /metrics and /readyz say it follows the store;
+//  * replica A is killed with SIGKILL in the middle of a burst of
+//    enrollments: every enrollment it acknowledged is found through B.
+//
+// Needs the faceserve binary and the exported models; the photo part needs
+// ../shared/data (skipped without it).
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+
+#include "faceserve/v1/gallery_service.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "proto/rpc_status.h"
+#include "tests/gallery/pg_test_database.h"
+#include "tests/server/test_harness.h"
+#include "tests/testing/server_process.h"
+
+namespace faceserve {
+
+namespace {
+
+namespace fs = std::filesystem;
+using testing::HealthCheck;
+using testing::ServerProcess;
+
+const std::string kSourceDir = FACESERVE_SOURCE_DIR;
+const std::string kVerify = kSourceDir + "/../shared/data/faces/verify";
+
+std::string Photo(const std::string& identity, int index) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(kVerify + "/" + identity)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::ifstream in(files.at(static_cast<size_t>(index)), std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// The database's libpq URI: one word, as --set takes it.
+std::string UriOf(const PgDatabase& db) {
+  std::smatch port;
+  const std::string server = ServerDsn();
+  std::regex_search(server, port, std::regex("port=(\\d+)"));
+  return absl::StrCat("postgresql://faceserve@127.0.0.1:", port[1].str(), "/", db.name());
+}
+
+// A faceserve replica on the gallery database `uri`.
+class Replica {
+ public:
+  explicit Replica(const std::string& uri) {
+    process_ = std::make_unique<ServerProcess>(std::vector<std::string>{
+        FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
+        "server.listen=127.0.0.1:0", "--set", "metrics.listen=127.0.0.1:0", "--set",
+        "http.listen=", "--set", "device.preheat=false", "--set",
+        "models_dir=" + kSourceDir + "/models/exported", "--set", "gallery.backend=postgres",
+        "--set", "gallery.postgres.dsn=" + uri});
+    const int port = process_->WaitForPort(absl::Seconds(120));
+    metrics_port_ = process_->WaitForMetricsPort(absl::Seconds(1));
+    if (port == 0) return;
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                   grpc::InsecureChannelCredentials());
+    testing::WaitUntil(
+        [&] { return HealthCheck(channel_, "faceserve.v1.GalleryService") == testing::kServing; },
+        absl::Seconds(120));
+    galleries = v1::GalleryService::NewStub(channel_);
+  }
+  bool ok() const { return galleries != nullptr; }
+  std::string log() { return process_->log(); }
+  void Kill() {
+    kill(process_->pid(), SIGKILL);
+    process_->Exited(absl::Seconds(30));
+  }
+  std::string Get(const std::string& path) {
+    httplib::Client client("127.0.0.1", metrics_port_);
+    httplib::Result r = client.Get(path);
+    return r ? r->body : "";
+  }
+
+  std::unique_ptr<v1::GalleryService::Stub> galleries;
+
+ private:
+  std::unique_ptr<ServerProcess> process_;
+  std::shared_ptr<grpc::Channel> channel_;
+  int metrics_port_ = 0;
+};
+
+template <typename Method, typename Request, typename Response>
+absl::Status Call(Replica& r, Method method, const Request& request, Response* response) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return FromGrpcStatus(((*r.galleries).*method)(&context, request, response));
+}
+
+std::string TestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
+TEST(FaceserveReplicasTest, AnEnrollmentThroughOneReplicaIsIdentifiedThroughTheOther) {
+  if (!fs::exists(kVerify)) GTEST_SKIP() << "needs the verify photos at " << kVerify;
+  PgDatabase db(TestName());
+  Replica a(UriOf(db)), b(UriOf(db));
+  ASSERT_TRUE(a.ok()) << a.log();
+  ASSERT_TRUE(b.ok()) << b.log();
+  EXPECT_NE(a.log().find("loaded from PostgreSQL"), std::string::npos) << a.log();
+
+  v1::CreateGalleryRequest create;
+  create.set_name("people");
+  v1::Gallery gallery;
+  ASSERT_TRUE(Call(a, &v1::GalleryService::Stub::CreateGallery, create, &gallery).ok());
+  v1::EnrollRequest enroll;
+  enroll.set_gallery("people");
+  enroll.set_subject("obama");
+  enroll.add_inputs()->mutable_image()->set_encoded(Photo("barack_obama", 0));
+  v1::EnrollResponse enrolled;
+  const absl::Status acked = Call(a, &v1::GalleryService::Stub::Enroll, enroll, &enrolled);
+  ASSERT_TRUE(acked.ok()) << acked;
+  const absl::Time ack = absl::Now();
+
+  v1::IdentifyRequest identify;
+  identify.mutable_image()->set_encoded(Photo("barack_obama", 1));
+  identify.mutable_options()->set_gallery("people");
+  std::string who;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        v1::IdentifyResponse response;
+        if (!Call(b, &v1::GalleryService::Stub::Identify, identify, &response).ok()) return false;
+        const bool one = response.faces_size() == 1 && response.faces(0).identity().identified();
+        who = one ? response.faces(0).identity().matches(0).subject() : "";
+        return who == "obama";
+      },
+      absl::Seconds(10)))
+      << "B never identified the person enrolled through A; last answer '" << who << "'";
+  // The second photo goes through the models on B: the wait includes that.
+  const absl::Duration took = absl::Now() - ack;
+  EXPECT_LT(took, absl::Seconds(1)) << "enrolled on A, identified on B after " << took;
+  std::printf("enrolled on A, identified on B after %.0f ms (with B's Identify)\n",
+              absl::ToDoubleMilliseconds(took));
+
+  EXPECT_NE(b.Get("/metrics").find("faceserve_gallery_store_in_step 1"), std::string::npos);
+  EXPECT_NE(b.Get("/metrics").find("faceserve_gallery_faces{gallery=\"people\"} 1"),
+            std::string::npos)
+      << b.Get("/metrics");
+  EXPECT_EQ(b.Get("/readyz"), "ready\n");
+}
+
+TEST(FaceserveReplicasTest, EnrollmentsAcknowledgedByAKilledReplicaAreFoundOnTheOther) {
+  PgDatabase db(TestName());
+  Replica a(UriOf(db)), b(UriOf(db));
+  ASSERT_TRUE(a.ok()) << a.log();
+  ASSERT_TRUE(b.ok()) << b.log();
+  v1::CreateGalleryRequest create;
+  create.set_name("burst");
+  v1::Gallery gallery;
+  ASSERT_TRUE(Call(a, &v1::GalleryService::Stub::CreateGallery, create, &gallery).ok());
+
+  std::map<int64_t, std::pair<std::string, std::vector<float>>> acked;  // face id -> subject, embedding
+  std::mutex mu;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t));
+      std::normal_distribution<float> n;
+      for (int i = 0; !stop.load(); ++i) {
+        v1::EnrollRequest r;
+        r.set_gallery("burst");
+        r.set_subject(absl::StrCat("s", t, "_", i));
+        std::vector<float> e(128);
+        for (float& v : e) v = n(rng);
+        *r.add_inputs()->mutable_embedding()->mutable_values() = {e.begin(), e.end()};
+        v1::EnrollResponse response;
+        if (Call(a, &v1::GalleryService::Stub::Enroll, r, &response).ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acked[response.results(0).face_id()] = {r.subject(), e};
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(2));
+  a.Kill();  // in the middle of the burst
+  stop.store(true);
+  for (std::thread& c : clients) c.join();
+  ASSERT_GT(acked.size(), 20u);
+
+  // Every acknowledged face, searched through B (one second for the last
+  // ones to arrive).
+  absl::SleepFor(absl::Seconds(1));
+  int found = 0;
+  for (const auto& [face_id, subject_and_embedding] : acked) {
+    v1::SearchRequest search;
+    search.mutable_options()->set_gallery("burst");
+    *search.add_queries()->mutable_values() = {subject_and_embedding.second.begin(),
+                                               subject_and_embedding.second.end()};
+    v1::SearchResponse response;
+    ASSERT_TRUE(Call(b, &v1::GalleryService::Stub::Search, search, &response).ok());
+    const v1::SubjectMatch& best = response.results(0).matches(0);
+    EXPECT_EQ(best.face_id(), face_id);
+    EXPECT_EQ(best.subject(), subject_and_embedding.first);
+    found += best.face_id() == face_id;
+  }
+  EXPECT_EQ(found, static_cast<int>(acked.size()));
+  std::printf("%zu enrollments acknowledged by A before kill -9, %d found through B\n",
+              acked.size(), found);
+}
+
+}  // namespace
+}  // namespace faceserve
