@@ -6,7 +6,9 @@
 //    is identified through replica B, from another photo, within a second;
 //    B's /metrics and /readyz say it follows the store;
 //  * replica A is killed with SIGKILL in the middle of a burst of
-//    enrollments: every enrollment it acknowledged is found through B.
+//    enrollments: every enrollment it acknowledged is found through B;
+//  * facectl gallery export / import move a gallery from SQLite to
+//    PostgreSQL and back, byte for byte.
 //
 // Needs the faceserve binary and the exported models; the photo part needs
 // ../shared/data (skipped without it).
@@ -27,6 +29,7 @@
 
 #include <httplib.h>
 
+#include "client/facectl.h"
 #include "faceserve/v1/gallery_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "proto/rpc_status.h"
@@ -63,20 +66,24 @@ std::string UriOf(const PgDatabase& db) {
   return absl::StrCat("postgresql://faceserve@127.0.0.1:", port[1].str(), "/", db.name());
 }
 
-// A faceserve replica on the gallery database `uri`.
+// A faceserve replica on the PostgreSQL database `uri` (or, with `sqlite`,
+// on that SQLite file).
 class Replica {
  public:
-  explicit Replica(const std::string& uri) {
-    process_ = std::make_unique<ServerProcess>(std::vector<std::string>{
+  explicit Replica(const std::string& uri, bool sqlite = false) {
+    std::vector<std::string> args{
         FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
         "server.listen=127.0.0.1:0", "--set", "metrics.listen=127.0.0.1:0", "--set",
         "http.listen=", "--set", "device.preheat=false", "--set",
-        "models_dir=" + kSourceDir + "/models/exported", "--set", "gallery.backend=postgres",
-        "--set", "gallery.postgres.dsn=" + uri});
+        "models_dir=" + kSourceDir + "/models/exported", "--set",
+        sqlite ? "gallery.backend=sqlite" : "gallery.backend=postgres", "--set",
+        sqlite ? "gallery.sqlite.path=" + uri : "gallery.postgres.dsn=" + uri};
+    process_ = std::make_unique<ServerProcess>(args);
     const int port = process_->WaitForPort(absl::Seconds(120));
     metrics_port_ = process_->WaitForMetricsPort(absl::Seconds(1));
     if (port == 0) return;
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+    address_ = absl::StrCat("127.0.0.1:", port);
+    channel_ = grpc::CreateChannel(address_,
                                    grpc::InsecureChannelCredentials());
     testing::WaitUntil(
         [&] { return HealthCheck(channel_, "faceserve.v1.GalleryService") == testing::kServing; },
@@ -85,6 +92,7 @@ class Replica {
   }
   bool ok() const { return galleries != nullptr; }
   std::string log() { return process_->log(); }
+  const std::string& address() const { return address_; }
   void Kill() {
     kill(process_->pid(), SIGKILL);
     process_->Exited(absl::Seconds(30));
@@ -99,6 +107,7 @@ class Replica {
 
  private:
   std::unique_ptr<ServerProcess> process_;
+  std::string address_;
   std::shared_ptr<grpc::Channel> channel_;
   int metrics_port_ = 0;
 };
@@ -218,6 +227,72 @@ TEST(FaceserveReplicasTest, EnrollmentsAcknowledgedByAKilledReplicaAreFoundOnThe
   EXPECT_EQ(found, static_cast<int>(acked.size()));
   std::printf("%zu enrollments acknowledged by A before kill -9, %d found through B\n",
               acked.size(), found);
+}
+
+// `facectl gallery export` / `import` move a gallery from SQLite to
+// PostgreSQL and back: the file that comes back is the file that went.
+TEST(FaceserveReplicasTest, AGalleryMovesFromSqliteToPostgresAndBackUnchanged) {
+  const fs::path dir = fs::temp_directory_path() / ("faceserve_move_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string first = (dir / "from-sqlite.jsonl").string();
+  const std::string second = (dir / "from-postgres.jsonl").string();
+  const std::string third = (dir / "back-in-sqlite.jsonl").string();
+  auto facectl = [](const std::vector<std::string>& args) {
+    std::ostringstream out, err;
+    const int code = client::RunFacectl(args, out, err);
+    EXPECT_EQ(code, 0) << err.str();
+    return code;
+  };
+  {
+    Replica sqlite((dir / "a.sqlite").string(), /*sqlite=*/true);
+    ASSERT_TRUE(sqlite.ok()) << sqlite.log();
+    v1::CreateGalleryRequest create;
+    create.set_name("people");
+    create.set_threshold(0.8f);
+    v1::Gallery gallery;
+    ASSERT_TRUE(Call(sqlite, &v1::GalleryService::Stub::CreateGallery, create, &gallery).ok());
+    std::mt19937 rng(7);
+    std::normal_distribution<float> n;
+    for (int p = 0; p < 12; ++p) {
+      v1::EnrollRequest r;
+      r.set_gallery("people");
+      r.set_subject(absl::StrCat("person-", p));
+      (*r.mutable_metadata())["team"] = p % 2 ? "red" : "blue";
+      for (int f = 0; f <= p % 3; ++f) {
+        std::vector<float> e(128);
+        for (float& v : e) v = n(rng);
+        *r.add_inputs()->mutable_embedding()->mutable_values() = {e.begin(), e.end()};
+      }
+      v1::EnrollResponse response;
+      ASSERT_TRUE(Call(sqlite, &v1::GalleryService::Stub::Enroll, r, &response).ok());
+    }
+    ASSERT_EQ(facectl({"--server", sqlite.address(), "gallery", "export", "people", "--out", first}), 0);
+  }
+  {
+    PgDatabase db(TestName());
+    Replica postgres(UriOf(db));
+    ASSERT_TRUE(postgres.ok()) << postgres.log();
+    ASSERT_EQ(facectl({"--server", postgres.address(), "gallery", "import", first}), 0);
+    ASSERT_EQ(facectl({"--server", postgres.address(), "gallery", "export", "people", "--out", second}), 0);
+  }
+  {
+    Replica sqlite((dir / "b.sqlite").string(), /*sqlite=*/true);
+    ASSERT_TRUE(sqlite.ok()) << sqlite.log();
+    ASSERT_EQ(facectl({"--server", sqlite.address(), "gallery", "import", second}), 0);
+    ASSERT_EQ(facectl({"--server", sqlite.address(), "gallery", "export", "people", "--out", third}), 0);
+  }
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const std::string original = read(first);
+  EXPECT_NE(original.find("\"faces\":24"), std::string::npos) << original.substr(0, 300);
+  EXPECT_EQ(read(second), original);
+  EXPECT_EQ(read(third), original);
+  fs::remove_all(dir);
 }
 
 }  // namespace
