@@ -22,8 +22,9 @@ PACKAGES=(
   # galleries shared by replicas (issue 33): libpq, and the server the tests
   # start a throwaway cluster of (scripts/throwaway_postgres.sh)
   libpq-dev postgresql-15
-  # the replicas' load balancer (deploy/haproxy; scripts/check_replicas.sh)
-  haproxy
+  # the replicas' load balancer (deploy/haproxy; scripts/check_replicas.sh),
+  # and docker-compose.yml's validation (scripts/check_compose.sh; no engine)
+  haproxy docker-compose
   # galleries: the approximate index (header-only hnswlib)
   libhnswlib-dev
   # API keys' SHA-256 (core/auth; gRPC's own OpenSSL) and the HTTP/JSON API
