@@ -23,7 +23,9 @@ unset FACESERVE_PG_PASSWORD
 expect cpu "faceserve-cpu grafana prometheus"
 expect gpu "dcgm-exporter faceserve grafana prometheus"
 FACESERVE_PG_PASSWORD=example expect replicas "faceserve-a faceserve-b grafana loadbalancer postgres prometheus"
-FACESERVE_PG_PASSWORD=example docker-compose -f docker-compose.yml --profile replicas config |
-  grep -q "gallery.postgres.dsn=host=postgres dbname=faceserve user=faceserve" ||
+# Read whole first: `grep -q` stops at the match, and with pipefail the
+# writer's SIGPIPE would fail the check.
+resolved=$(FACESERVE_PG_PASSWORD=example docker-compose -f docker-compose.yml --profile replicas config)
+grep -q "gallery.postgres.dsn=host=postgres dbname=faceserve user=faceserve" <<<"$resolved" ||
   { echo "the replicas do not point at the postgres service" >&2; exit 1; }
 echo "docker-compose.yml: cpu, gpu and replicas profiles valid"

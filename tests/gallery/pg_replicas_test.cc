@@ -16,6 +16,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,25 @@ std::optional<absl::Duration> TimeUntil(const std::function<bool()>& condition,
 constexpr absl::Duration kSecond = absl::Seconds(1);
 const std::vector<float> kAnn{1, 0, 0, 0}, kBob{0, 1, 0, 0}, kCat{0, 0, 1, 0}, kDan{0, 0, 0, 1};
 
+// An enrollment by hand on connection `c`, inside the caller's open
+// transaction, as PgGalleryStore::AddFaces makes it: subject and face first
+// (their ids taken now), the change number last (LogPgFaceChanges), then
+// the caller commits. Returns {gallery row id, face id}.
+absl::StatusOr<std::pair<int64_t, int64_t>> InsertFace(PgConnection* c, const std::string& subject,
+                                                       const std::vector<float>& embedding) {
+  absl::StatusOr<PgResult> s = c->Exec(
+      "INSERT INTO subjects (gallery_id, name, created_unix_ms) "
+      "SELECT id, $1, 0 FROM galleries WHERE name = 'people' RETURNING id::int8, gallery_id::int8",
+      {PgParam::Text(subject)});
+  if (!s.ok()) return s.status();
+  absl::StatusOr<PgResult> face = c->Exec(
+      "INSERT INTO faces (subject_id, descriptor_model, dimension, embedding, created_unix_ms) "
+      "VALUES ($1, $2, 4, $3, 0) RETURNING id::int8",
+      {PgParam::Int(s->Int(0, 0)), PgParam::Text(kModel.id), PgParam::Floats(embedding)});
+  if (!face.ok()) return face.status();
+  return std::make_pair(s->Int(0, 1), face->Int(0, 0));
+}
+
 TEST(PgReplicasTest, WhatOneReplicaWritesTheOtherSearchesWithinASecond) {
   PgDatabase db(TestName());
   // Polls an hour apart: only NOTIFY can make a change arrive in time.
@@ -153,21 +173,14 @@ TEST(PgReplicasTest, AnEnrollmentHeldOpenIsNotSkippedWhenALaterOneCommitsFirst) 
   ASSERT_TRUE(held.ok()) << held.status();
   PgConnection* c = held->get();
   ASSERT_TRUE(c->Run("BEGIN").ok());
-  absl::StatusOr<PgResult> subject = c->Exec(
-      "INSERT INTO subjects (gallery_id, name, created_unix_ms) "
-      "SELECT id, 'cat', 0 FROM galleries WHERE name = 'people' RETURNING id::int8, gallery_id::int8");
-  ASSERT_TRUE(subject.ok()) << subject.status();
-  absl::StatusOr<PgResult> face = c->Exec(
-      "INSERT INTO faces (subject_id, descriptor_model, dimension, embedding, created_unix_ms) "
-      "VALUES ($1, $2, 4, $3, 0) RETURNING id::int8",
-      {PgParam::Int(subject->Int(0, 0)), PgParam::Text(kModel.id), PgParam::Floats(kCat)});
-  ASSERT_TRUE(face.ok()) << face.status();
+  absl::StatusOr<std::pair<int64_t, int64_t>> cat = InsertFace(c, "cat", kCat);
+  ASSERT_TRUE(cat.ok()) << cat.status();
 
   // A later enrollment commits first, and both replicas read past it.
   ASSERT_TRUE(b->AddFaces("people", "bob", {}, kModel, {kBob}, nullptr).ok());
   ASSERT_TRUE(TimeUntil([&] { return Best(*a, "people", kBob) == "bob"; }).has_value());
 
-  ASSERT_TRUE(LogPgFaceChanges(c, subject->Int(0, 1), {face->Int(0, 0)}, true).ok());
+  ASSERT_TRUE(LogPgFaceChanges(c, cat->first, {cat->second}, true).ok());
   ASSERT_TRUE(c->Run("COMMIT").ok());
   for (Galleries* g : {a.get(), b.get()}) {
     std::optional<absl::Duration> took = TimeUntil([&] { return Best(*g, "people", kCat) == "cat"; });
@@ -195,16 +208,9 @@ TEST(PgReplicasTest, AReplicaBehindTheCompactedLogReloadsEveryGallery) {
   ASSERT_TRUE(other.ok()) << other.status();
   PgConnection* c = other->get();
   ASSERT_TRUE(c->Run("BEGIN").ok());
-  absl::StatusOr<PgResult> subject = c->Exec(
-      "INSERT INTO subjects (gallery_id, name, created_unix_ms) "
-      "SELECT id, 'dan', 0 FROM galleries WHERE name = 'people' RETURNING id::int8, gallery_id::int8");
-  ASSERT_TRUE(subject.ok()) << subject.status();
-  absl::StatusOr<PgResult> face = c->Exec(
-      "INSERT INTO faces (subject_id, descriptor_model, dimension, embedding, created_unix_ms) "
-      "VALUES ($1, $2, 4, $3, 0) RETURNING id::int8",
-      {PgParam::Int(subject->Int(0, 0)), PgParam::Text(kModel.id), PgParam::Floats(kDan)});
-  ASSERT_TRUE(face.ok()) << face.status();
-  ASSERT_TRUE(LogPgFaceChanges(c, subject->Int(0, 1), {face->Int(0, 0)}, true).ok());
+  absl::StatusOr<std::pair<int64_t, int64_t>> dan = InsertFace(c, "dan", kDan);
+  ASSERT_TRUE(dan.ok()) << dan.status();
+  ASSERT_TRUE(LogPgFaceChanges(c, dan->first, {dan->second}, true).ok());
   absl::StatusOr<int64_t> gone =
       CompactPgChanges(c, absl::ToUnixMillis(absl::Now() + absl::Minutes(1)));
   ASSERT_TRUE(gone.ok()) << gone.status();

@@ -36,6 +36,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/rpc_status.h"
+#include "tests/server/enroll_burst.h"
 #include "tests/server/test_harness.h"
 #include "tests/testing/server_process.h"
 
@@ -444,7 +445,7 @@ TEST_F(FaceserveGalleryTest, FacectlEnrollsAFolderAndEvaluatesIdentification) {
 // kill -9 in the middle of a burst of concurrent enrollments: every face the
 // server acknowledged is there after a restart, and searchable.
 TEST_F(FaceserveGalleryTest, KillNineMidBurstLosesNoAcknowledgedFace) {
-  std::map<int64_t, std::pair<std::string, std::vector<float>>> acked;  // face id -> subject, embedding
+  testing::AckedFaces acked;
   {
     Server s(db_);
     ASSERT_TRUE(s.ok()) << s.log();
@@ -452,50 +453,20 @@ TEST_F(FaceserveGalleryTest, KillNineMidBurstLosesNoAcknowledgedFace) {
     create.set_name("burst");
     v1::Gallery gallery;
     ASSERT_TRUE(Call(*s.galleries, &v1::GalleryService::Stub::CreateGallery, create, &gallery).ok());
-    std::mutex mu;
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> clients;
-    for (int t = 0; t < 8; ++t) {
-      clients.emplace_back([&, t] {
-        std::mt19937 rng(static_cast<unsigned>(t));
-        std::normal_distribution<float> n;
-        for (int i = 0; !stop.load(); ++i) {
-          v1::EnrollRequest r;
-          r.set_gallery("burst");
-          r.set_subject(absl::StrCat("s", t, "_", i));
-          std::vector<float> e(128);
-          for (float& v : e) v = n(rng);
-          *r.add_inputs()->mutable_embedding()->mutable_values() = {e.begin(), e.end()};
-          v1::EnrollResponse response;
-          if (Call(*s.galleries, &v1::GalleryService::Stub::Enroll, r, &response).ok()) {
-            std::lock_guard<std::mutex> lock(mu);
-            acked[response.results(0).face_id()] = {r.subject(), e};
-          }
-        }
-      });
-    }
+    testing::EnrollBurst burst("burst", 8, [&](const v1::EnrollRequest& r, v1::EnrollResponse* out) {
+      return Call(*s.galleries, &v1::GalleryService::Stub::Enroll, r, out).ok();
+    });
     absl::SleepFor(absl::Seconds(3));
     s.Kill();  // in the middle of the burst
-    stop.store(true);
-    for (std::thread& c : clients) c.join();
+    acked = burst.Stop();
   }
   ASSERT_GT(acked.size(), 20u);
   Server s(db_);
   ASSERT_TRUE(s.ok()) << s.log();
-  int found = 0;
-  for (const auto& [face_id, subject_and_embedding] : acked) {
-    v1::SearchRequest search;
-    search.mutable_options()->set_gallery("burst");
-    *search.add_queries()->mutable_values() = {subject_and_embedding.second.begin(),
-                                               subject_and_embedding.second.end()};
-    v1::SearchResponse response;
-    ASSERT_TRUE(Call(*s.galleries, &v1::GalleryService::Stub::Search, search, &response).ok());
-    const v1::SubjectMatch& best = response.results(0).matches(0);
-    EXPECT_EQ(best.face_id(), face_id);
-    EXPECT_EQ(best.subject(), subject_and_embedding.first);
-    EXPECT_NEAR(best.similarity(), 1.0f, 1e-4);
-    found += best.face_id() == face_id;
-  }
+  const int found =
+      testing::FoundByBestMatch(acked, "burst", [&](const v1::SearchRequest& r, v1::SearchResponse* out) {
+        return Call(*s.galleries, &v1::GalleryService::Stub::Search, r, out).ok();
+      });
   EXPECT_EQ(found, static_cast<int>(acked.size()));
   s.Kill();
   auto store = SqliteGalleryStore::Open(db_);

@@ -35,6 +35,7 @@
 #include "gtest/gtest.h"
 #include "proto/rpc_status.h"
 #include "tests/gallery/pg_test_database.h"
+#include "tests/server/enroll_burst.h"
 #include "tests/server/test_harness.h"
 #include "tests/testing/server_process.h"
 
@@ -195,51 +196,21 @@ TEST(FaceserveReplicasTest, EnrollmentsAcknowledgedByAKilledReplicaAreFoundOnThe
   v1::Gallery gallery;
   ASSERT_TRUE(Call(a, &v1::GalleryService::Stub::CreateGallery, create, &gallery).ok());
 
-  std::map<int64_t, std::pair<std::string, std::vector<float>>> acked;  // face id -> subject, embedding
-  std::mutex mu;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 8; ++t) {
-    clients.emplace_back([&, t] {
-      std::mt19937 rng(static_cast<unsigned>(t));
-      std::normal_distribution<float> n;
-      for (int i = 0; !stop.load(); ++i) {
-        v1::EnrollRequest r;
-        r.set_gallery("burst");
-        r.set_subject(absl::StrCat("s", t, "_", i));
-        std::vector<float> e(128);
-        for (float& v : e) v = n(rng);
-        *r.add_inputs()->mutable_embedding()->mutable_values() = {e.begin(), e.end()};
-        v1::EnrollResponse response;
-        if (Call(a, &v1::GalleryService::Stub::Enroll, r, &response).ok()) {
-          std::lock_guard<std::mutex> lock(mu);
-          acked[response.results(0).face_id()] = {r.subject(), e};
-        }
-      }
-    });
-  }
+  testing::EnrollBurst burst("burst", 8, [&](const v1::EnrollRequest& r, v1::EnrollResponse* out) {
+    return Call(a, &v1::GalleryService::Stub::Enroll, r, out).ok();
+  });
   absl::SleepFor(absl::Seconds(2));
   a.Kill();  // in the middle of the burst
-  stop.store(true);
-  for (std::thread& c : clients) c.join();
+  const testing::AckedFaces acked = burst.Stop();
   ASSERT_GT(acked.size(), 20u);
 
   // Every acknowledged face, searched through B (one second for the last
   // ones to arrive).
   absl::SleepFor(absl::Seconds(1));
-  int found = 0;
-  for (const auto& [face_id, subject_and_embedding] : acked) {
-    v1::SearchRequest search;
-    search.mutable_options()->set_gallery("burst");
-    *search.add_queries()->mutable_values() = {subject_and_embedding.second.begin(),
-                                               subject_and_embedding.second.end()};
-    v1::SearchResponse response;
-    ASSERT_TRUE(Call(b, &v1::GalleryService::Stub::Search, search, &response).ok());
-    const v1::SubjectMatch& best = response.results(0).matches(0);
-    EXPECT_EQ(best.face_id(), face_id);
-    EXPECT_EQ(best.subject(), subject_and_embedding.first);
-    found += best.face_id() == face_id;
-  }
+  const int found =
+      testing::FoundByBestMatch(acked, "burst", [&](const v1::SearchRequest& r, v1::SearchResponse* out) {
+        return Call(b, &v1::GalleryService::Stub::Search, r, out).ok();
+      });
   EXPECT_EQ(found, static_cast<int>(acked.size()));
   std::printf("%zu enrollments acknowledged by A before kill -9, %d found through B\n",
               acked.size(), found);
