@@ -113,11 +113,23 @@ absl::StatusOr<std::vector<GalleryInfo>> Galleries::List() {
   return infos;
 }
 
-absl::StatusOr<GalleryBinding> Galleries::Binding(const std::string& name) const {
+absl::StatusOr<GalleryBinding> Galleries::Binding(const std::string& name) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = loaded_.find(name);
+    if (it != loaded_.end()) return it->second.binding;
+  }
+  if (!LoadIfShared(name)) return NotFound(name);
   absl::MutexLock lock(&mu_);
   auto it = loaded_.find(name);
   if (it == loaded_.end()) return NotFound(name);
   return it->second.binding;
+}
+
+bool Galleries::LoadIfShared(const std::string& gallery) {
+  if (!store_->Shared()) return false;
+  absl::MutexLock write(&write_mu_);
+  return SyncGallery(gallery).ok();
 }
 
 std::optional<Galleries::Indexes> Galleries::IndexesAfterWrite(const std::string& gallery) {
@@ -154,6 +166,15 @@ absl::StatusOr<std::vector<int64_t>> Galleries::AddFaces(
     }
   }
   absl::MutexLock write(&write_mu_);
+  bool in_memory = false;
+  {
+    absl::MutexLock lock(&mu_);
+    in_memory = Find(gallery).ok();
+  }
+  // Made through another replica a moment ago: load it now (the follower
+  // would, milliseconds later), so that enrolling right after creating
+  // works behind a load balancer.
+  if (!in_memory && store_->Shared()) (void)SyncGallery(gallery);
   {
     absl::MutexLock lock(&mu_);
     if (absl::StatusOr<Loaded*> loaded = Find(gallery); !loaded.ok()) return loaded.status();

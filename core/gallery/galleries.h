@@ -111,8 +111,10 @@ class Galleries {
   absl::Status Delete(const std::string& name);
   // From the store, with `approximate` from memory.
   absl::StatusOr<std::vector<GalleryInfo>> List();
-  // From memory: GALLERY_NOT_FOUND when there is none.
-  absl::StatusOr<GalleryBinding> Binding(const std::string& name) const;
+  // From memory: GALLERY_NOT_FOUND when there is none. With a shared store,
+  // a gallery not in memory is looked up in the store first (made through
+  // another replica a moment ago, before the follower loaded it).
+  absl::StatusOr<GalleryBinding> Binding(const std::string& name);
 
   // GalleryStore::AddFaces, then the index.
   absl::StatusOr<std::vector<int64_t>> AddFaces(const std::string& gallery,
@@ -207,6 +209,8 @@ class Galleries {
   absl::Status ApplyStoreChange(StoreChange& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Loads, reloads or drops `gallery` as the store has it now.
   absl::Status SyncGallery(const std::string& gallery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // A shared store's `gallery` loaded (SyncGallery) when the store has it.
+  bool LoadIfShared(const std::string& gallery) ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
   // Every gallery again, when the log no longer holds what was missed.
   absl::Status ReloadAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // An auto gallery's exact index grown to `size`: marks it for a graph.
