@@ -119,17 +119,16 @@ absl::StatusOr<GalleryBinding> Galleries::Binding(const std::string& name) {
     auto it = loaded_.find(name);
     if (it != loaded_.end()) return it->second.binding;
   }
-  if (!LoadIfShared(name)) return NotFound(name);
+  // Made through another replica a moment ago: as in AddFaces.
+  if (!store_->Shared()) return NotFound(name);
+  {
+    absl::MutexLock write(&write_mu_);
+    (void)SyncGallery(name);
+  }
   absl::MutexLock lock(&mu_);
   auto it = loaded_.find(name);
   if (it == loaded_.end()) return NotFound(name);
   return it->second.binding;
-}
-
-bool Galleries::LoadIfShared(const std::string& gallery) {
-  if (!store_->Shared()) return false;
-  absl::MutexLock write(&write_mu_);
-  return SyncGallery(gallery).ok();
 }
 
 std::optional<Galleries::Indexes> Galleries::IndexesAfterWrite(const std::string& gallery) {

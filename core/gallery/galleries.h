@@ -191,6 +191,9 @@ class Galleries {
                                                               int dimension);
   // Brings `index` up to date with the store's changes after its own.
   absl::Status CatchUp(const std::string& gallery, HnswIndex& index);
+  // One logged change applied to a graph, idempotently (CatchUp and the
+  // follower both replay).
+  static absl::Status ReplayOnGraph(HnswIndex& index, FaceChange& change);
   absl::StatusOr<Loaded*> Find(const std::string& gallery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The gallery's indexes (one of them null) and the store's last change,
   // after a store write; nullopt when the gallery is gone.
@@ -209,8 +212,6 @@ class Galleries {
   absl::Status ApplyStoreChange(StoreChange& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Loads, reloads or drops `gallery` as the store has it now.
   absl::Status SyncGallery(const std::string& gallery) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // A shared store's `gallery` loaded (SyncGallery) when the store has it.
-  bool LoadIfShared(const std::string& gallery) ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
   // Every gallery again, when the log no longer holds what was missed.
   absl::Status ReloadAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // An auto gallery's exact index grown to `size`: marks it for a graph.

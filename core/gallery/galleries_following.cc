@@ -52,20 +52,9 @@ absl::Status Galleries::ApplyStoreChange(StoreChange& change) {
     approximate = (*loaded)->approximate;
   }
   FaceChange& face = change.face;
-  // As CatchUp: an added face deleted since has no embedding (its deletion
-  // follows); one indexed already (this replica's own write) stays.
-  if (approximate) {
-    if (!face.added) {
-      approximate->RemoveFace(face.face_id, change.change);
-    } else if (face.embedding.empty()) {
-      approximate->NoteChange(change.change);
-    } else if (absl::Status s = approximate->Add(face.face_id, face.subject,
-                                                 std::move(face.embedding), change.change);
-               !s.ok() && !absl::IsAlreadyExists(s)) {
-      return s;
-    }
-    return absl::OkStatus();
-  }
+  if (approximate) return ReplayOnGraph(*approximate, face);
+  // As on a graph: an added face deleted since has no embedding (its
+  // deletion follows); one indexed already (this replica's own write) stays.
   if (!face.added) {
     exact->RemoveFace(face.face_id);
   } else if (!face.embedding.empty()) {

@@ -175,15 +175,20 @@ absl::Status Galleries::CatchUp(const std::string& gallery, HnswIndex& index) {
       store_->ChangesSince(gallery, index.applied_change());
   if (!changes.ok()) return changes.status();
   for (FaceChange& change : *changes) {
-    if (!change.added) {
-      index.RemoveFace(change.face_id, change.change);
-    } else if (change.embedding.empty()) {
-      index.NoteChange(change.change);  // deleted since: its deletion follows
-    } else if (absl::Status s = index.Add(change.face_id, change.subject,
-                                          std::move(change.embedding), change.change);
-               !s.ok() && !absl::IsAlreadyExists(s)) {
-      return s;
-    }
+    if (absl::Status s = ReplayOnGraph(index, change); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Galleries::ReplayOnGraph(HnswIndex& index, FaceChange& change) {
+  if (!change.added) {
+    index.RemoveFace(change.face_id, change.change);
+  } else if (change.embedding.empty()) {
+    index.NoteChange(change.change);  // deleted since: its deletion follows
+  } else if (absl::Status s = index.Add(change.face_id, change.subject,
+                                        std::move(change.embedding), change.change);
+             !s.ok() && !absl::IsAlreadyExists(s)) {
+    return s;  // ALREADY_EXISTS: indexed already (replayed, or this replica's own write)
   }
   return absl::OkStatus();
 }

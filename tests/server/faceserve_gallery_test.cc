@@ -38,6 +38,7 @@
 #include "proto/rpc_status.h"
 #include "tests/server/enroll_burst.h"
 #include "tests/server/test_harness.h"
+#include "tests/server/verify_photos.h"
 #include "tests/testing/server_process.h"
 
 namespace faceserve {
@@ -48,7 +49,7 @@ using testing::HealthCheck;
 using testing::ServerProcess;
 
 const std::string kSourceDir = FACESERVE_SOURCE_DIR;
-const std::string kVerify = kSourceDir + "/../shared/data/faces/verify";
+const std::string& kVerify = testing::kVerifyPhotos;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -58,10 +59,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::string Photo(const std::string& identity, int index) {
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(kVerify + "/" + identity)) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return ReadFile(files.at(static_cast<size_t>(index)));
+  return testing::VerifyPhoto(identity, index);
 }
 
 // A faceserve on a gallery file, with its stubs.

@@ -37,6 +37,7 @@
 #include "tests/gallery/pg_test_database.h"
 #include "tests/server/enroll_burst.h"
 #include "tests/server/test_harness.h"
+#include "tests/server/verify_photos.h"
 #include "tests/testing/server_process.h"
 
 namespace faceserve {
@@ -48,16 +49,10 @@ using testing::HealthCheck;
 using testing::ServerProcess;
 
 const std::string kSourceDir = FACESERVE_SOURCE_DIR;
-const std::string kVerify = kSourceDir + "/../shared/data/faces/verify";
+const std::string& kVerify = testing::kVerifyPhotos;
 
 std::string Photo(const std::string& identity, int index) {
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(kVerify + "/" + identity)) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  std::ifstream in(files.at(static_cast<size_t>(index)), std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
+  return testing::VerifyPhoto(identity, index);
 }
 
 // The database's libpq URI: one word, as --set takes it.
