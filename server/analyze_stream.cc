@@ -170,15 +170,8 @@ absl::Status AnalyzeStream::Accept(v1::StreamFrame frame) {
 }
 
 void AnalyzeStream::Plan(Actions* actions) {
-  if (finishing_) {
-    if (!processing_ && !writing_ && !finish_sent_) {
-      finish_sent_ = true;
-      actions->finish = true;
-      actions->release_slot = std::exchange(slot_held_, false);
-      actions->status = ToGrpcStatus(end_);
-    }
-    return;
-  }
+  ++running_;
+  if (finishing_) return;  // Settle() finishes
   if (!processing_ && !queue_.empty() && replies_.size() < kMaxReplies) {
     processing_ = true;
     actions->process = true;
@@ -200,12 +193,8 @@ void AnalyzeStream::Plan(Actions* actions) {
   }
   if (read_closed_ && queue_.empty() && !processing_ && replies_.empty() && !writing_ &&
       (end_sent_ || !configured_)) {
-    finishing_ = true;
+    finishing_ = true;  // Settle() finishes
     end_ = absl::OkStatus();
-    finish_sent_ = true;
-    actions->finish = true;
-    actions->release_slot = std::exchange(slot_held_, false);
-    actions->status = grpc::Status::OK;
   }
 }
 
@@ -213,8 +202,29 @@ void AnalyzeStream::Run(Actions actions) {
   if (actions.read) StartRead(&read_);
   if (actions.write != nullptr) StartWrite(actions.write);
   if (actions.process) Process(std::move(actions.frame));
-  // No frame is in the pipeline once Finish() is planned: the slot is free.
-  if (actions.release_slot) {
+  Settle();
+}
+
+void AnalyzeStream::Settle() {
+  bool finish = false, release_slot = false;
+  grpc::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    --running_;
+    // Another thread between its Plan and its Run may still start a read or
+    // touch the state: only the last one out finishes. Each re-checks, so
+    // the end is never lost.
+    if (running_ == 0 && finishing_ && !processing_ && !writing_ && !finish_sent_) {
+      finish_sent_ = true;
+      finish = true;
+      // Give the slot back before Finish(), so that a client that has the
+      // status may open the next stream at once.
+      release_slot = std::exchange(slot_held_, false);
+      status = ToGrpcStatus(end_);
+    }
+  }
+  // Nothing below when this thread does not finish: another may delete this.
+  if (release_slot) {
     if (Metrics* metrics = gate_->metrics(); metrics != nullptr) {
       metrics->AddRequestsInFlight(-1);
       metrics->AddActiveStreams(-1);
@@ -222,7 +232,7 @@ void AnalyzeStream::Run(Actions actions) {
     gate_->ReleaseStream();
   }
   // Last: OnDone() may follow at once and delete this.
-  if (actions.finish) Finish(actions.status);
+  if (finish) Finish(status);
 }
 
 void AnalyzeStream::OnReadDone(bool ok) {

@@ -27,7 +27,9 @@
 // SHUTTING_DOWN). Every end frees the stream's state and budget.
 //
 // Thread-safety: gRPC and pipeline threads call in; one mutex guards the
-// state, and gRPC operations are started outside it.
+// state, and gRPC operations are started outside it. Finish() waits for
+// every thread between its Plan and its Run (Settle), since OnDone() may
+// follow Finish() at once and delete the reactor.
 #ifndef FACESERVE_SERVER_ANALYZE_STREAM_H_
 #define FACESERVE_SERVER_ANALYZE_STREAM_H_
 
@@ -83,20 +85,20 @@ class AnalyzeStream final
   struct Actions {
     bool read = false;
     const v1::StreamResponse* write = nullptr;
-    bool finish = false;
-    // Give the stream's slot back before Finish(), so that a client that has
-    // the status may open the next stream at once.
-    bool release_slot = false;
-    grpc::Status status;
     bool process = false;
     Frame frame;
   };
 
   AnalyzeStream(CallGate* gate, FacePipeline* pipeline, Identifier* identifier,
                 StreamRegistry* registry, grpc::CallbackServerContext* context);
+  // Starts what Plan decided, then Settle().
   void Run(Actions actions);
-  // Decides the next steps from the state.
+  // Decides the next steps from the state; every Plan is followed by one Run.
   void Plan(Actions* actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends a Run: the last thread out of Plan..Run calls Finish() once the end
+  // is decided and nothing is in flight, so that no thread still holds the
+  // reactor when OnDone() deletes it.
+  void Settle();
   // Decides the end: `status`, the frames held dropped.
   void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Configure(const v1::StreamConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -157,6 +159,8 @@ class AnalyzeStream final
   bool processing_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<v1::StreamResponse> replies_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  // Threads between a Plan and the end of its Run (Settle).
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;    // the end is decided
   bool finish_sent_ ABSL_GUARDED_BY(mu_) = false;  // Finish() called
   absl::Status end_ ABSL_GUARDED_BY(mu_);

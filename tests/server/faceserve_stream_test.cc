@@ -158,6 +158,13 @@ class StreamTest : public ::testing::Test {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(*gallery_db_ + suffix);
     delete gallery_db_;
   }
+  // The suite shares one server: when a failing test finds it gone, its
+  // exit and its log (a sanitizer's report) say why.
+  void TearDown() override {
+    if (HasFailure() && server_->Exited(absl::ZeroDuration())) {
+      ADD_FAILURE() << "the server is gone: " << server_->DescribeExit() << "\n" << server_->log();
+    }
+  }
   std::unique_ptr<v1::FaceService::Stub> Stub() { return v1::FaceService::NewStub(*channel_); }
   std::unique_ptr<v1::GalleryService::Stub> Galleries() {
     return v1::GalleryService::NewStub(*channel_);
@@ -373,8 +380,8 @@ TEST_F(StreamTest, AStreamOfTwentyFacesDoesNotStarveOneOfOne) {
     auto stream = stub->AnalyzeStream(&side->ctx);
     std::thread reader([&] {
       for (v1::StreamResponse r; stream->Read(&r);) {
+        side->faces += r.faces_size();  // before `answered`, which is read first
         ++side->answered;
-        side->faces += r.faces_size();
       }
     });
     bool ok = stream->Write(Config(1, v1::OVERFLOW_BLOCK));
