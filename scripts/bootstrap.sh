@@ -50,6 +50,9 @@ PACKAGES=(
   # fuzzing (scripts/fuzz.sh: clang with libFuzzer and the sanitizers) and the
   # TLS tests (certificates made at test time)
   clang libclang-rt-14-dev openssl
+  # the linker of every build when present (CMakeLists.txt: a quarter of GNU
+  # ld's time)
+  lld
 )
 
 if [[ "${SKIP_APT:-0}" != 1 ]]; then
