@@ -8,6 +8,9 @@
 //    B's /metrics and /readyz say it follows the store;
 //  * replica A is killed with SIGKILL in the middle of a burst of
 //    enrollments: every enrollment it acknowledged is found through B;
+//  * PostgreSQL stops under both (a cluster of the test's own): searches
+//    answer, enrollments are UNAVAILABLE, /readyz and /metrics say stale;
+//    once it is back, both catch up by themselves;
 //  * facectl gallery export / import move a gallery from SQLite to
 //    PostgreSQL and back, byte for byte.
 //
@@ -30,6 +33,7 @@
 
 #include <httplib.h>
 
+#include "absl/strings/match.h"
 #include "client/facectl.h"
 #include "faceserve/v1/gallery_service.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -55,19 +59,20 @@ std::string Photo(const std::string& identity, int index) {
   return testing::VerifyPhoto(identity, index);
 }
 
-// The database's libpq URI: one word, as --set takes it.
-std::string UriOf(const PgDatabase& db) {
+// The database's libpq URI on the cluster `server` (the fixture's by
+// default): one word, as --set takes it.
+std::string UriOf(const PgDatabase& db, const std::string& server = ServerDsn()) {
   std::smatch port;
-  const std::string server = ServerDsn();
   std::regex_search(server, port, std::regex("port=(\\d+)"));
   return absl::StrCat("postgresql://faceserve@127.0.0.1:", port[1].str(), "/", db.name());
 }
 
 // A faceserve replica on the PostgreSQL database `uri` (or, with `sqlite`,
-// on that SQLite file).
+// on that SQLite file); `settings`: more --set values.
 class Replica {
  public:
-  explicit Replica(const std::string& uri, bool sqlite = false) {
+  explicit Replica(const std::string& uri, bool sqlite = false,
+                   const std::vector<std::string>& settings = {}) {
     std::vector<std::string> args{
         FACESERVE_BINARY, "--config", kSourceDir + "/config/default.yaml", "--set",
         "server.listen=127.0.0.1:0", "--set", "metrics.listen=127.0.0.1:0", "--set",
@@ -75,6 +80,10 @@ class Replica {
         "models_dir=" + kSourceDir + "/models/exported", "--set",
         sqlite ? "gallery.backend=sqlite" : "gallery.backend=postgres", "--set",
         sqlite ? "gallery.sqlite.path=" + uri : "gallery.postgres.dsn=" + uri};
+    for (const std::string& setting : settings) {
+      args.push_back("--set");
+      args.push_back(setting);
+    }
     process_ = std::make_unique<ServerProcess>(args);
     const int port = process_->WaitForPort(absl::Seconds(120));
     metrics_port_ = process_->WaitForMetricsPort(absl::Seconds(1));
@@ -209,6 +218,124 @@ TEST(FaceserveReplicasTest, EnrollmentsAcknowledgedByAKilledReplicaAreFoundOnThe
   EXPECT_EQ(found, static_cast<int>(acked.size()));
   std::printf("%zu enrollments acknowledged by A before kill -9, %d found through B\n",
               acked.size(), found);
+}
+
+// PostgreSQL stops under two servers (a cluster of this test's own, halted
+// and resumed): searches answer from memory through both, enrollments are
+// UNAVAILABLE and say why, /readyz stays 200 and says the galleries may be
+// stale, the metrics say out of step; once PostgreSQL is back, an
+// enrollment through one server reaches the other, and /readyz is "ready"
+// again. No model runs: faces are enrolled and searched as embeddings.
+TEST(FaceserveReplicasTest, WithPostgresStoppedBothServersAnswerFromMemoryAndCatchUp) {
+  const std::string script = kSourceDir + "/scripts/throwaway_postgres.sh";
+  const std::string dir = ::testing::TempDir() + "/pg-outage-" + std::to_string(::getpid());
+  auto pg = [&](const std::string& command) {
+    return std::system((script + " " + command + " " + dir + " >/dev/null").c_str());
+  };
+  ASSERT_EQ(pg("start"), 0);
+  std::ifstream dsn_file(dir + "/dsn");
+  std::string server_dsn;
+  std::getline(dsn_file, server_dsn);
+  {
+    PgDatabase db(TestName(), server_dsn);
+    // Short polls and staleness: the servers notice the database away (and
+    // back) within a second or two.
+    const std::vector<std::string> quick{"gallery.postgres.poll_ms=200",
+                                         "gallery.postgres.stale_after_ms=1000"};
+    Replica a(UriOf(db, server_dsn), false, quick), b(UriOf(db, server_dsn), false, quick);
+    ASSERT_TRUE(a.ok()) << a.log();
+    ASSERT_TRUE(b.ok()) << b.log();
+    v1::CreateGalleryRequest create;
+    create.set_name("people");
+    v1::Gallery gallery;
+    ASSERT_TRUE(Call(a, &v1::GalleryService::Stub::CreateGallery, create, &gallery).ok());
+    // One enrollment of a random embedding (as the burst makes them): what
+    // was acknowledged, empty when the call failed.
+    std::mt19937 rng(33);
+    auto enroll_one = [&](Replica& r, const std::string& subject) -> testing::AckedFaces {
+      std::normal_distribution<float> n;
+      std::vector<float> e(128);
+      for (float& v : e) v = n(rng);
+      v1::EnrollRequest q;
+      q.set_gallery("people");
+      q.set_subject(subject);
+      *q.add_inputs()->mutable_embedding()->mutable_values() = {e.begin(), e.end()};
+      v1::EnrollResponse out;
+      if (!Call(r, &v1::GalleryService::Stub::Enroll, q, &out).ok()) return {};
+      return {{out.results(0).face_id(), {subject, e}}};
+    };
+    const testing::AckedFaces before = enroll_one(a, "ann");
+    ASSERT_FALSE(before.empty());
+    auto search_through = [&](Replica& r) {
+      return [&r](const v1::SearchRequest& q, v1::SearchResponse* out) {
+        return Call(r, &v1::GalleryService::Stub::Search, q, out).ok();
+      };
+    };
+    absl::SleepFor(absl::Seconds(1));  // B follows within milliseconds
+    ASSERT_EQ(testing::FoundByBestMatch(before, "people", search_through(b)),
+              static_cast<int>(before.size()));
+
+    ASSERT_EQ(pg("halt"), 0);
+    // Searches: from memory, through both.
+    EXPECT_EQ(testing::FoundByBestMatch(before, "people", search_through(a)),
+              static_cast<int>(before.size()));
+    EXPECT_EQ(testing::FoundByBestMatch(before, "people", search_through(b)),
+              static_cast<int>(before.size()));
+    // Enrollments: UNAVAILABLE, naming the database.
+    v1::EnrollRequest enroll;
+    enroll.set_gallery("people");
+    enroll.set_subject("refused");
+    const std::vector<float>& ann = before.begin()->second.second;
+    *enroll.add_inputs()->mutable_embedding()->mutable_values() = {ann.begin(), ann.end()};
+    v1::EnrollResponse refused_response;
+    const absl::Status refused =
+        Call(a, &v1::GalleryService::Stub::Enroll, enroll, &refused_response);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+    EXPECT_TRUE(absl::StrContains(refused.message(), "PostgreSQL")) << refused;
+    // Probes: still ready (searches answer), saying why to look.
+    for (Replica* r : {&a, &b}) {
+      EXPECT_TRUE(testing::WaitUntil(
+          [&] { return absl::StrContains(r->Get("/readyz"), "galleries may be stale"); },
+          absl::Seconds(10)))
+          << r->Get("/readyz");
+      EXPECT_TRUE(absl::StartsWith(r->Get("/readyz"), "ready\n")) << r->Get("/readyz");
+      EXPECT_TRUE(absl::StrContains(r->Get("/metrics"), "faceserve_gallery_store_in_step 0"));
+    }
+
+    ASSERT_EQ(pg("resume"), 0);
+    // Through B now (its first call may meet the dead connection: retried).
+    testing::AckedFaces after;
+    ASSERT_TRUE(testing::WaitUntil(
+        [&] {
+          after = enroll_one(b, "bob");
+          return !after.empty();
+        },
+        absl::Seconds(30)))
+        << b.log();
+    EXPECT_TRUE(testing::WaitUntil(
+        [&] {
+          v1::SearchRequest q;
+          q.mutable_options()->set_gallery("people");
+          *q.add_queries()->mutable_values() = {after.begin()->second.second.begin(),
+                                                after.begin()->second.second.end()};
+          v1::SearchResponse found;
+          return Call(a, &v1::GalleryService::Stub::Search, q, &found).ok() &&
+                 found.results(0).matches_size() > 0 &&
+                 found.results(0).matches(0).face_id() == after.begin()->first;
+        },
+        absl::Seconds(10)))
+        << "A never had the face enrolled through B after the restart\n" << a.log();
+    for (Replica* r : {&a, &b}) {
+      EXPECT_TRUE(testing::WaitUntil([&] { return r->Get("/readyz") == "ready\n"; },
+                                     absl::Seconds(10)))
+          << r->Get("/readyz");
+      EXPECT_TRUE(absl::StrContains(r->Get("/metrics"), "faceserve_gallery_store_in_step 1"));
+    }
+    // Acknowledged before the stop: still there, through both.
+    EXPECT_EQ(testing::FoundByBestMatch(before, "people", search_through(a)),
+              static_cast<int>(before.size()));
+  }
+  pg("stop");
 }
 
 // `facectl gallery export` / `import` move a gallery from SQLite to
