@@ -27,6 +27,7 @@
 #include "core/gallery/galleries.h"
 #include "core/gallery/pg_change_log.h"
 #include "core/gallery/pg_gallery_store.h"
+#include "tests/gallery/own_pg_cluster.h"
 #include "tests/gallery/pg_test_database.h"
 
 namespace faceserve {
@@ -252,15 +253,9 @@ TEST(PgReplicasTest, AReplicaBehindTheCompactedLogReloadsEveryGallery) {
 // follower says it is out of step; once it is back, both replicas catch up
 // by themselves, and nothing acknowledged was lost.
 TEST(PgReplicasTest, WithPostgresStoppedSearchesAnswerWritesFailAndTheReplicasCatchUp) {
-  const std::string script = std::string(FACESERVE_SOURCE_DIR) + "/scripts/throwaway_postgres.sh";
-  const std::string dir = ::testing::TempDir() + "/pg-fault-" + std::to_string(::getpid());
-  auto pg = [&](const std::string& command) {
-    return std::system((script + " " + command + " " + dir + " >/dev/null").c_str());
-  };
-  ASSERT_EQ(pg("start"), 0);
-  std::ifstream dsn_file(dir + "/dsn");
-  std::string server_dsn;
-  std::getline(dsn_file, server_dsn);
+  OwnPgCluster pg("pg-fault");
+  ASSERT_FALSE(pg.dsn().empty());
+  const std::string& server_dsn = pg.dsn();
   {
     PgDatabase db(TestName(), server_dsn);
     LogLines a_log;
@@ -272,7 +267,7 @@ TEST(PgReplicasTest, WithPostgresStoppedSearchesAnswerWritesFailAndTheReplicasCa
     ASSERT_TRUE(a->AddFaces("people", "ann", {}, kModel, {kAnn}, nullptr).ok());
     ASSERT_TRUE(TimeUntil([&] { return Best(*b, "people", kAnn) == "ann"; }).has_value());
 
-    ASSERT_EQ(pg("halt"), 0);
+    ASSERT_TRUE(pg.Halt());
     EXPECT_EQ(Best(*a, "people", kAnn), "ann");
     EXPECT_EQ(Best(*b, "people", kAnn), "ann");
     absl::StatusOr<std::vector<int64_t>> refused =
@@ -285,7 +280,7 @@ TEST(PgReplicasTest, WithPostgresStoppedSearchesAnswerWritesFailAndTheReplicasCa
     EXPECT_TRUE(a_log.Contains("may be stale"));
     EXPECT_EQ(Best(*a, "people", kAnn), "ann");  // still, from memory
 
-    ASSERT_EQ(pg("resume"), 0);
+    ASSERT_TRUE(pg.Resume());
     // The first call after the restart may meet the dead connection.
     absl::StatusOr<std::vector<int64_t>> bob;
     ASSERT_TRUE(TimeUntil([&] {
@@ -301,7 +296,6 @@ TEST(PgReplicasTest, WithPostgresStoppedSearchesAnswerWritesFailAndTheReplicasCa
     EXPECT_EQ(Best(*a, "people", kAnn), "ann");  // acknowledged before the stop: kept
     EXPECT_EQ(a->FaceCount("people"), 2);
   }
-  pg("stop");
 }
 
 }  // namespace

@@ -38,6 +38,7 @@
 #include "faceserve/v1/gallery_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "proto/rpc_status.h"
+#include "tests/gallery/own_pg_cluster.h"
 #include "tests/gallery/pg_test_database.h"
 #include "tests/server/enroll_burst.h"
 #include "tests/server/test_harness.h"
@@ -227,15 +228,9 @@ TEST(FaceserveReplicasTest, EnrollmentsAcknowledgedByAKilledReplicaAreFoundOnThe
 // enrollment through one server reaches the other, and /readyz is "ready"
 // again. No model runs: faces are enrolled and searched as embeddings.
 TEST(FaceserveReplicasTest, WithPostgresStoppedBothServersAnswerFromMemoryAndCatchUp) {
-  const std::string script = kSourceDir + "/scripts/throwaway_postgres.sh";
-  const std::string dir = ::testing::TempDir() + "/pg-outage-" + std::to_string(::getpid());
-  auto pg = [&](const std::string& command) {
-    return std::system((script + " " + command + " " + dir + " >/dev/null").c_str());
-  };
-  ASSERT_EQ(pg("start"), 0);
-  std::ifstream dsn_file(dir + "/dsn");
-  std::string server_dsn;
-  std::getline(dsn_file, server_dsn);
+  OwnPgCluster pg("pg-outage");
+  ASSERT_FALSE(pg.dsn().empty());
+  const std::string& server_dsn = pg.dsn();
   {
     PgDatabase db(TestName(), server_dsn);
     // Short polls and staleness: the servers notice the database away (and
@@ -275,7 +270,7 @@ TEST(FaceserveReplicasTest, WithPostgresStoppedBothServersAnswerFromMemoryAndCat
     ASSERT_EQ(testing::FoundByBestMatch(before, "people", search_through(b)),
               static_cast<int>(before.size()));
 
-    ASSERT_EQ(pg("halt"), 0);
+    ASSERT_TRUE(pg.Halt());
     // Searches: from memory, through both.
     EXPECT_EQ(testing::FoundByBestMatch(before, "people", search_through(a)),
               static_cast<int>(before.size()));
@@ -302,7 +297,7 @@ TEST(FaceserveReplicasTest, WithPostgresStoppedBothServersAnswerFromMemoryAndCat
       EXPECT_TRUE(absl::StrContains(r->Get("/metrics"), "faceserve_gallery_store_in_step 0"));
     }
 
-    ASSERT_EQ(pg("resume"), 0);
+    ASSERT_TRUE(pg.Resume());
     // Through B now (its first call may meet the dead connection: retried).
     testing::AckedFaces after;
     ASSERT_TRUE(testing::WaitUntil(
@@ -335,7 +330,6 @@ TEST(FaceserveReplicasTest, WithPostgresStoppedBothServersAnswerFromMemoryAndCat
     EXPECT_EQ(testing::FoundByBestMatch(before, "people", search_through(a)),
               static_cast<int>(before.size()));
   }
-  pg("stop");
 }
 
 // `facectl gallery export` / `import` move a gallery from SQLite to
